@@ -1,0 +1,191 @@
+"""Song -> evenly spaced 5-s windows -> batched CNN inference -> song probabilities.
+
+Deterministic: the same file and model always give the same numbers (fixed windows,
+inference in eval mode with one torch thread per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tagger.core import audio
+from tagger.core.checkpoint import LoadedModel, load_checkpoint
+from tagger.core.errors import DecodeError, FileError
+from tagger.core.features import segment_patches
+from tagger.core.moods import MoodScores
+from tagger.core.progress import CancelToken
+
+log = logging.getLogger(__name__)
+
+#: Bump when window placement or pooling changes: cached predictions are then redone.
+ANALYSIS_VERSION = 1
+N_WINDOWS = 6
+#: Intro/outro skipped on songs at least MIN_SKIP_DURATION long.
+SKIP_SECONDS = 10.0
+MIN_SKIP_DURATION = 60.0
+
+
+def window_starts(duration: float, seconds: float, n_max: int = N_WINDOWS) -> list[float]:
+    """Start times of up to ``n_max`` evenly spaced windows of ``seconds`` in a song."""
+    if duration <= 0:
+        return [0.0]
+    lo, hi = 0.0, duration
+    if duration >= MIN_SKIP_DURATION:
+        lo, hi = SKIP_SECONDS, duration - SKIP_SECONDS
+    body = hi - lo
+    n = max(1, min(n_max, round(body / seconds)))
+    span = max(0.0, body - seconds)
+    if n == 1:
+        return [round(lo + span / 2, 3)]
+    return [round(lo + i * span / (n - 1), 3) for i in range(n)]
+
+
+@dataclass(frozen=True, slots=True)
+class SongAnalysis:
+    path: str
+    scores: MoodScores
+    duration: float
+    window_starts: tuple[float, ...]
+    model_id: str
+
+
+class Analyzer:
+    """Runs one loaded model over songs. Not thread-safe: one per worker."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.features = loaded.features
+
+    @property
+    def model_id(self) -> str:
+        return self.loaded.model_id
+
+    def windows(self, path: str | Path) -> tuple[float, list[float], np.ndarray]:
+        """``(duration, starts, waveforms)`` of the windows analysis uses."""
+        info = audio.probe(path)
+        starts = window_starts(info.duration, self.features.segment_seconds)
+        wav = audio.load_windows(
+            path, starts, self.features.segment_seconds, self.features.sample_rate
+        )
+        return info.duration, starts, wav
+
+    def patches(self, path: str | Path) -> tuple[float, list[float], np.ndarray]:
+        """``(duration, starts, log-mel patches (n, 1, mels, frames))``."""
+        duration, starts, wav = self.windows(path)
+        return duration, starts, segment_patches(wav, self.features)
+
+    def predict_patches(self, patches: np.ndarray) -> np.ndarray:
+        """Segment probabilities ``(n, 4)``."""
+        with torch.inference_mode():
+            return self.loaded.model.predict_proba(torch.from_numpy(patches)).numpy()
+
+    def analyze(self, path: str | Path) -> SongAnalysis:
+        duration, starts, patches = self.patches(path)
+        probs = self.predict_patches(patches).astype(np.float64).mean(axis=0)
+        return SongAnalysis(
+            path=str(path),
+            scores=MoodScores.from_probabilities(probs.tolist()),
+            duration=duration,
+            window_starts=tuple(starts),
+            model_id=self.model_id,
+        )
+
+
+def analyze_one(analyzer: Analyzer, path: str | Path) -> SongAnalysis | FileError:
+    """Analyse one song; a bad file comes back as its error, never raised."""
+    try:
+        return analyzer.analyze(path)
+    except FileError as exc:
+        return exc
+    except Exception as exc:  # a bug or an exotic decoder failure: log it, keep going
+        log.exception("unexpected error analysing %s", path)
+        return DecodeError(path, f"unexpected error: {exc}")
+
+
+# -- parallel execution -----------------------------------------------------------------
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _init_worker(model_path: str) -> None:
+    global _worker_analyzer
+    torch.set_num_threads(1)
+    _worker_analyzer = Analyzer(load_checkpoint(model_path))
+
+
+def _work(path: str) -> SongAnalysis | FileError:
+    assert _worker_analyzer is not None
+    return analyze_one(_worker_analyzer, path)
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def analyze_many(
+    paths: Iterable[str | Path],
+    loaded: LoadedModel,
+    jobs: int | None = None,
+    cancel: CancelToken | None = None,
+) -> Iterator[tuple[str, SongAnalysis | FileError]]:
+    """Yield ``(path, result or error)`` as songs finish (any order); stops on cancel.
+
+    With ``jobs > 1`` and more than a few songs, songs are spread over worker processes
+    (spawned, so it is safe from a GUI thread); results are the same either way.
+    """
+    todo = [str(p) for p in paths]
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if jobs == 1 or len(todo) <= 2:
+        torch.set_num_threads(1)
+        analyzer = Analyzer(loaded)
+        for p in todo:
+            if cancel is not None and cancel.cancelled:
+                return
+            yield p, analyze_one(analyzer, p)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    jobs = min(jobs, len(todo))
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(str(loaded.path),),
+    ) as pool:
+        pending: dict[Future, str] = {}
+        it = iter(todo)
+        window = jobs * 4
+
+        def fill() -> None:
+            while len(pending) < window:
+                p = next(it, None)
+                if p is None:
+                    return
+                pending[pool.submit(_work, p)] = p
+
+        fill()
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                if cancel is not None and cancel.cancelled:
+                    return
+                for fut in done:
+                    p = pending.pop(fut)
+                    try:
+                        yield p, fut.result()
+                    except Exception as exc:  # worker crashed
+                        log.exception("worker failed on %s", p)
+                        yield p, DecodeError(p, f"analysis worker failed: {exc}")
+                fill()
+        finally:
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)

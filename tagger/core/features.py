@@ -1,0 +1,112 @@
+"""Log-mel features: the ONLY place that turns audio into model input.
+
+Training (``training/``) and the app both call this module; the :class:`FeatureConfig` a
+model was trained with is saved in its checkpoint and used again at inference, so the two
+can never drift apart.
+
+The STFT is not centred: a window cut from a long spectrogram at a frame boundary is
+then identical to the spectrogram of the matching audio segment, which lets training crop
+patches from whole-clip spectrograms that equal what the app computes per segment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Bump when the meaning of a field or the computation changes.
+FEATURES_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    sample_rate: int = 22050
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float = 11025.0
+    segment_seconds: float = 5.0
+    #: dB floor; dB are relative to a full-scale reference of 1.0 so loudness is kept.
+    amin: float = 1e-10
+    version: int = FEATURES_VERSION
+
+    @property
+    def segment_samples(self) -> int:
+        return round(self.segment_seconds * self.sample_rate)
+
+    @property
+    def segment_frames(self) -> int:
+        return frames_for(self.segment_samples, self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown feature parameters: {sorted(unknown)}")
+        cfg = cls(**d)
+        if cfg.version != FEATURES_VERSION:
+            raise ValueError(
+                f"features version {cfg.version} is not supported (this app: {FEATURES_VERSION})"
+            )
+        return cfg
+
+
+def frames_for(n_samples: int, cfg: FeatureConfig) -> int:
+    """Number of STFT frames for ``n_samples`` samples (no centring)."""
+    if n_samples < cfg.n_fft:
+        return 0
+    return 1 + (n_samples - cfg.n_fft) // cfg.hop_length
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_basis(cfg: FeatureConfig) -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
+    ).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _window(n_fft: int) -> np.ndarray:
+    import scipy.signal
+
+    return scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+
+
+def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Mono waveform (float, ``cfg.sample_rate``) -> log-mel dB array ``(n_mels, frames)``.
+
+    Works on a batch too: ``(..., samples)`` -> ``(..., n_mels, frames)``.
+    """
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    if y.shape[-1] < cfg.n_fft:
+        pad = [(0, 0)] * (y.ndim - 1) + [(0, cfg.n_fft - y.shape[-1])]
+        y = np.pad(y, pad)
+    spec = librosa.stft(
+        y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, window=_window(cfg.n_fft), center=False
+    )
+    power = (spec.real**2 + spec.imag**2).astype(np.float32)
+    mel = np.matmul(_mel_basis(cfg), power)
+    return (10.0 * np.log10(np.maximum(mel, cfg.amin))).astype(np.float32)
+
+
+def segment_patches(segments: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """``(n, segment_samples)`` waveforms -> ``(n, 1, n_mels, segment_frames)`` model input."""
+    segments = np.asarray(segments, dtype=np.float32)
+    if segments.ndim != 2 or segments.shape[1] != cfg.segment_samples:
+        raise ValueError(
+            f"expected (n, {cfg.segment_samples}) segments, got {tuple(segments.shape)}"
+        )
+    return log_mel(segments, cfg)[:, None, :, :]

@@ -1,0 +1,166 @@
+"""Folder -> audio tracks in the store, incrementally.
+
+Tags come first; a missing artist/album falls back to the ``Artist/Album/Track.ext`` path
+parts and a missing title to the file name. Unchanged files (same size and mtime as in
+the store) are not opened again, so re-scanning a large library costs little more than a
+directory walk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tagger.core.audio import AUDIO_EXTENSIONS
+from tagger.core.errors import TagError
+from tagger.core.progress import CancelToken, Progress
+from tagger.core.store import Store
+from tagger.core.tags import read_tags
+
+log = logging.getLogger(__name__)
+
+_LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})\s*(?:[-._)]\s*|\s+)(?=\S)")
+
+
+def iter_audio_files(
+    root: str | Path, errors: list[tuple[str, str]] | None = None
+) -> Iterator[Path]:
+    """Audio files under ``root`` in a stable order; hidden entries and symlink loops skipped.
+
+    Unreadable folders are reported into ``errors`` (path, message) and skipped.
+    """
+    root = Path(root)
+    seen: set[tuple[int, int]] = set()
+
+    def onerror(exc: OSError) -> None:
+        log.warning("cannot read folder %s: %s", exc.filename, exc.strerror)
+        if errors is not None:
+            errors.append((str(exc.filename), exc.strerror or str(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=onerror):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen:  # a symlink loop or a second link to a folder already walked
+            dirnames[:] = []
+            continue
+        seen.add(key)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
+                yield Path(dirpath) / name
+
+
+def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, int | None]:
+    """(artist, album, title, track number) from ``Artist/Album/NN Title.ext``."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = path.parts[-3:]
+    artist = parts[-3] if len(parts) >= 3 else (parts[-2] if len(parts) == 2 else None)
+    album = parts[-2] if len(parts) >= 3 else None
+    stem = path.stem
+    m = _LEADING_NUMBER.match(stem)
+    if m:
+        return artist, album, stem[m.end() :].strip() or stem, int(m.group(1))
+    return artist, album, stem, None
+
+
+def _record(path: Path, root: Path, st: os.stat_result) -> dict:
+    artist, album, title, number = path_fallback(path, root)
+    rec = {
+        "path": str(path),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "title": title,
+        "artist": artist,
+        "album": album,
+        "tracknumber": number,
+        "mood_tag": None,
+        "duration": None,
+        "tag_error": None,
+    }
+    try:
+        info = read_tags(path)
+    except TagError as exc:
+        rec["tag_error"] = exc.message
+        return rec
+    rec.update(
+        title=info.title or title,
+        artist=info.artist or artist,
+        album=info.album or album,
+        tracknumber=info.tracknumber if info.tracknumber is not None else number,
+        mood_tag=info.mood,
+        duration=info.duration,
+    )
+    return rec
+
+
+@dataclass
+class ScanResult:
+    root: Path
+    paths: list[str] = field(default_factory=list)
+    new_or_changed: int = 0
+    removed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def scan(
+    root: str | Path,
+    store: Store,
+    cancel: CancelToken | None = None,
+    batch: int = 500,
+) -> Iterator[Progress | ScanResult]:
+    """Walk ``root`` and bring the store up to date; yields Progress, then the ScanResult.
+
+    Raises FileNotFoundError / NotADirectoryError for a bad root (the caller's error).
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.exists():
+        raise FileNotFoundError(f"folder not found: {root}")
+    if not root.is_dir():
+        raise NotADirectoryError(f"not a folder: {root}")
+    result = ScanResult(root)
+    known = store.tracks_under(root, present_only=False)
+    present = set(store.tracks_under(root))
+    pending: list[dict] = []
+    for i, path in enumerate(iter_audio_files(root, result.errors)):
+        if cancel is not None and cancel.cancelled:
+            break
+        p = str(path)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            result.errors.append((p, exc.strerror or str(exc)))
+            continue
+        result.paths.append(p)
+        old = known.get(p)
+        if (
+            old is None
+            or old.size != st.st_size
+            or old.mtime_ns != st.st_mtime_ns
+            or p not in present
+        ):
+            pending.append(_record(path, root, st))
+        if len(pending) >= batch:
+            store.upsert_tracks(pending)
+            result.new_or_changed += len(pending)
+            pending.clear()
+        if i % 200 == 0:
+            yield Progress("scan", i, 0, p)
+    store.upsert_tracks(pending)
+    result.new_or_changed += len(pending)
+    if cancel is None or not cancel.cancelled:
+        gone = present - set(result.paths)
+        store.mark_missing(gone)
+        result.removed = len(gone)
+    yield result

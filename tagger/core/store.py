@@ -1,0 +1,298 @@
+"""The per-user SQLite library store.
+
+Tables: ``tracks`` (one row per audio file ever seen, with its size/mtime and tags),
+``predictions`` (keyed by track + model id, valid while the file's size/mtime match),
+``labels`` (the person's moods; the newest per track wins), ``write_batches`` and
+``tag_journal`` (what each tag write changed, so it can be undone).
+
+One :class:`Store` per thread: SQLite connections are not shared across threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tagger.core.moods import MOODS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tracks (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    title TEXT, artist TEXT, album TEXT, tracknumber INTEGER,
+    mood_tag TEXT,
+    duration REAL,
+    tag_error TEXT,
+    present INTEGER NOT NULL DEFAULT 1,
+    seen_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    analysis_version INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    probs TEXT,
+    duration REAL,
+    windows TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (track_id, model_id)
+);
+CREATE TABLE IF NOT EXISTS labels (
+    id INTEGER PRIMARY KEY,
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    mood TEXT,
+    source TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_track ON labels(track_id, id);
+CREATE TABLE IF NOT EXISTS write_batches (
+    id INTEGER PRIMARY KEY,
+    root TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    undone_at REAL
+);
+CREATE TABLE IF NOT EXISTS tag_journal (
+    batch_id INTEGER NOT NULL REFERENCES write_batches(id) ON DELETE CASCADE,
+    track_id INTEGER NOT NULL REFERENCES tracks(id),
+    path TEXT NOT NULL,
+    old_values TEXT NOT NULL,
+    new_values TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (batch_id, track_id)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRow:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    title: str | None
+    artist: str | None
+    album: str | None
+    tracknumber: int | None
+    mood_tag: str | None
+    duration: float | None
+    tag_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRow:
+    track_id: int
+    model_id: str
+    size: int
+    mtime_ns: int
+    probabilities: tuple[float, ...] | None
+    duration: float | None
+    window_starts: tuple[float, ...]
+    error: str | None
+
+
+def _under(root: str | Path) -> tuple[str, str]:
+    """SQL range that selects paths inside ``root`` (a prefix query that uses the index)."""
+    r = str(Path(root).resolve())
+    prefix = r.rstrip("/") + "/"
+    return prefix, prefix[:-1] + chr(ord("/") + 1)
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30.0)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path} was written by a newer Mood Tagger")
+        with self.db:
+            self.db.executescript(_SCHEMA)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @classmethod
+    def open_default(cls) -> Store:
+        from tagger.core.paths import app_dirs
+
+        return cls(app_dirs().ensure().database)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.db:
+            yield self.db
+
+    # -- tracks ---------------------------------------------------------------------
+    _TRACK_COLS = (
+        "id, path, size, mtime_ns, title, artist, album, tracknumber, mood_tag, duration, tag_error"
+    )
+
+    def tracks_under(self, root: str | Path, present_only: bool = True) -> dict[str, TrackRow]:
+        lo, hi = _under(root)
+        sql = f"SELECT {self._TRACK_COLS} FROM tracks WHERE path >= ? AND path < ?"
+        if present_only:
+            sql += " AND present = 1"
+        return {r[1]: TrackRow(*r) for r in self.db.execute(sql, (lo, hi))}
+
+    def track(self, path: str | Path) -> TrackRow | None:
+        r = self.db.execute(
+            f"SELECT {self._TRACK_COLS} FROM tracks WHERE path = ?", (str(path),)
+        ).fetchone()
+        return TrackRow(*r) if r else None
+
+    def upsert_tracks(self, rows: Iterable[dict]) -> None:
+        """Insert or update tracks from dicts with the ``tracks`` column names (no id)."""
+        now = time.time()
+        with self.db:
+            self.db.executemany(
+                """INSERT INTO tracks (path, size, mtime_ns, title, artist, album, tracknumber,
+                       mood_tag, duration, tag_error, present, seen_at)
+                   VALUES (:path, :size, :mtime_ns, :title, :artist, :album, :tracknumber,
+                       :mood_tag, :duration, :tag_error, 1, :now)
+                   ON CONFLICT(path) DO UPDATE SET size=excluded.size,
+                       mtime_ns=excluded.mtime_ns, title=excluded.title,
+                       artist=excluded.artist, album=excluded.album,
+                       tracknumber=excluded.tracknumber, mood_tag=excluded.mood_tag,
+                       duration=excluded.duration, tag_error=excluded.tag_error,
+                       present=1, seen_at=excluded.seen_at""",
+                ({**r, "now": now} for r in rows),
+            )
+
+    def mark_missing(self, paths: Iterable[str]) -> None:
+        with self.db:
+            self.db.executemany(
+                "UPDATE tracks SET present = 0 WHERE path = ?", ((p,) for p in paths)
+            )
+
+    def update_file_identity(
+        self, track_id: int, size: int, mtime_ns: int, mood_tag: str | None
+    ) -> None:
+        """After our own tag write: keep predictions valid (tags are not audio)."""
+        with self.db:
+            old = self.db.execute(
+                "SELECT size, mtime_ns FROM tracks WHERE id = ?", (track_id,)
+            ).fetchone()
+            self.db.execute(
+                "UPDATE tracks SET size = ?, mtime_ns = ?, mood_tag = ? WHERE id = ?",
+                (size, mtime_ns, mood_tag, track_id),
+            )
+            if old:
+                self.db.execute(
+                    "UPDATE predictions SET size = ?, mtime_ns = ? "
+                    "WHERE track_id = ? AND size = ? AND mtime_ns = ?",
+                    (size, mtime_ns, track_id, old[0], old[1]),
+                )
+
+    # -- predictions ----------------------------------------------------------------
+    def save_prediction(
+        self,
+        track_id: int,
+        model_id: str,
+        analysis_version: int,
+        size: int,
+        mtime_ns: int,
+        probabilities: Iterable[float] | None,
+        duration: float | None = None,
+        window_starts: Iterable[float] = (),
+        error: str | None = None,
+    ) -> None:
+        probs = json.dumps([float(p) for p in probabilities]) if probabilities is not None else None
+        with self.db:
+            self.db.execute(
+                """INSERT OR REPLACE INTO predictions (track_id, model_id, analysis_version,
+                       size, mtime_ns, probs, duration, windows, error, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    track_id,
+                    model_id,
+                    analysis_version,
+                    size,
+                    mtime_ns,
+                    probs,
+                    duration,
+                    json.dumps(list(window_starts)),
+                    error,
+                    time.time(),
+                ),
+            )
+
+    def predictions_under(
+        self, root: str | Path, model_id: str, analysis_version: int
+    ) -> dict[str, PredictionRow]:
+        """Valid predictions (file unchanged since analysis) by track path."""
+        lo, hi = _under(root)
+        rows = self.db.execute(
+            """SELECT t.path, p.track_id, p.model_id, p.size, p.mtime_ns, p.probs, p.duration,
+                      p.windows, p.error
+               FROM predictions p JOIN tracks t ON t.id = p.track_id
+               WHERE t.path >= ? AND t.path < ? AND t.present = 1 AND p.model_id = ?
+                 AND p.analysis_version = ? AND p.size = t.size AND p.mtime_ns = t.mtime_ns""",
+            (lo, hi, model_id, analysis_version),
+        )
+        out = {}
+        for path, *rest in rows:
+            probs = tuple(json.loads(rest[4])) if rest[4] else None
+            out[path] = PredictionRow(
+                rest[0],
+                rest[1],
+                rest[2],
+                rest[3],
+                probs,
+                rest[5],
+                tuple(json.loads(rest[6] or "[]")),
+                rest[7],
+            )
+        return out
+
+    # -- labels ---------------------------------------------------------------------
+    def add_label(self, track_id: int, mood: str | None, source: str = "user") -> int:
+        """Record the person's mood for a track (None clears it); the newest label wins."""
+        if mood is not None and mood not in MOODS:
+            raise ValueError(f"unknown mood {mood!r}")
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO labels (track_id, mood, source, created_at) VALUES (?, ?, ?, ?)",
+                (track_id, mood, source, time.time()),
+            )
+        return int(cur.lastrowid)
+
+    def remove_label_entry(self, label_id: int) -> None:
+        """Forget one label decision (undo): the previous one, if any, wins again."""
+        with self.db:
+            self.db.execute("DELETE FROM labels WHERE id = ?", (label_id,))
+
+    def labels_under(self, root: str | Path) -> dict[str, str]:
+        """Current label (newest wins; cleared labels omitted) by track path."""
+        lo, hi = _under(root)
+        rows = self.db.execute(
+            """SELECT t.path, l.mood FROM labels l JOIN tracks t ON t.id = l.track_id
+               WHERE t.path >= ? AND t.path < ? AND t.present = 1
+                 AND l.id = (SELECT MAX(id) FROM labels WHERE track_id = l.track_id)""",
+            (lo, hi),
+        )
+        return {p: m for p, m in rows if m is not None}

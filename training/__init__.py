@@ -1,0 +1,1 @@
+"""Rebuilds the bundled model in ``resources/models`` from a labelled dataset."""
