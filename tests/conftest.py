@@ -66,3 +66,20 @@ def dataset_available() -> bool:
 requires_dataset = pytest.mark.skipif(
     not dataset_available(), reason="../shared/datasets/4q is not present"
 )
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    """A tiny randomly initialised checkpoint: for testing mechanics, never quality."""
+    import torch
+
+    from tagger.core.checkpoint import save_checkpoint
+    from tagger.core.features import FeatureConfig
+    from tagger.core.model import MoodCNN
+
+    torch.manual_seed(0)
+    model = MoodCNN(channels=(4, 8), dropout=0.0)
+    model.eval()
+    path = tmp_path_factory.mktemp("models") / "tiny.pt"
+    save_checkpoint(path, model, FeatureConfig(), {"name": "tiny test model"})
+    return path

@@ -1,0 +1,8 @@
+"""One module per subcommand; each has ``register(subparsers)``.
+
+Add a new command by writing its module and naming it in :data:`COMMANDS`.
+"""
+
+COMMANDS = [
+    "analyze",
+]

@@ -1,0 +1,81 @@
+"""``mood-tagger analyze FOLDER``: the mood of every song, as a summary and JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from tagger.commands.common import ProgressBar, folder_arg
+from tagger.core.moods import MOODS, display_name
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="analyse the mood of every song in a folder")
+    p.add_argument("folder", help="music folder (Artist/Album/Track.ext)")
+    p.add_argument("--json", metavar="FILE", help="write one JSON object per audio file")
+    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    p.set_defaults(func=run)
+
+
+def row_json(row) -> dict:
+    """The JSON Lines contract of ``analyze --json`` for one library row."""
+    s = row.scores
+    return {
+        "path": row.path,
+        "artist": row.artist,
+        "album": row.album,
+        "title": row.title,
+        "mood": s.mood if s else None,
+        "probabilities": s.as_dict() if s else None,
+        "energy": s.energy if s else None,
+        "valence": s.valence if s else None,
+        "confidence": s.confidence if s else None,
+        "model": row.model_id,
+        "error": row.error if not s else None,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from tagger.core.library import AnalysisSummary, analyze_library, library_rows
+    from tagger.core.models import load_model
+    from tagger.core.progress import Progress
+    from tagger.core.store import Store
+
+    root = folder_arg(args.folder)
+    loaded = load_model(args.model)
+    bar = ProgressBar("analysing", enabled=not args.quiet)
+    summary: AnalysisSummary | None = None
+    with Store.open_default() as store:
+        try:
+            for event in analyze_library(root, store, loaded, jobs=args.jobs):
+                if isinstance(event, Progress) and event.stage == "analyse":
+                    bar.update(event.done, event.total, force=event.done == event.total)
+                elif isinstance(event, AnalysisSummary):
+                    summary = event
+        finally:
+            bar.close()
+        rows = library_rows(root, store, loaded.model_id)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
+    counts = Counter(r.scores.mood for r in rows if r.scores)
+    errors = [r for r in rows if r.scores is None]
+    out = sys.stdout
+    out.write(f"{len(rows)} audio files in {root}\n")
+    for mood in MOODS:
+        out.write(f"  {display_name(mood):<11}{counts.get(mood, 0):>6}\n")
+    out.write(f"  {'Errors':<11}{len(errors):>6}\n")
+    for r in errors:
+        out.write(f"    {r.path}: {r.error or 'not analysed'}\n")
+    if summary is not None:
+        out.write(
+            f"analysed {summary.analysed + summary.failed}, from cache {summary.cached}"
+            f" (model {loaded.model_id})\n"
+        )
+        for path, msg in summary.scan_errors:
+            out.write(f"  skipped {path}: {msg}\n")
+    return 0

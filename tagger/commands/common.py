@@ -1,0 +1,60 @@
+"""Helpers shared by the subcommands: progress bar, argument checks."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+
+class ProgressBar:
+    """A throttled progress bar on stderr (a line every few seconds when not a terminal)."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr, enabled: bool = True) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = enabled
+        self.tty = stream.isatty()
+        self.start = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, done: int, total: int, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < (0.1 if self.tty else 5.0):
+            return
+        self._last = now
+        elapsed = now - self.start
+        frac = done / total if total else 1.0
+        eta = (elapsed / done * (total - done)) if done else 0.0
+        width = 30
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        text = f"{self.label} [{bar}] {done}/{total} {frac:4.0%} ETA {eta:4.0f}s"
+        if self.tty:
+            self.stream.write("\r" + text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self.enabled and self._shown and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class UsageError(Exception):
+    """Bad arguments or a missing folder: exit status 2 with the message."""
+
+
+def folder_arg(path: str) -> Path:
+    """A folder given on the command line, resolved; UsageError if it is not one."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UsageError(f"folder not found: {path}")
+    if not p.is_dir():
+        raise UsageError(f"not a folder: {path}")
+    return p.resolve()
