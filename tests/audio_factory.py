@@ -17,11 +17,16 @@ FORMATS = {
     "aiff": ".aiff",
 }
 
+#: Lossy formats are encoded with PyAV (libsndfile crashes writing Opus after Vorbis).
+_AV = {
+    ".mp3": ("mp3", "libmp3lame"),
+    ".ogg": ("ogg", "vorbis"),
+    ".opus": ("ogg", "libopus"),
+    ".m4a": ("mp4", "aac"),
+    ".mp4": ("mp4", "aac"),
+}
 _SF = {
-    ".mp3": ("MP3", "MPEG_LAYER_III"),
     ".flac": ("FLAC", "PCM_16"),
-    ".ogg": ("OGG", "VORBIS"),
-    ".opus": ("OGG", "OPUS"),
     ".wav": ("WAV", "PCM_16"),
     ".aiff": ("AIFF", "PCM_16"),
     ".aif": ("AIFF", "PCM_16"),
@@ -63,8 +68,8 @@ def write_audio(
     if ext == ".opus":
         sr = 48000
     data = tone(seconds, sr, kind, seed)
-    if ext in (".m4a", ".mp4"):
-        _write_aac(path, data, sr)
+    if ext in _AV:
+        _write_av(path, data, sr, *_AV[ext])
     else:
         import soundfile as sf
 
@@ -73,15 +78,21 @@ def write_audio(
     return path
 
 
-def _write_aac(path: Path, data: np.ndarray, sr: int) -> None:
+def _write_av(path: Path, data: np.ndarray, sr: int, fmt: str, codec: str) -> None:
     import av
 
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=sr, layout="stereo")
-        frame_size = 1024
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=sr, layout="stereo")
+        if codec == "vorbis":
+            stream.codec_context.options = {"strict": "experimental"}
+        stream.codec_context.open()
+        frame_size = stream.codec_context.frame_size or 1024
         planar = np.ascontiguousarray(data.T.astype(np.float32))
         for i in range(0, planar.shape[1], frame_size):
             chunk = np.ascontiguousarray(planar[:, i : i + frame_size])
+            if chunk.shape[1] < frame_size:
+                chunk = np.pad(chunk, ((0, 0), (0, frame_size - chunk.shape[1])))
+            # PyAV converts to the encoder's sample format itself
             frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
             frame.sample_rate = sr
             frame.pts = i
