@@ -1,0 +1,72 @@
+"""``mood-tagger retrain FOLDER [--reset]``: fine-tune on the folder's labels, or go back."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tagger.commands.common import ProgressBar, UsageError, folder_arg
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "retrain",
+        help="fine-tune the model on the moods you labelled in a folder (or --reset)",
+        description="Fine-tune a copy of the current model on the labels recorded for the "
+        "songs in FOLDER (at least 10), make it the active model and re-analyse the "
+        "folder. The bundled model is never modified; --reset goes back to it.",
+    )
+    p.add_argument("folder", help="music folder whose labels to learn from")
+    p.add_argument("--reset", action="store_true", help="go back to the bundled model")
+    p.add_argument("--jobs", type=int, default=None, help="analysis processes (default: cores)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tagger.core.library import AnalysisSummary, analyze_library
+    from tagger.core.models import load_model
+    from tagger.core.progress import Progress
+    from tagger.core.retrain import RetrainError, RetrainResult, reset_model, retrain
+    from tagger.core.store import Store
+
+    root = folder_arg(args.folder)
+    out = sys.stdout
+    with Store.open_default() as store:
+        if args.reset:
+            reset_model()
+            out.write("using the bundled model again (your user models are kept)\n")
+        else:
+            result: RetrainResult | None = None
+            bar = ProgressBar("reading labelled songs", enabled=not args.quiet)
+            try:
+                for ev in retrain(root, store):
+                    if isinstance(ev, Progress) and ev.stage == "features":
+                        bar.update(ev.done, ev.total, force=ev.done == ev.total)
+                    elif isinstance(ev, RetrainResult):
+                        result = ev
+            except RetrainError as exc:
+                raise UsageError(str(exc)) from None
+            finally:
+                bar.close()
+            assert result is not None
+            for path, msg in result.skipped:
+                out.write(f"  skipped {path}: {msg}\n")
+            out.write(result.summary() + "\n")
+            out.write(f"user model {result.model_id} is now active ({result.model_path})\n")
+        loaded = load_model()
+        bar = ProgressBar("re-analysing", enabled=not args.quiet)
+        summary: AnalysisSummary | None = None
+        try:
+            for ev in analyze_library(root, store, loaded, jobs=args.jobs):
+                if isinstance(ev, Progress) and ev.stage == "analyse":
+                    bar.update(ev.done, ev.total, force=ev.done == ev.total)
+                elif isinstance(ev, AnalysisSummary):
+                    summary = ev
+        finally:
+            bar.close()
+        if summary is not None:
+            out.write(
+                f"re-analysed {summary.analysed + summary.failed} songs with model "
+                f"{loaded.model_id} ({summary.cached} from cache, {summary.failed} errors)\n"
+            )
+    return 0

@@ -1,0 +1,326 @@
+"""Fine-tune a copy of the current model on the person's labels (bundled weights untouched).
+
+Method (chosen so that retraining is quick on two CPU cores and cannot forget what the
+bundled model knows): the conv blocks are frozen, so each labelled song is embedded once
+(the same analysis windows the app uses, :meth:`Analyzer.patches`), and only the linear
+head is re-fitted on those embeddings: class-balanced cross-entropy (every song weighs the
+same, whatever its number of windows) plus an L2-SP penalty that pulls the head toward the
+bundled model's head. Because it is that cheap, the before/after estimate is an honest
+k-fold cross-validation over the labelled songs: each song is predicted by a head fitted
+without it.
+
+:func:`retrain` is a generator (``Progress`` ... then one :class:`RetrainResult`) that
+honours a :class:`CancelToken`, like every long core job. :func:`reset_model` goes back to
+the bundled model.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tagger.core.analysis import Analyzer
+from tagger.core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
+from tagger.core.errors import FileError, MoodTaggerError
+from tagger.core.moods import MOODS
+from tagger.core.paths import app_dirs, bundled_model_path
+from tagger.core.progress import CancelToken, Progress
+from tagger.core.settings import load_settings, save_settings, update_settings
+from tagger.core.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Retraining is offered from this many labelled songs.
+MIN_LABELS = 10
+
+
+class RetrainError(MoodTaggerError):
+    """Retraining cannot run (too few labels, no model); ``str()`` is fit for a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainConfig:
+    """Knobs of the head fine-tuning (defaults tuned on the simulated-listener benchmark)."""
+
+    #: Full-batch Adam steps per fit (the fit is on cached embeddings: milliseconds each).
+    steps: int = 300
+    lr: float = 0.01
+    #: Weight of the L2-SP penalty ``||W - W_bundled||^2 + ||b - b_bundled||^2``.
+    l2sp: float = 1e-3
+    #: Folds of the song-level cross-validation behind the before/after estimate.
+    folds: int = 5
+    seed: int = 0
+    #: torch threads while retraining (restored afterwards).
+    threads: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainResult:
+    """A user model was saved and made active."""
+
+    model_path: Path
+    model_id: str
+    base_model_id: str
+    n_labels: int
+    n_used: int
+    #: Song accuracy on the labels: current model, then fine-tuned (k-fold, held out).
+    before: float
+    after: float
+    folds: int
+    skipped: tuple[tuple[str, str], ...] = ()
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"accuracy on your labels (cross-validated, {self.n_used} songs): "
+            f"{self.before:.0%} before -> {self.after:.0%} after"
+        )
+
+
+# -- the job ----------------------------------------------------------------------------
+
+
+def retrain(
+    root: str | Path,
+    store: Store,
+    loaded: LoadedModel | None = None,
+    config: RetrainConfig = RetrainConfig(),
+    cancel: CancelToken | None = None,
+) -> Iterator[Progress | RetrainResult]:
+    """Fine-tune on the labels under ``root``; save, activate and yield the user model.
+
+    Raises :class:`RetrainError` before any work when fewer than :data:`MIN_LABELS` songs
+    are labelled (or fewer than that remain after unreadable files are skipped). Yields
+    nothing more (and saves nothing) when cancelled.
+    """
+    from tagger.core.models import load_model
+
+    labels = store.labels_under(Path(root).expanduser().resolve())
+    if len(labels) < MIN_LABELS:
+        raise RetrainError(
+            f"retraining needs at least {MIN_LABELS} labelled songs; this library has {len(labels)}"
+        )
+    if loaded is None:
+        loaded = load_model()
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, config.threads))
+    try:
+        yield from _retrain(labels, loaded, config, cancel)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _retrain(
+    labels: dict[str, str],
+    loaded: LoadedModel,
+    config: RetrainConfig,
+    cancel: CancelToken | None,
+) -> Iterator[Progress | RetrainResult]:
+    model = copy.deepcopy(loaded.model).eval()
+    analyzer = Analyzer(loaded)
+    paths = sorted(labels)
+    embeddings: list[np.ndarray] = []
+    ys: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    yield Progress("features", 0, len(paths))
+    for i, path in enumerate(paths, 1):
+        if cancel is not None and cancel.cancelled:
+            return
+        try:
+            _, _, patches = analyzer.patches(path)
+            with torch.inference_mode():
+                emb = model.embed(torch.from_numpy(patches)).numpy().astype(np.float32)
+            embeddings.append(emb)
+            ys.append(MOODS.index(labels[path]))
+        except FileError as exc:
+            skipped.append((path, exc.message))
+        except Exception as exc:  # an unexpected decoder failure: log it, keep going
+            log.exception("unexpected error reading %s for retraining", path)
+            skipped.append((path, f"unexpected error: {exc}"))
+        yield Progress("features", i, len(paths), path)
+    if len(embeddings) < MIN_LABELS:
+        raise RetrainError(
+            f"only {len(embeddings)} labelled songs could be read ({len(skipped)} skipped); "
+            f"retraining needs at least {MIN_LABELS}"
+        )
+    y = np.array(ys)
+    head = model.head
+    w0 = head.weight.detach().clone()
+    b0 = head.bias.detach().clone()
+    anchor_w, anchor_b, anchor_id = _anchor(loaded, w0, b0)
+    temperature = float(model.temperature)
+
+    before = _accuracy(_predict(embeddings, w0, b0, temperature), y)
+    folds = _folds(y, config.folds, config.seed)
+    k = int(folds.max()) + 1
+    held_out = np.zeros((len(y), len(MOODS)))
+    yield Progress("train", 0, k + 1)
+    for f in range(k):
+        if cancel is not None and cancel.cancelled:
+            return
+        tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+        w, b = fit_head([embeddings[i] for i in tr], y[tr], w0, b0, anchor_w, anchor_b, config)
+        held_out[te] = _predict([embeddings[i] for i in te], w, b, temperature)
+        yield Progress("train", f + 1, k + 1)
+    after = _accuracy(held_out, y)
+    w, b = fit_head(embeddings, y, w0, b0, anchor_w, anchor_b, config)
+    if cancel is not None and cancel.cancelled:
+        return
+    yield Progress("train", k + 1, k + 1)
+
+    with torch.no_grad():
+        head.weight.copy_(w)
+        head.bias.copy_(b)
+    counts = {m: int((y == i).sum()) for i, m in enumerate(MOODS)}
+    now = dt.datetime.now(dt.UTC)
+    provenance: dict[str, Any] = {
+        **{k_: v for k_, v in loaded.provenance.items() if k_ in ("training_data",)},
+        "name": "user model",
+        "kind": "user",
+        "created": now.isoformat(timespec="seconds"),
+        "base_model_id": loaded.model_id,
+        "anchor_model_id": anchor_id,
+        "method": "frozen conv blocks; class-balanced head fine-tune with L2-SP",
+        "n_labels": len(labels),
+        "n_used": len(y),
+        "label_counts": counts,
+        "estimate": {"metric": "song accuracy", "before": before, "after": after, "folds": k},
+        "config": asdict(config),
+    }
+    out_dir = app_dirs().ensure().user_models
+    path = out_dir / f"user-{now:%Y%m%d-%H%M%S-%f}.pt"
+    model_id = save_checkpoint(path, model, loaded.features, provenance, loaded.labels)
+    update_settings(active_model=str(path))
+    log.info(
+        "user model %s saved to %s (%d songs, before %.3f, after %.3f)",
+        model_id,
+        path,
+        len(y),
+        before,
+        after,
+    )
+    yield RetrainResult(
+        model_path=path,
+        model_id=model_id,
+        base_model_id=loaded.model_id,
+        n_labels=len(labels),
+        n_used=len(y),
+        before=before,
+        after=after,
+        folds=k,
+        skipped=tuple(skipped),
+        label_counts=counts,
+    )
+
+
+def reset_model() -> None:
+    """Go back to the bundled model (user model files are kept; bundled is never touched)."""
+    s = load_settings()
+    if s.pop("active_model", None) is not None:
+        save_settings(s)
+
+
+def can_retrain(n_labels: int) -> bool:
+    return n_labels >= MIN_LABELS
+
+
+# -- pieces -----------------------------------------------------------------------------
+
+
+def _anchor(
+    loaded: LoadedModel, w0: torch.Tensor, b0: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The bundled head when the current model shares the bundled conv weights, else its own.
+
+    Anchoring to the bundled head (not to the current one) keeps repeated retraining from
+    drifting away from what the bundled model knows.
+    """
+    path = bundled_model_path()
+    if path.is_file() and Path(loaded.path).resolve() != path.resolve():
+        try:
+            bundled = load_checkpoint(path)
+            cur = loaded.model.state_dict()
+            ref = bundled.model.state_dict()
+            same = cur.keys() == ref.keys() and all(
+                cur[k].shape == ref[k].shape and torch.equal(cur[k], ref[k])
+                for k in cur
+                if not k.startswith("head.")
+            )
+            if same:
+                m = bundled.model.head
+                return m.weight.detach().clone(), m.bias.detach().clone(), bundled.model_id
+        except MoodTaggerError as exc:
+            log.warning("bundled model not usable as anchor: %s", exc)
+    return w0, b0, loaded.model_id
+
+
+def _folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Deterministic stratified fold number of every song."""
+    k = max(2, min(k, len(y)))
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(y), dtype=int)
+    offset = 0
+    for c in range(len(MOODS)):
+        idx = np.flatnonzero(y == c)
+        idx = idx[rng.permutation(len(idx))]
+        folds[idx] = (np.arange(len(idx)) + offset) % k
+        offset += len(idx)
+    return folds
+
+
+def fit_head(
+    embeddings: list[np.ndarray],
+    y: np.ndarray,
+    w_init: torch.Tensor,
+    b_init: torch.Tensor,
+    w_anchor: torch.Tensor,
+    b_anchor: torch.Tensor,
+    config: RetrainConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class-balanced, song-weighted cross-entropy + L2-SP, full-batch Adam (seeded)."""
+    torch.manual_seed(config.seed)
+    x = torch.from_numpy(np.concatenate(embeddings))
+    owner = np.concatenate([np.full(len(e), i) for i, e in enumerate(embeddings)])
+    n_win = np.array([len(e) for e in embeddings], dtype=np.float64)
+    counts = np.bincount(y, minlength=len(MOODS)).astype(np.float64)
+    present = int((counts > 0).sum())
+    class_w = np.where(counts > 0, len(y) / (present * np.maximum(counts, 1)), 0.0)
+    weights = class_w[y[owner]] / n_win[owner]
+    weights = torch.from_numpy(weights / weights.sum()).float()
+    target = torch.from_numpy(y[owner]).long()
+    w = w_init.clone().requires_grad_(True)
+    b = b_init.clone().requires_grad_(True)
+    opt = torch.optim.Adam([w, b], lr=config.lr)
+    for _ in range(config.steps):
+        logits = x @ w.T + b
+        ce = (F.cross_entropy(logits, target, reduction="none") * weights).sum()
+        loss = ce + config.l2sp * (((w - w_anchor) ** 2).sum() + ((b - b_anchor) ** 2).sum())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return w.detach(), b.detach()
+
+
+def _predict(
+    embeddings: list[np.ndarray], w: torch.Tensor, b: torch.Tensor, temperature: float
+) -> np.ndarray:
+    """Song probabilities as the app computes them: mean of calibrated window softmaxes."""
+    out = []
+    with torch.no_grad():
+        for e in embeddings:
+            p = torch.softmax((torch.from_numpy(e) @ w.T + b) / temperature, dim=1)
+            out.append(p.double().mean(dim=0).numpy())
+    return np.stack(out) if out else np.zeros((0, len(MOODS)))
+
+
+def _accuracy(probs: np.ndarray, y: np.ndarray) -> float:
+    return float((probs.argmax(axis=1) == y).mean()) if len(y) else 0.0

@@ -1,0 +1,203 @@
+"""Retraining from labels: user model saved and activated, bundled weights untouched."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import torch
+
+from tagger.core.checkpoint import load_checkpoint
+from tagger.core.models import active_model_path, load_model
+from tagger.core.moods import MOODS
+from tagger.core.paths import app_dirs, bundled_model_path
+from tagger.core.progress import CancelToken, Progress
+from tagger.core.retrain import (
+    MIN_LABELS,
+    RetrainConfig,
+    RetrainError,
+    RetrainResult,
+    reset_model,
+    retrain,
+)
+from tagger.core.scan import scan
+from tagger.core.store import Store
+from tests.audio_factory import write_audio, write_bad_files
+
+FAST = RetrainConfig(steps=30, folds=3)
+KINDS = {"bright": "happy", "harsh": "aggressive", "calm": "calm"}
+
+
+def make_library(root: Path, n: int = 12, seconds: float = 3.0) -> Path:
+    for i in range(n):
+        kind = list(KINDS)[i % 3]
+        write_audio(
+            root / f"Band {i % 2}" / "Record" / f"{i + 1:02d} {kind}.wav", seconds, kind, seed=i
+        )
+    return root
+
+
+def label_all(root: Path, store: Store, mood_of=lambda p: KINDS[p.stem.split()[-1]]) -> int:
+    for _ in scan(root, store):
+        pass
+    n = 0
+    for path, track in store.tracks_under(root).items():
+        stem = Path(path).stem.split()[-1]
+        if stem in KINDS:
+            store.add_label(track.id, mood_of(Path(path)))
+            n += 1
+    return n
+
+
+def run(gen):
+    events = list(gen)
+    results = [e for e in events if isinstance(e, RetrainResult)]
+    return events, (results[0] if results else None)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def lib(tmp_path) -> Path:
+    return make_library(tmp_path / "music")
+
+
+def test_retrain_saves_an_active_user_model_and_leaves_bundled_alone(lib, bundled_model):
+    before_hash = sha(bundled_model_path())
+    with Store.open_default() as store:
+        assert label_all(lib, store) == 12
+        events, res = run(retrain(lib, store, bundled_model, FAST))
+    assert res is not None
+    stages = {e.stage for e in events if isinstance(e, Progress)}
+    assert stages == {"features", "train"}
+    assert res.n_labels == res.n_used == 12 and res.skipped == ()
+    assert res.base_model_id == bundled_model.model_id
+    assert res.model_id != bundled_model.model_id
+    assert res.model_path.parent == app_dirs().user_models and res.model_path.is_file()
+    assert 0.0 <= res.before <= 1.0 and 0.0 <= res.after <= 1.0
+    assert res.label_counts == {"happy": 4, "aggressive": 4, "sad": 0, "calm": 4}
+    # active now, with provenance
+    assert active_model_path() == res.model_path
+    user = load_model()
+    assert user.model_id == res.model_id
+    prov = user.provenance
+    assert prov["base_model_id"] == bundled_model.model_id and prov["n_labels"] == 12
+    assert prov["estimate"]["before"] == res.before and prov["estimate"]["after"] == res.after
+    # only the head moved: the conv blocks are the bundled ones
+    ref, new = bundled_model.model.state_dict(), user.model.state_dict()
+    for k in ref:
+        if k.startswith("features."):
+            assert torch.equal(ref[k], new[k]), k
+    assert not torch.equal(ref["head.weight"], new["head.weight"])
+    assert sha(bundled_model_path()) == before_hash
+    # reset goes back to the bundled model; the user file is kept
+    reset_model()
+    assert active_model_path() == bundled_model_path()
+    assert load_model().model_id == bundled_model.model_id
+    assert res.model_path.is_file()
+    reset_model()  # idempotent
+
+
+def test_retrain_learns_the_labels(lib, bundled_model):
+    """Label every song the opposite way of its sound: the new model follows the labels."""
+    flip = {"bright": "sad", "harsh": "calm", "calm": "aggressive"}
+    with Store.open_default() as store:
+        label_all(lib, store, lambda p: flip[p.stem.split()[-1]])
+        _, res = run(retrain(lib, store, bundled_model, RetrainConfig(steps=300, folds=3)))
+    user = load_model()
+    from tagger.core.analysis import Analyzer
+
+    for path in sorted(lib.rglob("*.wav")):
+        assert Analyzer(user).analyze(path).scores.mood == flip[path.stem.split()[-1]]
+    assert res.after >= res.before
+
+
+def test_retraining_again_anchors_to_bundled_and_records_base(lib, bundled_model):
+    with Store.open_default() as store:
+        label_all(lib, store)
+        _, first = run(retrain(lib, store, bundled_model, FAST))
+        current = load_model()
+        _, second = run(retrain(lib, store, current, FAST))
+    assert second.base_model_id == first.model_id
+    assert load_model().provenance["anchor_model_id"] == bundled_model.model_id
+    assert second.model_path != first.model_path and active_model_path() == second.model_path
+
+
+def test_fewer_than_ten_labels_is_a_clear_error(lib, bundled_model):
+    with Store.open_default() as store:
+        for _ in scan(lib, store):
+            pass
+        tracks = list(store.tracks_under(lib).values())
+        for t in tracks[: MIN_LABELS - 1]:
+            store.add_label(t.id, "calm")
+        with pytest.raises(RetrainError, match="at least 10"):
+            next(retrain(lib, store, bundled_model, FAST))
+    assert "active_model" not in __import__("tagger.core.settings").core.settings.load_settings()
+    assert not any(app_dirs().user_models.glob("*.pt"))
+
+
+def test_bad_files_are_skipped_with_their_error(lib, bundled_model):
+    bad = write_bad_files(lib / "Broken" / "Album")
+    with Store.open_default() as store:
+        label_all(lib, store)
+        tracks = store.tracks_under(lib)
+        for p in bad.values():
+            if str(p) in tracks:
+                store.add_label(tracks[str(p)].id, "sad")
+        n_bad = sum(str(p) in tracks for p in bad.values())
+        assert n_bad >= 3
+        _, res = run(retrain(lib, store, bundled_model, FAST))
+    assert res.n_labels == 12 + n_bad and res.n_used == 12
+    skipped = dict(res.skipped)
+    assert len(skipped) == n_bad and all(msg for msg in skipped.values())
+    assert str(bad["empty"]) in skipped and "empty" in skipped[str(bad["empty"])]
+
+
+def test_too_few_readable_songs_is_an_error(tmp_path, bundled_model):
+    root = make_library(tmp_path / "m", n=6)
+    bad = write_bad_files(root / "Broken")
+    with Store.open_default() as store:
+        for _ in scan(root, store):
+            pass
+        for t in store.tracks_under(root).values():
+            store.add_label(t.id, "calm")
+        ok = [bad["text"], bad["corrupt"]]
+        for i, p in enumerate(ok):
+            copy = root / f"x{i}{p.suffix}"
+            copy.write_bytes(p.read_bytes())
+        for _ in scan(root, store):
+            pass
+        for t in store.tracks_under(root).values():
+            store.add_label(t.id, "calm")
+        assert len(store.labels_under(root)) >= MIN_LABELS
+        with pytest.raises(RetrainError, match="could be read"):
+            run(retrain(root, store, bundled_model, FAST))
+    assert not any(app_dirs().user_models.glob("*.pt"))
+
+
+def test_cancel_saves_nothing(lib, bundled_model):
+    token = CancelToken()
+    with Store.open_default() as store:
+        label_all(lib, store)
+        events = []
+        for ev in retrain(lib, store, bundled_model, FAST, cancel=token):
+            events.append(ev)
+            if isinstance(ev, Progress) and ev.stage == "features" and ev.done == 3:
+                token.cancel()
+    assert not any(isinstance(e, RetrainResult) for e in events)
+    assert not any(app_dirs().user_models.glob("*.pt"))
+    assert active_model_path() == bundled_model_path()
+
+
+def test_retrain_works_from_a_small_custom_model(lib, tiny_model_path):
+    tiny = load_checkpoint(tiny_model_path)
+    with Store.open_default() as store:
+        label_all(lib, store)
+        _, res = run(retrain(lib, store, tiny, FAST))
+    user = load_model()
+    assert user.model_id == res.model_id and user.model.kwargs == tiny.model.kwargs
+    assert user.provenance["anchor_model_id"] == tiny.model_id
+    assert user.labels == MOODS
