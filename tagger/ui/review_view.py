@@ -1,0 +1,676 @@
+"""Review moods one song at a time, least confident first; retrain from the decisions.
+
+A standalone widget: the main window adds it with ``add_view(widget, "Review")``, calls
+:meth:`ReviewView.set_rows` when the library changes, listens to :attr:`labelled` to
+refresh, and re-analyses when :attr:`model_changed` fires (a new user model, or None for
+the bundled one).
+
+Keys (when the view has focus): 1 Happy, 2 Aggressive, 3 Sad, 4 Calm, Enter = the
+prediction is right, Left/Right or K/J = previous/next, Space = play/pause,
+Ctrl+Z = undo the last decision. Every decision is written to the store at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagger.core.library import LibraryRow
+from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.core.progress import Progress
+from tagger.core.retrain import MIN_LABELS, RetrainConfig, RetrainResult, reset_model
+from tagger.core.store import Store
+from tagger.ui.playback import Player
+from tagger.ui.review_workers import (
+    GeneratorWorker,
+    JobFailed,
+    SpectrogramReady,
+    retrain_job,
+    spectrogram_job,
+)
+
+log = logging.getLogger(__name__)
+
+MOOD_KEYS = {Qt.Key.Key_1: "happy", Qt.Key.Key_2: "aggressive", Qt.Key.Key_3: "sad",
+             Qt.Key.Key_4: "calm"}  # fmt: skip
+ALL = "__all__"
+SEP = "\x1f"
+
+
+def group_key(artist: str, album: str | None = None) -> str:
+    """Combo data for an artist, or one of its albums (strings survive QVariant)."""
+    return artist if album is None else f"{artist}{SEP}{album}"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One saved decision, so Ctrl+Z can take it back."""
+
+    label_id: int
+    track_id: int
+    mood: str
+    previous: str | None
+
+
+def _colormap() -> np.ndarray:
+    """A 256-entry dark-blue -> magenta -> yellow lookup table (RGB uint8)."""
+    x = np.linspace(0.0, 1.0, 256)
+    r = np.clip(1.6 * x - 0.1, 0, 1)
+    g = np.clip(1.8 * x - 0.8, 0, 1)
+    b = np.clip(0.35 + 1.2 * x - 1.7 * x**2 + 0.9 * x**3, 0, 1)
+    return (np.stack([r, g, b], axis=1) * 255).astype(np.uint8)
+
+
+_CMAP = _colormap()
+
+
+def spectrogram_image(db: np.ndarray, floor: float = 80.0) -> QImage:
+    """log-mel dB ``(mels, frames)`` -> an RGB image, low frequencies at the bottom."""
+    top = float(db.max()) if db.size else 0.0
+    norm = np.clip((db - (top - floor)) / floor, 0.0, 1.0)
+    rgb = np.ascontiguousarray(_CMAP[(norm[::-1] * 255).astype(np.uint8)])
+    h, w, _ = rgb.shape
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class ReviewView(QWidget):
+    """A queue of songs to confirm or correct, with audio preview and retraining."""
+
+    labelled = Signal(int, object)  # track_id, mood (None after an undo cleared it)
+    model_changed = Signal(object)  # path of the new active model, or None = bundled
+    retrain_finished = Signal(object)  # RetrainResult, or None (failed / cancelled)
+
+    def __init__(
+        self,
+        store: Store,
+        root: str | Path,
+        loaded_model_getter: Callable[[], Any] | None = None,
+        parent: QWidget | None = None,
+        retrain_config: RetrainConfig | None = None,
+        player: Player | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.root = Path(root).expanduser().resolve()
+        self._model_getter = loaded_model_getter
+        self._retrain_config = retrain_config
+        self._rows: list[LibraryRow] = []
+        self._labels: dict[int, str | None] = {}  # this session's view of the labels
+        self._queue: list[LibraryRow] = []
+        self._index = 0
+        self._undo: list[Decision] = []
+        self._session_ids: set[int] = set()  # decided here: they stay in the queue
+        self._spec_worker: GeneratorWorker | None = None
+        self._retrain_worker: GeneratorWorker | None = None
+        self.player = player or Player(self)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._build_ui()
+        self.player.position_changed.connect(self._on_player_position_changed)
+        self.player.playing_changed.connect(self._on_player_playing_changed)
+        self.player.clip_loaded.connect(self._on_player_clip_loaded)
+        self.player.errored.connect(self._on_player_errored)
+        self._update_playback_enabled()
+        self._refresh_retrain()
+        self._show_current()
+
+    # -- layout -------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.unreviewed_check = QCheckBox("Only unreviewed")
+        self.unreviewed_check.setChecked(True)
+        self.mood_combo = QComboBox()
+        self.mood_combo.addItem("All moods", ALL)
+        for m in MOODS:
+            self.mood_combo.addItem(display_name(m), m)
+        self.group_combo = QComboBox()
+        self.group_combo.addItem("All artists and albums", ALL)
+        self.queue_label = QLabel()
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Predicted:"))
+        filters.addWidget(self.mood_combo)
+        filters.addWidget(self.group_combo, 1)
+        filters.addWidget(self.unreviewed_check)
+        filters.addStretch(0)
+        filters.addWidget(self.queue_label)
+        self.unreviewed_check.toggled.connect(self._on_filter_changed)
+        self.mood_combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.group_combo.currentIndexChanged.connect(self._on_filter_changed)
+
+        self.title_label = QLabel()
+        font = self.title_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.meta_label = QLabel()
+        self.prediction_label = QLabel()
+        self.status_label = QLabel()
+        self.bars: dict[str, QProgressBar] = {}
+        bars = QGridLayout()
+        for i, m in enumerate(MOODS):
+            bar = QProgressBar()
+            bar.setRange(0, 100)
+            bar.setFormat("%p%")
+            bar.setStyleSheet(f"QProgressBar::chunk {{ background: {COLOURS[m]}; }}")
+            bars.addWidget(QLabel(f"{display_name(m)}"), i, 0)
+            bars.addWidget(bar, i, 1)
+            self.bars[m] = bar
+        self.spectrogram = QLabel("Spectrogram")
+        self.spectrogram.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.spectrogram.setMinimumHeight(140)
+        self.spectrogram.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.spectrogram.setStyleSheet("background: #111; color: #aaa;")
+        self._spec_pixmap: QPixmap | None = None
+
+        # playback
+        self.play_button = QPushButton("Play")
+        self.seek_slider = QSlider(Qt.Orientation.Horizontal)
+        self.seek_slider.setRange(0, 0)
+        self.time_label = QLabel("0:00 / 0:00")
+        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setValue(round(self.player.volume * 100))
+        self.volume_slider.setMaximumWidth(110)
+        self.playback_message = QLabel()
+        self.playback_message.setWordWrap(True)
+        self.playback_message.setStyleSheet("color: #b35c00;")
+        self.play_button.clicked.connect(self.player.toggle)
+        self.seek_slider.sliderReleased.connect(self._on_seek_slider_released)
+        self.volume_slider.valueChanged.connect(self._on_volume_slider_value_changed)
+        play = QHBoxLayout()
+        play.addWidget(self.play_button)
+        play.addWidget(self.seek_slider, 1)
+        play.addWidget(self.time_label)
+        play.addWidget(QLabel("Volume"))
+        play.addWidget(self.volume_slider)
+
+        # decisions
+        self.mood_buttons: dict[str, QPushButton] = {}
+        decide = QHBoxLayout()
+        for i, m in enumerate(MOODS, 1):
+            b = QPushButton(f"{i}  {display_name(m)}")
+            b.setStyleSheet(f"QPushButton {{ border-left: 6px solid {COLOURS[m]}; padding: 6px; }}")
+            b.clicked.connect(lambda _=False, m=m: self.decide(m))
+            decide.addWidget(b)
+            self.mood_buttons[m] = b
+        self.confirm_button = QPushButton("Enter  Prediction is right")
+        self.confirm_button.clicked.connect(self.confirm)
+        decide.addWidget(self.confirm_button)
+        nav = QHBoxLayout()
+        self.prev_button = QPushButton("Previous (K / ←)")
+        self.next_button = QPushButton("Next (J / →)")
+        self.undo_button = QPushButton("Undo (Ctrl+Z)")
+        self.prev_button.clicked.connect(self.previous)
+        self.next_button.clicked.connect(self.next)
+        self.undo_button.clicked.connect(self.undo)
+        nav.addWidget(self.prev_button)
+        nav.addWidget(self.next_button)
+        nav.addStretch(1)
+        nav.addWidget(self.undo_button)
+
+        # retraining
+        self.retrain_button = QPushButton()
+        self.reset_button = QPushButton("Reset to bundled model")
+        self.cancel_button = QPushButton("Cancel")
+        self.retrain_progress = QProgressBar()
+        self.retrain_progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.retrain_message = QLabel()
+        self.retrain_message.setWordWrap(True)
+        self.retrain_button.clicked.connect(self.start_retrain)
+        self.reset_button.clicked.connect(self.reset_to_bundled)
+        self.cancel_button.clicked.connect(self.cancel_retrain)
+        retrain_box = QGroupBox("Teach the model your taste")
+        rl = QVBoxLayout(retrain_box)
+        rb = QHBoxLayout()
+        rb.addWidget(self.retrain_button)
+        rb.addWidget(self.reset_button)
+        rb.addWidget(self.retrain_progress, 1)
+        rb.addWidget(self.cancel_button)
+        rl.addLayout(rb)
+        rl.addWidget(self.retrain_message)
+
+        for w in self.findChildren(QPushButton) + self.findChildren(QSlider):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the view
+
+        info = QVBoxLayout()
+        info.addWidget(self.title_label)
+        info.addWidget(self.meta_label)
+        info.addWidget(self.prediction_label)
+        info.addWidget(self.status_label)
+        info.addLayout(bars)
+        top = QHBoxLayout()
+        top.addLayout(info, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(filters)
+        lay.addLayout(top)
+        lay.addWidget(self.spectrogram, 1)
+        lay.addLayout(play)
+        lay.addWidget(self.playback_message)
+        lay.addLayout(decide)
+        lay.addLayout(nav)
+        lay.addWidget(retrain_box)
+
+    # -- data ---------------------------------------------------------------------------
+    def set_rows(self, rows: list[LibraryRow]) -> None:
+        """A new library snapshot (keeps the current song when it is still queued)."""
+        current = self.current_row()
+        self._rows = list(rows)
+        self._labels = {r.track_id: r.label for r in self._rows}
+        self._fill_group_combo()
+        self._rebuild_queue(keep=current.track_id if current else None)
+
+    def set_root(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self._undo.clear()
+        self._session_ids.clear()
+        self.set_rows([])
+
+    def _fill_group_combo(self) -> None:
+        keep = self.group_combo.currentData()
+        groups = sorted(
+            {(r.artist or "", r.album or "") for r in self._rows if r.artist or r.album}
+        )
+        artists = sorted({a for a, _ in groups if a})
+        self.group_combo.blockSignals(True)
+        self.group_combo.clear()
+        self.group_combo.addItem("All artists and albums", ALL)
+        for a in artists:
+            self.group_combo.addItem(a, group_key(a))
+            for a2, album in groups:
+                if a2 == a and album:
+                    self.group_combo.addItem(f"    {album}", group_key(a, album))
+        i = self.group_combo.findData(keep)
+        self.group_combo.setCurrentIndex(max(0, i))
+        self.group_combo.blockSignals(False)
+
+    def _matches(self, r: LibraryRow, keep: int | None) -> bool:
+        if r.scores is None:
+            return False
+        if (
+            self.unreviewed_check.isChecked()
+            and self._labels.get(r.track_id) is not None
+            and r.track_id not in self._session_ids
+            and r.track_id != keep
+        ):
+            return False  # reviewed earlier (songs decided in this session stay in place)
+        mood = self.mood_combo.currentData()
+        if mood != ALL and r.predicted_mood != mood:
+            return False
+        group = self.group_combo.currentData()
+        if group not in (ALL, None):
+            artist, _, album = group.partition(SEP)
+            if (r.artist or "") != artist or (album and (r.album or "") != album):
+                return False
+        return True
+
+    def _rebuild_queue(self, keep: int | None = None) -> None:
+        old_index = self._index
+        self._queue = sorted(
+            (r for r in self._rows if self._matches(r, keep)),
+            key=lambda r: (r.scores.confidence, r.path),  # type: ignore[union-attr]
+        )
+        ids = [r.track_id for r in self._queue]
+        if keep is not None and keep in ids:
+            self._index = ids.index(keep)
+        else:
+            self._index = min(old_index, max(0, len(self._queue) - 1))
+        self._show_current()
+
+    def _on_filter_changed(self, *_: object) -> None:
+        self._index = 0
+        self._rebuild_queue()
+
+    # -- queue navigation ---------------------------------------------------------------
+    def queue(self) -> list[LibraryRow]:
+        return list(self._queue)
+
+    def current_row(self) -> LibraryRow | None:
+        return self._queue[self._index] if 0 <= self._index < len(self._queue) else None
+
+    def label_of(self, track_id: int) -> str | None:
+        return self._labels.get(track_id)
+
+    def next(self) -> None:
+        if self._index < len(self._queue) - 1:
+            self._index += 1
+            self._show_current()
+
+    def previous(self) -> None:
+        if self._index > 0:
+            self._index -= 1
+            self._show_current()
+
+    def go_to(self, track_id: int) -> bool:
+        for i, r in enumerate(self._queue):
+            if r.track_id == track_id:
+                self._index = i
+                self._show_current()
+                return True
+        return False
+
+    # -- decisions ----------------------------------------------------------------------
+    def decide(self, mood: str) -> None:
+        """Label the current song ``mood`` (saved at once) and move on."""
+        row = self.current_row()
+        if row is None:
+            return
+        previous = self._labels.get(row.track_id)
+        label_id = self.store.add_label(row.track_id, mood, "review")
+        self._labels[row.track_id] = mood
+        self._undo.append(Decision(label_id, row.track_id, mood, previous))
+        self._session_ids.add(row.track_id)
+        self.labelled.emit(row.track_id, mood)
+        self._refresh_retrain()
+        if self._index < len(self._queue) - 1:
+            self._index += 1
+        self._show_current()
+
+    def confirm(self) -> None:
+        row = self.current_row()
+        if row is not None and row.predicted_mood:
+            self.decide(row.predicted_mood)
+
+    def undo(self) -> None:
+        """Take back the last decision of this session and go back to that song."""
+        if not self._undo:
+            return
+        d = self._undo.pop()
+        self.store.remove_label_entry(d.label_id)
+        self._labels[d.track_id] = d.previous
+        self.labelled.emit(d.track_id, d.previous)
+        self._refresh_retrain()
+        if not self.go_to(d.track_id):
+            self._show_current()
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        mods = event.modifiers()
+        if key == Qt.Key.Key_Z and mods & Qt.KeyboardModifier.ControlModifier:
+            self.undo()
+        elif key in MOOD_KEYS and not mods & Qt.KeyboardModifier.ControlModifier:
+            self.decide(MOOD_KEYS[key])
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.confirm()
+        elif key in (Qt.Key.Key_Right, Qt.Key.Key_Down, Qt.Key.Key_J):
+            self.next()
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_K):
+            self.previous()
+        elif key == Qt.Key.Key_Space:
+            self.player.toggle()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    # -- showing a song -----------------------------------------------------------------
+    def _show_current(self) -> None:
+        row = self.current_row()
+        n = len(self._queue)
+        self.queue_label.setText(f"{self._index + 1 if n else 0} of {n} in queue")
+        has = row is not None
+        for w in [*self.mood_buttons.values(), self.confirm_button]:
+            w.setEnabled(has)
+        self.prev_button.setEnabled(has and self._index > 0)
+        self.next_button.setEnabled(has and self._index < n - 1)
+        self.undo_button.setEnabled(bool(self._undo))
+        if row is None:
+            self.title_label.setText("Nothing to review")
+            self.meta_label.setText(
+                "Analyse a folder, or change the filters above."
+                if not self._rows
+                else "Every song matching the filters is reviewed."
+            )
+            self.prediction_label.clear()
+            self.status_label.clear()
+            for bar in self.bars.values():
+                bar.setValue(0)
+            self._set_spectrogram(None, "")
+            self.player.stop()
+            return
+        self.title_label.setText(row.title or Path(row.path).stem)
+        self.meta_label.setText(
+            f"{row.artist or 'Unknown artist'} — {row.album or 'Unknown album'}"
+        )
+        s = row.scores
+        assert s is not None
+        colour = COLOURS[s.mood]
+        self.prediction_label.setText(
+            f"Predicted: <b style='color:{colour}'>{display_name(s.mood)}</b> "
+            f"({s.confidence:.0%} confident)"
+        )
+        label = self._labels.get(row.track_id)
+        if label is None:
+            self.status_label.setText("Not reviewed yet")
+        elif label == s.mood:
+            self.status_label.setText(f"Reviewed: {display_name(label)} (confirmed)")
+        else:
+            self.status_label.setText(f"Reviewed: corrected to <b>{display_name(label)}</b>")
+        for m, p in s.as_dict().items():
+            self.bars[m].setValue(round(p * 100))
+        self._load_spectrogram(row)
+        starts = row.window_starts
+        start_at = starts[len(starts) // 2] if starts else 0.0
+        was_playing = self.player.playing
+        self.player.load(row.path, start_at, play=was_playing)
+
+    def _load_spectrogram(self, row: LibraryRow) -> None:
+        self._set_spectrogram(None, "Computing the spectrogram…")
+        if self._spec_worker is not None:
+            self._spec_worker.cancel()
+        loaded = self._model_getter() if self._model_getter else None
+        if loaded is None:
+            self._set_spectrogram(None, "Spectrogram unavailable (no model loaded)")
+            return
+        w = GeneratorWorker(spectrogram_job, row.track_id, row.path, loaded)
+        w.signals.yielded.connect(lambda ev, w=w: self._on_spectrogram_yielded(w, ev))
+        w.signals.finished.connect(lambda _c, w=w: self._on_spectrogram_finished(w))
+        self._spec_worker = w
+        w.start()
+
+    def _on_spectrogram_yielded(self, w: GeneratorWorker, ev: object) -> None:
+        row = self.current_row()
+        if w is not self._spec_worker or row is None:
+            return
+        if isinstance(ev, SpectrogramReady) and ev.track_id == row.track_id:
+            self._set_spectrogram(QPixmap.fromImage(spectrogram_image(ev.image)), "")
+        elif isinstance(ev, JobFailed):
+            self._set_spectrogram(None, f"No spectrogram: {ev.message}")
+
+    def _on_spectrogram_finished(self, w: GeneratorWorker) -> None:
+        if w is self._spec_worker:
+            self._spec_worker = None
+
+    @property
+    def spectrogram_shown(self) -> bool:
+        return self._spec_pixmap is not None
+
+    def _set_spectrogram(self, pixmap: QPixmap | None, text: str) -> None:
+        self._spec_pixmap = pixmap
+        if pixmap is None:
+            self.spectrogram.setPixmap(QPixmap())
+            self.spectrogram.setText(text)
+        else:
+            self._scale_spectrogram()
+
+    def _scale_spectrogram(self) -> None:
+        if self._spec_pixmap is not None:
+            self.spectrogram.setPixmap(
+                self._spec_pixmap.scaled(
+                    self.spectrogram.size(),
+                    Qt.AspectRatioMode.IgnoreAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._scale_spectrogram()
+
+    # -- playback -----------------------------------------------------------------------
+    def _update_playback_enabled(self) -> None:
+        ok = self.player.available
+        for w in (self.play_button, self.seek_slider, self.volume_slider):
+            w.setEnabled(ok)
+        reason = self.player.unavailable_reason
+        self.playback_message.setText(reason or "")
+        self.playback_message.setVisible(bool(reason))
+
+    def _on_player_clip_loaded(self, clip: Any) -> None:
+        self.seek_slider.setRange(0, int(clip.duration * 1000))
+
+    def _on_player_position_changed(self, seconds: float) -> None:
+        if not self.seek_slider.isSliderDown():
+            self.seek_slider.setValue(int(seconds * 1000))
+        clip = self.player.clip
+        total = clip.duration if clip else 0.0
+        self.time_label.setText(f"{_mmss(seconds)} / {_mmss(total)}")
+
+    def _on_player_playing_changed(self, playing: bool) -> None:
+        self.play_button.setText("Pause" if playing else "Play")
+
+    def _on_player_errored(self, message: str) -> None:
+        self.playback_message.setText(message)
+        self.playback_message.setVisible(True)
+        self._update_playback_enabled()
+        if not self.player.available:
+            self.playback_message.setText(message)
+
+    def _on_seek_slider_released(self) -> None:
+        self.player.seek(self.seek_slider.value() / 1000)
+
+    def _on_volume_slider_value_changed(self, value: int) -> None:
+        self.player.set_volume(value / 100)
+
+    # -- retraining ---------------------------------------------------------------------
+    def n_labels(self) -> int:
+        return len(self.store.labels_under(self.root))
+
+    @property
+    def retraining(self) -> bool:
+        return self._retrain_worker is not None
+
+    def _refresh_retrain(self) -> None:
+        n = self.n_labels()
+        self.retrain_button.setText(f"Retrain from {n} labels")
+        self.retrain_button.setEnabled(n >= MIN_LABELS and not self.retraining)
+        self.retrain_button.setToolTip(
+            "" if n >= MIN_LABELS else f"Label at least {MIN_LABELS} songs to retrain."
+        )
+        self.reset_button.setEnabled(not self.retraining)
+
+    def start_retrain(self) -> None:
+        if self.retraining or self.n_labels() < MIN_LABELS:
+            return
+        loaded = self._model_getter() if self._model_getter else None
+        model_path = str(loaded.path) if loaded is not None else None
+        w = GeneratorWorker(
+            retrain_job, str(self.root), str(self.store.path), model_path, self._retrain_config
+        )
+        w.signals.progress.connect(self._on_retrain_progress)
+        w.signals.yielded.connect(self._on_retrain_yielded)
+        w.signals.errored.connect(self._on_retrain_errored)
+        w.signals.finished.connect(self._on_retrain_finished)
+        self._retrain_worker = w
+        self._retrain_result: RetrainResult | None = None
+        self.retrain_progress.setRange(0, 0)
+        self.retrain_progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.retrain_message.setText("Reading your labelled songs…")
+        self._refresh_retrain()
+        w.start()
+
+    def cancel_retrain(self) -> None:
+        if self._retrain_worker is not None:
+            self._retrain_worker.cancel()
+            self.retrain_message.setText("Cancelling…")
+
+    def _on_retrain_progress(self, ev: Progress) -> None:
+        self.retrain_progress.setRange(0, max(1, ev.total))
+        self.retrain_progress.setValue(ev.done)
+        stage = "Reading songs" if ev.stage == "features" else "Fine-tuning and checking"
+        self.retrain_progress.setFormat(f"{stage}: %v/%m")
+
+    def _on_retrain_yielded(self, ev: object) -> None:
+        if isinstance(ev, RetrainResult):
+            self._retrain_result = ev
+            skipped = f" ({len(ev.skipped)} unreadable songs skipped)" if ev.skipped else ""
+            self.retrain_message.setText(
+                f"Your model is active. Accuracy on your labels, estimated on songs it did "
+                f"not learn from: <b>{ev.before:.0%}</b> before → <b>{ev.after:.0%}</b> "
+                f"after ({ev.n_used} songs){skipped}. Re-analysing the library…"
+            )
+        elif isinstance(ev, JobFailed):
+            self.retrain_message.setText(f"Retraining did not run: {ev.message}")
+
+    def _on_retrain_errored(self, message: str) -> None:
+        self.retrain_message.setText(f"Retraining failed: {message}")
+
+    def _on_retrain_finished(self, cancelled: bool) -> None:
+        self._retrain_worker = None
+        self.retrain_progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        result = getattr(self, "_retrain_result", None)
+        if cancelled and result is None:
+            self.retrain_message.setText("Retraining cancelled; the model is unchanged.")
+        self._refresh_retrain()
+        self.retrain_finished.emit(result)
+        if result is not None:
+            self.model_changed.emit(str(result.model_path))
+
+    def reset_to_bundled(self) -> None:
+        if self.retraining:
+            return
+        reset_model()
+        self.retrain_message.setText("Using the bundled model again. Re-analysing the library…")
+        self.model_changed.emit(None)
+
+    # -- lifetime -----------------------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel background work and wait for it (call before closing)."""
+        import time
+
+        from PySide6.QtWidgets import QApplication
+
+        self.player.shutdown()
+        workers = [
+            w
+            for w in (self._spec_worker, self._retrain_worker, self.player.decode_worker)
+            if w is not None
+        ]
+        for w in workers:
+            w.cancel()
+        deadline = time.monotonic() + timeout_ms / 1000
+        while any(not w.done for w in workers) and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
+        return all(w.done for w in workers)
+
+
+def _mmss(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 60}:{s % 60:02d}"

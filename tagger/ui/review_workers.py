@@ -1,0 +1,143 @@
+"""Background jobs of the review view, run by the app's generator worker.
+
+The worker class comes from :mod:`tagger.ui.workers` (the only place the app starts
+threads). Until that module is present on this branch, a minimal stand-in with the same
+API (``GeneratorWorker(func, *args)``, ``.signals.yielded/progress/errored/finished``,
+``.start()``, ``.cancel()``) is defined here; delete it once ``workers.py`` is merged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagger.core.progress import CancelToken
+
+log = logging.getLogger(__name__)
+
+try:
+    from tagger.ui.workers import GeneratorWorker
+except ImportError:  # pragma: no cover - depends on merge order
+    from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+    _POOL = QThreadPool()
+    _POOL.setMaxThreadCount(2)
+
+    class _Signals(QObject):
+        started = Signal()
+        yielded = Signal(object)
+        progress = Signal(object)
+        errored = Signal(str)
+        finished = Signal(bool)
+
+    class GeneratorWorker(QRunnable):  # type: ignore[no-redef]
+        """Runs ``func(*args, cancel=token, **kwargs)`` and forwards what it yields."""
+
+        def __init__(self, func, *args: Any, **kwargs: Any) -> None:
+            super().__init__()
+            self.setAutoDelete(False)
+            self.func, self.args, self.kwargs = func, args, kwargs
+            self.cancel_token = CancelToken()
+            self.signals = _Signals()
+            self.done = False
+
+        def cancel(self) -> None:
+            self.cancel_token.cancel()
+
+        @property
+        def cancelled(self) -> bool:
+            return self.cancel_token.cancelled
+
+        def start(self, pool: QThreadPool | None = None) -> GeneratorWorker:
+            (pool or _POOL).start(self)
+            return self
+
+        def run(self) -> None:
+            from tagger.core.progress import Progress
+
+            s = self.signals
+            s.started.emit()
+            try:
+                for ev in self.func(*self.args, cancel=self.cancel_token, **self.kwargs):
+                    (s.progress if isinstance(ev, Progress) else s.yielded).emit(ev)
+                    if self.cancel_token.cancelled:
+                        break
+            except Exception as exc:
+                log.exception("background job failed")
+                s.errored.emit(f"{type(exc).__name__}: {exc}")
+            finally:
+                self.done = True
+                s.finished.emit(self.cancel_token.cancelled)
+
+
+__all__ = ["GeneratorWorker", "decode_job", "retrain_job", "spectrogram_job"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed:
+    """A job could not do its work; ``message`` is fit for a person."""
+
+    key: object
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpectrogramReady:
+    track_id: int
+    #: log-mel dB of the analysed windows side by side, ``(n_mels, frames)``.
+    image: np.ndarray
+    starts: tuple[float, ...]
+
+
+def decode_job(path: str, start_at: float, cancel: CancelToken | None = None) -> Iterator[object]:
+    """Decode a song for the preview (off the GUI thread)."""
+    from tagger.core.errors import FileError
+    from tagger.core.preview import decode_clip
+
+    try:
+        yield decode_clip(path, start_at=start_at)
+    except FileError as exc:
+        yield JobFailed(path, exc.message)
+
+
+def spectrogram_job(
+    track_id: int, path: str, loaded: Any, cancel: CancelToken | None = None
+) -> Iterator[object]:
+    """The analysed windows' log-mel patches, side by side."""
+    from tagger.core.analysis import Analyzer
+    from tagger.core.errors import FileError
+
+    try:
+        _, starts, patches = Analyzer(loaded).patches(path)
+    except FileError as exc:
+        yield JobFailed(track_id, exc.message)
+        return
+    yield SpectrogramReady(track_id, np.concatenate(list(patches[:, 0]), axis=1), tuple(starts))
+
+
+def retrain_job(
+    root: str,
+    store_path: str,
+    model_path: str | None,
+    config: Any = None,
+    cancel: CancelToken | None = None,
+) -> Iterator[object]:
+    """Run :func:`tagger.core.retrain.retrain` with a Store and model opened in this thread."""
+    from tagger.core.errors import MoodTaggerError
+    from tagger.core.models import load_model
+    from tagger.core.retrain import RetrainConfig, retrain
+    from tagger.core.store import Store
+
+    store = Store(Path(store_path))
+    try:
+        loaded = load_model(model_path)
+        yield from retrain(root, store, loaded, config or RetrainConfig(), cancel)
+    except MoodTaggerError as exc:
+        yield JobFailed("retrain", str(exc))
+    finally:
+        store.close()

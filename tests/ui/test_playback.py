@@ -1,0 +1,151 @@
+"""Audio preview: disabled cleanly without PortAudio/device; player logic with a fake stream."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from tagger.core.preview import Clip, decode_clip
+from tagger.ui import playback
+from tagger.ui.playback import Player
+from tests.audio_factory import write_audio
+
+
+class FakeStream:
+    """Stands in for sounddevice.OutputStream; the test pulls audio via ``pull``."""
+
+    instances: ClassVar[list[FakeStream]] = []
+
+    def __init__(self, samplerate, channels, dtype, callback):
+        self.samplerate, self.channels, self.dtype, self.callback = (
+            samplerate,
+            channels,
+            dtype,
+            callback,
+        )
+        self.active = False
+        self.closed = False
+        FakeStream.instances.append(self)
+
+    def start(self):
+        self.active = True
+
+    def stop(self):
+        self.active = False
+
+    def close(self):
+        self.closed = True
+
+    def pull(self, frames: int) -> np.ndarray:
+        out = np.full((frames, self.channels), 9.0, dtype=np.float32)
+        self.callback(out, frames, None, None)
+        return out
+
+
+def ramp_clip(seconds: float = 2.0, rate: int = 1000) -> Clip:
+    n = int(seconds * rate)
+    left = (np.arange(n) % 1000).astype(np.int16) * 10
+    return Clip("x.wav", np.stack([left, -left], axis=1), rate, 0.0, start_at=0.5)
+
+
+def test_missing_portaudio_disables_playback(qtbot, monkeypatch):
+    def fail():
+        raise OSError("PortAudio library not found")
+
+    monkeypatch.setattr(playback, "import_sounddevice", fail)
+    p = Player()
+    assert not p.available
+    assert "PortAudio" in p.unavailable_reason
+    p.load("/nonexistent.wav", 1.0, play=True)  # all no-ops, nothing raises
+    p.play()
+    p.toggle()
+    p.seek(3.0)
+    p.set_volume(0.3)
+    assert not p.playing and p.clip is None
+    p.shutdown()
+
+
+def test_no_output_device_disables_playback(qtbot, monkeypatch):
+    class NoDevice:
+        class PortAudioError(Exception):
+            pass
+
+        def query_devices(self, kind=None):
+            raise self.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(playback, "import_sounddevice", lambda: NoDevice())
+    p = Player()
+    assert not p.available and "no audio output device" in p.unavailable_reason
+
+
+def test_stream_that_fails_to_open_disables_playback(qtbot):
+    def broken(**_kw):
+        raise RuntimeError("Invalid sample rate")
+
+    p = Player(stream_factory=broken)
+    assert p.available
+    p.set_clip(ramp_clip())
+    with qtbot.waitSignal(p.errored) as sig:
+        p.play()
+    assert "cannot open the audio output" in sig.args[0]
+    assert not p.available and not p.playing
+    assert "Invalid sample rate" in p.unavailable_reason
+
+
+def test_player_feeds_the_stream_from_the_start_segment(qtbot):
+    p = Player(stream_factory=FakeStream)
+    clip = ramp_clip()
+    p.set_clip(clip)
+    assert p.position == pytest.approx(0.5)
+    p.play()
+    stream = FakeStream.instances[-1]
+    assert p.playing and stream.active and stream.samplerate == 1000 and stream.channels == 2
+    p.set_volume(1.0)
+    out = stream.pull(100)
+    expected = clip.samples[500:600].astype(np.float32) / 32768.0
+    np.testing.assert_allclose(out, expected)
+    assert p.position == pytest.approx(0.6)
+    p.set_volume(0.5)
+    np.testing.assert_allclose(stream.pull(10), clip.samples[600:610] / 32768.0 * 0.5, rtol=1e-6)
+    p.seek(1.95)
+    out = stream.pull(100)  # past the end: the rest is silence
+    assert np.all(out[50:] == 0) and np.any(out[:50] != 0)
+    with qtbot.waitSignal(p.playing_changed, timeout=2000) as sig:
+        pass  # the position timer notices the end and pauses
+    assert sig.args == [False] and not p.playing
+    p.toggle()  # playing again from the end restarts at the beginning
+    assert p.playing and p.position == 0.0
+    p.toggle()
+    assert not p.playing and not stream.active
+    p.stop()
+    assert stream.closed
+
+
+def test_load_decodes_in_a_worker_and_plays(qtbot, tmp_path):
+    path = write_audio(tmp_path / "a.flac", 3.0)
+    p = Player(stream_factory=FakeStream)
+    with qtbot.waitSignal(p.clip_loaded, timeout=10_000):
+        p.load(str(path), start_at=1.0, play=True)
+    qtbot.waitUntil(lambda: p.playing)
+    assert p.clip.sample_rate == 44100 and p.clip.channels == 2
+    assert p.position == pytest.approx(1.0)
+    p.shutdown()
+
+
+def test_load_reports_bad_files(qtbot, tmp_path):
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(b"not audio at all" * 10)
+    p = Player(stream_factory=FakeStream)
+    with qtbot.waitSignal(p.errored, timeout=10_000) as sig:
+        p.load(str(bad))
+    assert "Cannot play this file" in sig.args[0] and p.clip is None
+
+
+def test_decode_clip_keeps_stereo_and_native_rate(tmp_path):
+    for ext, rate in [(".wav", 44100), (".opus", 48000), (".mp3", 44100)]:
+        clip = decode_clip(write_audio(tmp_path / f"s{ext}", 2.0), start_at=1.0)
+        assert clip.sample_rate == rate and clip.channels == 2
+        assert clip.duration == pytest.approx(2.0, abs=0.1) and clip.start_at == 1.0
+        assert clip.samples.dtype == np.int16 and np.abs(clip.samples).max() > 100

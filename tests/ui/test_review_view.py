@@ -1,0 +1,257 @@
+"""Review view: keyboard labelling, persistence, undo, playback off, retrain and reset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tagger.core.checkpoint import load_checkpoint
+from tagger.core.library import analyze_library, library_rows
+from tagger.core.models import active_model_path
+from tagger.core.paths import bundled_model_path
+from tagger.core.retrain import RetrainConfig
+from tagger.core.settings import load_settings
+from tagger.core.store import Store
+from tagger.ui import playback
+from tagger.ui.playback import Player
+from tagger.ui.review_view import ReviewView, group_key
+from tests.audio_factory import write_audio
+
+FAST = RetrainConfig(steps=20, folds=2)
+
+
+class FakeStream:
+    def __init__(self, samplerate, channels, dtype, callback):
+        self.active = False
+
+    def start(self):
+        self.active = True
+
+    def stop(self):
+        self.active = False
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def tiny(tiny_model_path):
+    return load_checkpoint(tiny_model_path)
+
+
+@pytest.fixture
+def lib(tmp_path, tiny) -> Path:
+    root = tmp_path / "music"
+    for i in range(12):
+        kind = ("calm", "bright", "harsh")[i % 3]
+        write_audio(
+            root / f"Band {i % 2}" / f"Record {i % 4 // 2}" / f"{i + 1:02d} {kind}.wav",
+            3.0,
+            kind,
+            seed=i,
+        )
+    with Store.open_default() as store:
+        for _ in analyze_library(root, store, tiny, jobs=1):
+            pass
+    return root.resolve()
+
+
+@pytest.fixture
+def make_view(qtbot, lib, tiny):
+    made = []
+
+    def make(player=None, **kw):
+        store = Store.open_default()
+        view = ReviewView(
+            store,
+            lib,
+            lambda: tiny,
+            retrain_config=FAST,
+            player=player or Player(stream_factory=FakeStream),
+            **kw,
+        )
+        qtbot.addWidget(view)
+        view.set_rows(library_rows(lib, store, tiny.model_id))
+        view.show()
+        view.setFocus()
+        made.append((view, store))
+        return view
+
+    yield make
+    for view, store in made:
+        assert view.shutdown(20_000)
+        store.close()
+
+
+def key(qtbot, view, k, mod=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(view, k, mod)
+
+
+def labels(lib) -> dict[str, str]:
+    with Store.open_default() as s:
+        return s.labels_under(lib)
+
+
+def test_queue_is_least_confident_first(make_view):
+    view = make_view()
+    q = view.queue()
+    assert len(q) == 12
+    conf = [r.scores.confidence for r in q]
+    assert conf == sorted(conf)
+    assert view.current_row() == q[0]
+    assert view.title_label.text() == q[0].title or Path(q[0].path).stem in view.title_label.text()
+
+
+def test_keyboard_labelling_saves_each_decision_at_once(qtbot, make_view, lib):
+    view = make_view()
+    q = view.queue()
+    with qtbot.waitSignal(view.labelled) as sig:
+        key(qtbot, view, Qt.Key.Key_3)
+    assert sig.args == [q[0].track_id, "sad"]
+    assert labels(lib) == {q[0].path: "sad"}  # another connection sees it: saved already
+    assert view.current_row() == q[1]
+    key(qtbot, view, Qt.Key.Key_Return)  # the prediction is right
+    assert labels(lib)[q[1].path] == q[1].predicted_mood
+    key(qtbot, view, Qt.Key.Key_J)
+    key(qtbot, view, Qt.Key.Key_Right)
+    assert view.current_row() == q[4]
+    key(qtbot, view, Qt.Key.Key_K)
+    key(qtbot, view, Qt.Key.Key_Left)
+    assert view.current_row() == q[2]
+    for k in (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_4):
+        key(qtbot, view, k)
+    got = labels(lib)
+    assert [got[q[i].path] for i in (2, 3, 4)] == ["happy", "aggressive", "calm"]
+    assert len(got) == 5
+    # the decided songs stay in the queue for this session; going back shows the decision
+    key(qtbot, view, Qt.Key.Key_K)
+    assert view.current_row() == q[4] and "Calm" in view.status_label.text()
+
+
+def test_decisions_persist_across_restart(make_view, lib, tiny, qtbot):
+    view = make_view()
+    q = view.queue()
+    mood = next(m for m in ("happy", "aggressive", "sad", "calm") if m != q[0].predicted_mood)
+    view.decide(mood)
+    view.confirm()
+    view.shutdown()
+    view.store.close()
+    # "restart": a new store connection and a new view
+    view2 = make_view()
+    assert view2.n_labels() == 2
+    assert [r.track_id for r in view2.queue()] == [r.track_id for r in q[2:]]  # unreviewed only
+    view2.unreviewed_check.setChecked(False)
+    assert len(view2.queue()) == 12
+    assert view2.go_to(q[0].track_id)
+    assert "corrected" in view2.status_label.text()
+    assert view2.label_of(q[0].track_id) == mood
+
+
+def test_ctrl_z_undoes_the_last_decision(qtbot, make_view, lib):
+    view = make_view()
+    q = view.queue()
+    key(qtbot, view, Qt.Key.Key_1)
+    key(qtbot, view, Qt.Key.Key_2)
+    assert len(labels(lib)) == 2
+    with qtbot.waitSignal(view.labelled) as sig:
+        key(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert sig.args == [q[1].track_id, None]
+    assert labels(lib) == {q[0].path: "happy"}
+    assert view.current_row() == q[1]  # back on the undone song
+    key(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert labels(lib) == {} and view.current_row() == q[0]
+    key(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # nothing left: no-op
+    assert labels(lib) == {}
+
+
+def test_undo_restores_an_earlier_label(qtbot, make_view, lib):
+    view = make_view()
+    q = view.queue()
+    view.decide("sad")
+    view.previous()
+    view.decide("calm")
+    assert labels(lib)[q[0].path] == "calm"
+    view.undo()
+    assert labels(lib)[q[0].path] == "sad" and view.label_of(q[0].track_id) == "sad"
+
+
+def test_filters_by_mood_and_artist(make_view):
+    view = make_view()
+    mood = view.queue()[0].predicted_mood
+    view.mood_combo.setCurrentIndex(view.mood_combo.findData(mood))
+    assert view.queue() and all(r.predicted_mood == mood for r in view.queue())
+    view.mood_combo.setCurrentIndex(0)
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group_key("Band 1")))
+    assert len(view.queue()) == 6 and all(r.artist == "Band 1" for r in view.queue())
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group_key("Band 1", "Record 0")))
+    assert len(view.queue()) == 3 and all(r.album == "Record 0" for r in view.queue())
+
+
+def test_spectrogram_and_preview_of_current_song(qtbot, make_view):
+    view = make_view()
+    qtbot.waitUntil(lambda: view.spectrogram_shown, timeout=15_000)
+    qtbot.waitUntil(lambda: view.player.clip is not None, timeout=15_000)
+    assert view.player.clip.path == view.current_row().path
+    assert view.play_button.isEnabled() and not view.playback_message.isVisible()
+    key(qtbot, view, Qt.Key.Key_Space)
+    assert view.player.playing and view.play_button.text() == "Pause"
+    key(qtbot, view, Qt.Key.Key_Space)
+    assert not view.player.playing
+
+
+def test_playback_disabled_cleanly_without_audio(qtbot, make_view, monkeypatch):
+    def no_portaudio():
+        raise OSError("cannot load library 'libportaudio.so.2'")
+
+    monkeypatch.setattr(playback, "import_sounddevice", no_portaudio)
+    view = make_view(player=Player())
+    assert not view.play_button.isEnabled() and not view.seek_slider.isEnabled()
+    assert view.playback_message.isVisibleTo(view)
+    assert "PortAudio" in view.playback_message.text()
+    key(qtbot, view, Qt.Key.Key_Space)  # nothing happens, nothing crashes
+    key(qtbot, view, Qt.Key.Key_1)  # labelling still works
+    assert view.n_labels() == 1
+
+
+def test_retrain_button_needs_ten_labels(make_view):
+    view = make_view()
+    for _ in range(9):
+        view.confirm()
+    assert view.retrain_button.text() == "Retrain from 9 labels"
+    assert not view.retrain_button.isEnabled()
+    view.decide("calm")
+    assert view.retrain_button.text() == "Retrain from 10 labels"
+    assert view.retrain_button.isEnabled()
+
+
+def test_retrain_and_reset_through_the_gui(qtbot, make_view, lib):
+    view = make_view()
+    for i in range(12):
+        key(qtbot, view, (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_4)[i % 3])
+    assert view.retrain_button.isEnabled()
+    with qtbot.waitSignal(view.model_changed, timeout=60_000) as sig:
+        qtbot.mouseClick(view.retrain_button, Qt.MouseButton.LeftButton)
+        assert view.retraining and not view.retrain_button.isEnabled()
+    path = Path(sig.args[0])
+    assert path.is_file() and active_model_path() == path
+    assert "before" in view.retrain_message.text() and "after" in view.retrain_message.text()
+    assert not view.retraining and view.retrain_button.isEnabled()
+    with qtbot.waitSignal(view.model_changed) as sig:
+        qtbot.mouseClick(view.reset_button, Qt.MouseButton.LeftButton)
+    assert sig.args == [None]
+    assert "active_model" not in load_settings()
+    assert active_model_path() == bundled_model_path()
+
+
+def test_retrain_can_be_cancelled(qtbot, make_view):
+    view = make_view()
+    for _ in range(12):
+        view.confirm()
+    with qtbot.waitSignal(view.retrain_finished, timeout=60_000) as sig:
+        view.start_retrain()
+        view.cancel_retrain()
+    assert sig.args == [None]
+    assert "active_model" not in load_settings()
+    assert "cancelled" in view.retrain_message.text()
