@@ -1,0 +1,70 @@
+"""``mood-tagger retrain FOLDER [--reset]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tagger.cli import main
+from tagger.core.analysis import ANALYSIS_VERSION
+from tagger.core.models import active_model_path, load_model
+from tagger.core.paths import bundled_model_path
+from tagger.core.scan import scan
+from tagger.core.settings import load_settings
+from tagger.core.store import Store
+from tests.audio_factory import write_audio
+
+KINDS = {"bright": "happy", "harsh": "aggressive", "calm": "calm"}
+
+
+@pytest.fixture
+def lib(tmp_path) -> Path:
+    root = tmp_path / "music"
+    for i in range(12):
+        kind = list(KINDS)[i % 3]
+        write_audio(root / "Band" / "Album" / f"{i:02d} {kind}.wav", 3.0, kind, seed=i)
+    (root / "Band" / "Album" / "broken.mp3").write_bytes(b"no audio here" * 20)
+    return root.resolve()
+
+
+def label(root: Path, n: int) -> None:
+    with Store.open_default() as store:
+        for _ in scan(root, store):
+            pass
+        tracks = store.tracks_under(root)
+        for path in sorted(tracks)[:n]:
+            kind = Path(path).stem.split()[-1]
+            store.add_label(tracks[path].id, KINDS.get(kind, "sad"))
+
+
+def test_retrain_then_reset(lib, capsys):
+    label(lib, 13)  # 12 songs + the broken file
+    assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "before" in out and "after" in out and "skipped" in out and "broken.mp3" in out
+    user = load_model()
+    assert active_model_path() != bundled_model_path()
+    assert f"user model {user.model_id} is now active" in out
+    assert "re-analysed 13 songs" in out
+    with Store.open_default() as store:
+        preds = store.predictions_under(lib, user.model_id, ANALYSIS_VERSION)
+    assert len(preds) == 13 and sum(p.error is not None for p in preds.values()) == 1
+    # --reset: bundled again, re-analysis comes from the cache of the bundled model when present
+    assert main(["-q", "retrain", str(lib), "--reset", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "bundled model" in out and "active_model" not in load_settings()
+    assert active_model_path() == bundled_model_path()
+
+
+def test_too_few_labels_is_a_usage_error(lib, capsys):
+    label(lib, 4)
+    assert main(["-q", "retrain", str(lib)]) == 2
+    err = capsys.readouterr().err
+    assert "at least 10 labelled songs" in err and "has 4" in err
+    assert "active_model" not in load_settings()
+
+
+def test_missing_folder(tmp_path, capsys):
+    assert main(["-q", "retrain", str(tmp_path / "nope")]) == 2
+    assert "folder not found" in capsys.readouterr().err
