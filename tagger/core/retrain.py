@@ -59,7 +59,7 @@ class RetrainConfig:
     #: Folds of the song-level cross-validation behind the before/after estimate.
     folds: int = 5
     seed: int = 0
-    #: torch threads while retraining (restored afterwards).
+    #: torch threads while embedding the songs (restored afterwards; head fits use one).
     threads: int = 2
 
 
@@ -153,6 +153,8 @@ def _retrain(
             f"retraining needs at least {MIN_LABELS}"
         )
     y = np.array(ys)
+    # The head fits are tiny: threading overhead would dominate them.
+    torch.set_num_threads(1)
     head = model.head
     w0 = head.weight.detach().clone()
     b0 = head.bias.detach().clone()
