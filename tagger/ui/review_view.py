@@ -121,6 +121,7 @@ class ReviewView(QWidget):
         self._index = 0
         self._undo: list[Decision] = []
         self._session_ids: set[int] = set()  # decided here: they stay in the queue
+        self._media_key: tuple[int, str] | None = None  # song whose audio/spectrogram is shown
         self._spec_worker: GeneratorWorker | None = None
         self._retrain_worker: GeneratorWorker | None = None
         self.player = player or Player(self)
@@ -451,6 +452,7 @@ class ReviewView(QWidget):
                 bar.setValue(0)
             self._set_spectrogram(None, "")
             self.player.stop()
+            self._media_key = None
             return
         self.title_label.setText(row.title or Path(row.path).stem)
         self.meta_label.setText(
@@ -472,6 +474,9 @@ class ReviewView(QWidget):
             self.status_label.setText(f"Reviewed: corrected to <b>{display_name(label)}</b>")
         for m, p in s.as_dict().items():
             self.bars[m].setValue(round(p * 100))
+        if self._media_key == (row.track_id, row.path):
+            return  # same song (a library refresh): keep the spectrogram and playback
+        self._media_key = (row.track_id, row.path)
         self._load_spectrogram(row)
         starts = row.window_starts
         start_at = starts[len(starts) // 2] if starts else 0.0

@@ -255,3 +255,17 @@ def test_retrain_can_be_cancelled(qtbot, make_view):
     assert sig.args == [None]
     assert "active_model" not in load_settings()
     assert "cancelled" in view.retrain_message.text()
+
+
+def test_library_refresh_keeps_the_current_song(qtbot, make_view, lib, tiny):
+    view = make_view()
+    q = view.queue()
+    qtbot.waitUntil(lambda: view.spectrogram_shown, timeout=15_000)
+    view.decide("sad")
+    qtbot.waitUntil(lambda: view.spectrogram_shown, timeout=15_000)
+    view.set_rows(library_rows(lib, view.store, tiny.model_id))  # what the main window does
+    assert view.current_row().track_id == q[1].track_id
+    assert view.spectrogram_shown  # not recomputed for the same song
+    assert [r.track_id for r in view.queue()] == [r.track_id for r in q]  # decided one stays
+    view.undo()
+    assert view.current_row().track_id == q[0].track_id
