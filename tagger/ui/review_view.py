@@ -627,7 +627,13 @@ class ReviewView(QWidget):
             self.retrain_message.setText(
                 f"Your model is active. Accuracy on your labels, estimated on songs it did "
                 f"not learn from: <b>{ev.before:.0%}</b> before → <b>{ev.after:.0%}</b> "
-                f"after ({ev.n_used} songs){skipped}. Re-analysing the library…"
+                f"after ({ev.n_used} songs){skipped}. The library is re-analysed with it."
+                + (
+                    " It does not look better than before: label more songs, or reset to "
+                    "the bundled model."
+                    if ev.after < ev.before
+                    else ""
+                )
             )
         elif isinstance(ev, JobFailed):
             self.retrain_message.setText(f"Retraining did not run: {ev.message}")
@@ -651,7 +657,9 @@ class ReviewView(QWidget):
         if self.retraining:
             return
         reset_model()
-        self.retrain_message.setText("Using the bundled model again. Re-analysing the library…")
+        self.retrain_message.setText(
+            "Using the bundled model again; the library is re-analysed with it."
+        )
         self.model_changed.emit(None)
 
     # -- lifetime -----------------------------------------------------------------------
