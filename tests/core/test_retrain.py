@@ -22,6 +22,7 @@ from tagger.core.retrain import (
     retrain,
 )
 from tagger.core.scan import scan
+from tagger.core.settings import load_settings
 from tagger.core.store import Store
 from tests.audio_factory import write_audio, write_bad_files
 
@@ -135,7 +136,7 @@ def test_fewer_than_ten_labels_is_a_clear_error(lib, bundled_model):
             store.add_label(t.id, "calm")
         with pytest.raises(RetrainError, match="at least 10"):
             next(retrain(lib, store, bundled_model, FAST))
-    assert "active_model" not in __import__("tagger.core.settings").core.settings.load_settings()
+    assert "active_model" not in load_settings()
     assert not any(app_dirs().user_models.glob("*.pt"))
 
 
