@@ -5,4 +5,5 @@ Add a new command by writing its module and naming it in :data:`COMMANDS`.
 
 COMMANDS = [
     "analyze",
+    "playlist",
 ]
