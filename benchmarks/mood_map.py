@@ -23,7 +23,21 @@ def demo_rows(n: int, seed: int = 0) -> list[LibraryRow]:
     """``n`` plausible rows: each song leans to one mood (Dirichlet), ~5 % labelled,
     ~1 % decode errors, artists/albums/titles and durations of 2-7 minutes."""
     rng = np.random.default_rng(seed)
-    words = "blue night river fire gold rain echo dawn glass paper neon velvet storm".split()
+    words = [
+        "blue",
+        "night",
+        "river",
+        "fire",
+        "gold",
+        "rain",
+        "echo",
+        "dawn",
+        "glass",
+        "paper",
+        "neon",
+        "velvet",
+        "storm",
+    ]
     rows = []
     for i in range(n):
         k = int(rng.integers(0, 4))

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -150,9 +151,11 @@ def _range_boxes(parent: QWidget) -> tuple[QDoubleSpinBox, QDoubleSpinBox, QWidg
         sb.setDecimals(2)
         sb.setSingleStep(0.05)
         sb.setValue(v)
+        sb.setMaximumWidth(80)
     lay.addWidget(lo)
     lay.addWidget(QLabel("to", box))
     lay.addWidget(hi)
+    lay.addStretch(1)
     return lo, hi, box
 
 
@@ -186,9 +189,9 @@ class PlaylistView(QWidget):
         form_lay = QVBoxLayout(form_box)
 
         moods = QGroupBox("Moods (none ticked: all)", form_box)
-        mlay = QHBoxLayout(moods)
+        mlay = QGridLayout(moods)
         self.mood_buttons: dict[str, QPushButton] = {}
-        for m in MOODS:
+        for i, m in enumerate(MOODS):
             b = QPushButton(display_name(m), moods)
             b.setCheckable(True)
             c = COLOURS[m]
@@ -197,7 +200,7 @@ class PlaylistView(QWidget):
                 f"QPushButton:checked {{ background: {c}; color: black; font-weight: bold; }}"
             )
             b.toggled.connect(self._changed)
-            mlay.addWidget(b)
+            mlay.addWidget(b, i // 2, i % 2)
             self.mood_buttons[m] = b
         form_lay.addWidget(moods)
 
@@ -224,6 +227,7 @@ class PlaylistView(QWidget):
         self.labelled_only = QCheckBox("Only songs I labelled", filters)
         fl.addRow("", self.labelled_only)
         self.map_label = QLabel(filters)
+        self.map_label.setWordWrap(True)
         self.map_clear = QPushButton("Clear", filters)
         self.map_clear.clicked.connect(lambda: self.set_map_selection(None))
         mw = QWidget(filters)
@@ -237,6 +241,10 @@ class PlaylistView(QWidget):
         order = QGroupBox("Order and length", form_box)
         ol = QFormLayout(order)
         self.order = QComboBox(order)
+        self.order.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.order.setMinimumContentsLength(16)
         for key in ORDERS:
             self.order.addItem(ORDER_NAMES[key], key)
         ol.addRow("Order", self.order)
@@ -267,6 +275,7 @@ class PlaylistView(QWidget):
         saved = QGroupBox("Saved playlists", form_box)
         svl = QVBoxLayout(saved)
         self.saved = QComboBox(saved)
+        self.saved.setPlaceholderText("(none saved yet)")
         svl.addWidget(self.saved)
         row = QHBoxLayout()
         self.load_button = QPushButton("Load", saved)
@@ -299,12 +308,15 @@ class PlaylistView(QWidget):
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_box)
-        scroll.setMinimumWidth(form_box.sizeHint().width() + 24)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(340)
+        scroll.setMaximumWidth(420)
 
         right = QWidget(self)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel(right)
+        self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.summary)
         self.model = PlaylistTableModel(self)
@@ -313,11 +325,12 @@ class PlaylistView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((40, 220, 150, 150, 100, 60, 60, 60)):
+        for col, width in enumerate((40, 200, 140, 140, 110, 60, 60, 60)):
             self.table.setColumnWidth(col, width)
         hh.setStretchLastSection(False)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
@@ -474,7 +487,7 @@ class PlaylistView(QWidget):
             self.map_label.setText(f"{len(self._map_ids)} songs selected on the map")
             self.map_clear.setEnabled(True)
         else:
-            self.map_label.setText("drag on the mood map to pick songs")
+            self.map_label.setText("all songs (drag on the mood map to pick)")
             self.map_clear.setEnabled(False)
 
     def _reload_saved(self, select: str | None = None) -> None:

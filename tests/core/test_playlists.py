@@ -156,9 +156,9 @@ def test_shuffle_is_seeded_and_independent_of_input_order(rows):
 def test_smooth_walk_takes_nearest_neighbours():
     pts = [(0.5, 0.5), (0.0, 0.0), (0.9, 0.9), (0.1, 0.0), (0.45, 0.5)]
     # start: lowest first coordinate (0, 0); then (0.1, 0), (0.45, .5), (.5, .5), (.9, .9)
-    assert smooth_walk(pts) == [1, 3, 4, 0, 2]
-    assert smooth_walk(pts, limit=2) == [1, 3]
-    assert smooth_walk([]) == []
+    assert list(smooth_walk(pts)) == [1, 3, 4, 0, 2]
+    assert list(smooth_walk([])) == []
+    assert list(smooth_walk([(0.3, 0.3), (0.3, 0.3)])) == [0, 1]
 
 
 def test_smooth_order_starts_calmest_and_is_deterministic(rows):
@@ -168,6 +168,8 @@ def test_smooth_order_starts_calmest_and_is_deterministic(rows):
     assert sorted(ids(pl)) == [1, 2, 3, 4, 5, 6, 9]
     limited = build_playlist(rows, PlaylistSpec(order="smooth", limit=3))
     assert ids(limited) == ids(pl)[:3]
+    by_minutes = build_playlist(rows, PlaylistSpec(order="smooth", max_minutes=10))
+    assert ids(by_minutes) == ids(pl)[:3]  # 200 s each
 
 
 def test_minutes_limit_stops_at_first_track_that_does_not_fit():
