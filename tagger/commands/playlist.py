@@ -43,7 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--mood",
         action="append",
         type=_mood,
-        default=[],
         metavar="M",
         help=f"keep this mood ({', '.join(MOODS)}); repeat for several (default: all)",
     )
@@ -52,42 +51,72 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--min-confidence", type=float, metavar="X", help="minimum confidence (labels count as 1)"
     )
-    p.add_argument("--artist", default="", help="artist contains this text (any case)")
-    p.add_argument("--album", default="", help="album contains this text (any case)")
-    p.add_argument("--labelled-only", action="store_true", help="only songs you labelled")
-    p.add_argument("--order", choices=ORDERS, default="energy-asc", help="default: energy-asc")
-    p.add_argument("--seed", type=int, default=0, help="shuffle seed (default 0)")
+    p.add_argument("--artist", help="artist contains this text (any case)")
+    p.add_argument("--album", help="album contains this text (any case)")
+    p.add_argument(
+        "--labelled-only", action="store_true", default=None, help="only songs you labelled"
+    )
+    p.add_argument("--order", choices=ORDERS, help="default: energy-asc")
+    p.add_argument("--seed", type=int, help="shuffle seed (default 0)")
     p.add_argument("--limit", type=int, metavar="N", help="at most N songs")
     p.add_argument("--max-minutes", type=float, metavar="M", help="at most M minutes in total")
-    p.add_argument("--title", default="", help="playlist title (XSPF; default: file name)")
+    p.add_argument("--title", help="playlist title (XSPF; default: the saved name or file name)")
+    p.add_argument(
+        "--saved",
+        metavar="NAME",
+        help="start from a playlist saved in the app (or with --save); other flags override it",
+    )
+    p.add_argument("--save", metavar="NAME", help="also save this definition under NAME")
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     p.set_defaults(func=run)
 
 
+def _spec_from_args(args: argparse.Namespace) -> PlaylistSpec:
+    """The saved definition (``--saved``) or the defaults, overridden by the flags given."""
+    from dataclasses import replace
+
+    from tagger.core.playlists import load_definitions
+
+    spec = PlaylistSpec()
+    if args.saved:
+        saved = load_definitions()
+        if args.saved not in saved:
+            known = ", ".join(saved) or "none"
+            raise PlaylistError(f"no saved playlist named {args.saved!r} (saved: {known})")
+        spec = saved[args.saved]
+    changes = {
+        "moods": tuple(dict.fromkeys(args.mood)) if args.mood else None,
+        "energy": args.energy,
+        "valence": args.valence,
+        "min_confidence": args.min_confidence,
+        "artist": args.artist,
+        "album": args.album,
+        "labelled_only": args.labelled_only,
+        "order": args.order,
+        "seed": args.seed,
+        "limit": args.limit,
+        "max_minutes": args.max_minutes,
+        "name": args.save or args.title,
+    }
+    spec = replace(spec, **{k: v for k, v in changes.items() if v is not None})
+    return spec.validate()
+
+
 def run(args: argparse.Namespace) -> int:
     from tagger.core.library import analyze_library, library_rows
     from tagger.core.models import load_model
-    from tagger.core.playlists import build_playlist, playlist_format, write_playlist
+    from tagger.core.playlists import (
+        build_playlist,
+        playlist_format,
+        save_definition,
+        write_playlist,
+    )
     from tagger.core.progress import Progress
     from tagger.core.store import Store
 
-    spec = PlaylistSpec(
-        name=args.title,
-        moods=tuple(dict.fromkeys(args.mood)),
-        energy=args.energy,
-        valence=args.valence,
-        min_confidence=args.min_confidence,
-        artist=args.artist,
-        album=args.album,
-        labelled_only=args.labelled_only,
-        order=args.order,
-        seed=args.seed,
-        limit=args.limit,
-        max_minutes=args.max_minutes,
-    )
     try:
-        spec.validate()
+        spec = _spec_from_args(args)
         playlist_format(args.output)
     except PlaylistError as exc:
         raise UsageError(str(exc)) from None
@@ -104,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         rows = library_rows(root, store, loaded.model_id)
     playlist = build_playlist(rows, spec)
     errors = sum(1 for r in rows if r.scores is None)
+    if args.save:
+        save_definition(spec)
     if not playlist.rows:
         print(
             f"mood-tagger: no songs match (of {len(rows)} in {root}); nothing written",
@@ -111,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        path = write_playlist(args.output, playlist.rows, title=args.title)
+        path = write_playlist(args.output, playlist.rows, title=args.title or spec.name)
     except PlaylistError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

@@ -188,3 +188,28 @@ def test_nothing_matches_writes_nothing(music, tmp_path, tiny_model_path, capsys
     assert run(music, out, tiny_model_path, "--labelled-only") == 1
     assert "no songs match" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_save_and_regenerate_a_definition(music, tmp_path, tiny_model_path, capsys):
+    from tagger.core.playlists import load_definitions
+
+    out = tmp_path / "a.m3u8"
+    assert (
+        run(
+            music, out, tiny_model_path, "--order", "energy-desc", "--limit", "3", "--save", "Top 3"
+        )
+        == 0
+    )
+    assert load_definitions()["Top 3"].limit == 3
+    first = m3u8_paths(out)
+    out2 = tmp_path / "b.xspf"
+    assert run(music, out2, tiny_model_path, "--saved", "Top 3") == 0
+    ns = "{http://xspf.org/ns/0/}"
+    root = ET.parse(out2).getroot()
+    assert root.find(ns + "title").text == "Top 3"
+    assert len(list(root.iter(ns + "track"))) == 3
+    # a flag overrides the saved value
+    assert run(music, out, tiny_model_path, "--saved", "Top 3", "--limit", "2") == 0
+    assert m3u8_paths(out) == first[:2]
+    assert run(music, out, tiny_model_path, "--saved", "Nope") == 2
+    assert "no saved playlist named 'Nope'" in capsys.readouterr().err
