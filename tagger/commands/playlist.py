@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg
 from tagger.core.moods import MOODS, parse_mood
@@ -120,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         playlist_format(args.output)
     except PlaylistError as exc:
         raise UsageError(str(exc)) from None
+    out_dir = Path(args.output).expanduser().absolute().parent
+    if not out_dir.is_dir():  # before the (possibly long) analysis
+        raise UsageError(f"folder not found: {out_dir}")
     root = folder_arg(args.folder)
     loaded = load_model(args.model)
     bar = ProgressBar("analysing", enabled=not args.quiet)

@@ -181,6 +181,11 @@ def test_bad_output_and_folder(music, tmp_path, tiny_model_path, capsys):
     assert ".m3u8 or .xspf" in capsys.readouterr().err
     assert run(tmp_path / "nowhere", tmp_path / "x.m3u8", tiny_model_path) == 2
     assert "folder not found" in capsys.readouterr().err
+    # a missing output folder is reported before any analysis
+    assert run(music, tmp_path / "nope" / "x.m3u8", tiny_model_path) == 2
+    assert f"folder not found: {tmp_path / 'nope'}" in capsys.readouterr().err
+    with Store.open_default() as store:
+        assert store.tracks_under(music) == {}
 
 
 def test_nothing_matches_writes_nothing(music, tmp_path, tiny_model_path, capsys):
