@@ -56,6 +56,7 @@ from tagger.core.playlists import (
     save_definition,
     write_playlist,
 )
+from tagger.core.settings import load_settings, update_settings
 
 log = logging.getLogger(__name__)
 
@@ -516,10 +517,11 @@ class PlaylistView(QWidget):
 
     def _on_export_button_clicked(self) -> None:
         name = self.spec().name or "Mood playlist"
+        folder = Path(load_settings().get("playlist_export_dir") or Path.home())
         path, _ = QFileDialog.getSaveFileName(
             self,
             "Export playlist",
-            str(Path.home() / f"{name}.m3u8"),
+            str(folder / f"{name}.m3u8"),
             "M3U8 playlist (*.m3u8);;XSPF playlist (*.xspf)",
         )
         if not path:
@@ -531,6 +533,10 @@ class PlaylistView(QWidget):
         except (PlaylistError, OSError) as exc:
             QMessageBox.warning(self, "Export playlist", f"Could not write {path}:\n{exc}")
             return
+        try:
+            update_settings(playlist_export_dir=str(out.parent))
+        except OSError as exc:
+            log.warning("could not remember the export folder: %s", exc)
         n = len(self._playlist.rows) if self._playlist else 0
         self.summary.setText(self.summary.text() + f" · exported {n} songs to {out.name}")
 

@@ -135,10 +135,19 @@ def test_export_writes_the_preview(view, qtbot, tmp_path, monkeypatch, suffix):
         view.mood_buttons["calm"].click()
     dest = tmp_path / "out dir" / f"Calm{suffix}"
     dest.parent.mkdir()
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(dest), ""))
+    asked = []
+
+    def ask(parent, caption, start, filters):
+        asked.append(start)
+        return str(dest), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
     with qtbot.waitSignal(view.exported) as sig:
         view.export_button.click()
     assert sig.args == [str(dest)]
+    with qtbot.waitSignal(view.exported):
+        view.export_button.click()  # the dialog opens in the last export folder
+    assert Path(asked[1]).parent == dest.parent
     expected = [Path(view.model.row_at(i).path) for i in range(view.model.rowCount())]
     if suffix == ".m3u8":
         parsed = m3u8.load(str(dest))
