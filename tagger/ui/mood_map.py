@@ -53,6 +53,7 @@ class MoodMapView(QWidget):
 
     MARGINS = (48, 16, 16, 40)  # left, top, right, bottom
     POINT_SIZE = 6.0
+    PAD = 6.0  # inset of the 0..1 data area inside the frame
     HOVER_RADIUS = 8.0
     CELL = 16  # grid cell size in pixels for the hover lookup
 
@@ -113,12 +114,16 @@ class MoodMapView(QWidget):
             left, top, max(1, self.width() - left - right), max(1, self.height() - top - bottom)
         )
 
+    def data_rect(self) -> QRectF:
+        """Where valence 0..1 and energy 0..1 lie: the plot inset so edge points show whole."""
+        return self.plot_rect().adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+
     def to_pixel(self, valence: float, energy: float) -> QPointF:
-        r = self.plot_rect()
+        r = self.data_rect()
         return QPointF(r.left() + valence * r.width(), r.top() + (1.0 - energy) * r.height())
 
     def _layout_points(self) -> None:
-        r = self.plot_rect()
+        r = self.data_rect()
         self._px = r.left() + self._valence * r.width()
         self._py = r.top() + (1.0 - self._energy) * r.height()
         cols = max(1, int(self.width() // self.CELL) + 1)
@@ -246,14 +251,15 @@ class MoodMapView(QWidget):
         p.drawRect(r)
         p.setPen(text)
         fm = p.fontMetrics()
+        d = self.data_rect()
         for v in (0.0, 0.5, 1.0):
-            x = r.left() + v * r.width()
+            x = d.left() + v * d.width()
             p.drawText(
                 QRectF(x - 20, r.bottom() + 2, 40, fm.height()),
                 int(Qt.AlignmentFlag.AlignHCenter),
                 f"{v:g}",
             )
-            y = r.top() + (1 - v) * r.height()
+            y = d.top() + (1 - v) * d.height()
             p.drawText(
                 QRectF(0, y - fm.height() / 2, r.left() - 6, fm.height()),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),

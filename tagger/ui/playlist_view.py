@@ -453,7 +453,8 @@ class PlaylistView(QWidget):
         if not self._rows:
             text = "Open a music folder to build playlists."
         else:
-            text = f"<b>{len(pl.rows)} songs</b> · {format_total(pl.seconds)}"
+            n = len(pl.rows)
+            text = f"<b>{n} song{'' if n == 1 else 's'}</b> · {format_total(pl.seconds)}"
             if pl.matched != len(pl.rows):
                 text += f" · first {len(pl.rows)} of {pl.matched} matching"
             text += f" · {analysed} analysed songs in the library"
@@ -485,7 +486,8 @@ class PlaylistView(QWidget):
 
     def _update_map_label(self) -> None:
         if self._map_ids:
-            self.map_label.setText(f"{len(self._map_ids)} songs selected on the map")
+            n = len(self._map_ids)
+            self.map_label.setText(f"{n} song{'' if n == 1 else 's'} selected on the map")
             self.map_clear.setEnabled(True)
         else:
             self.map_label.setText("all songs (drag on the mood map to pick)")

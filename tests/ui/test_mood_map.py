@@ -64,7 +64,7 @@ def test_rubber_band_selects_exactly_the_points_inside(view, qtbot):
     )
     view.set_rows(rows)
     assert len(view.rows()) == 400  # the error row is not drawn
-    r = view.plot_rect()
+    r = view.data_rect()
     p1 = QPoint(int(r.left() + 0.2 * r.width()), int(r.top() + 0.15 * r.height()))
     p2 = QPoint(int(r.left() + 0.65 * r.width()), int(r.top() + 0.6 * r.height()))
     # the data rectangle those pixels stand for (valence left..right, energy bottom..top)

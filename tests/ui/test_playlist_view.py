@@ -92,7 +92,7 @@ def test_filters_update_the_preview(view, qtbot, rows):
         view.labelled_only.setChecked(False)
         view.artist.setText("oth")
     assert shown(view) == [10]
-    assert "1 songs" in view.summary.text()
+    assert "<b>1 song</b>" in view.summary.text()
 
 
 def test_order_and_limits(view, qtbot):
