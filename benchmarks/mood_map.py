@@ -81,7 +81,7 @@ def main() -> None:
     from PySide6.QtCore import QPoint, QRect
     from PySide6.QtWidgets import QApplication
 
-    from tagger.core.playlists import ORDERS, PlaylistSpec, build_playlist
+    from tagger.core.playlists import ORDERS, PlaylistIndex, PlaylistSpec, build_playlist
     from tagger.ui.mood_map import MoodMapView
     from tagger.ui.playlist_view import PlaylistView
 
@@ -111,6 +111,11 @@ def main() -> None:
         t = _time(lambda o=order: build_playlist(rows, PlaylistSpec(order=o)), 3)
         tl = _time(lambda o=order: build_playlist(rows, PlaylistSpec(order=o, limit=50)), 3)
         print(f"build {order:<12} all {t * 1000:7.1f} ms   limit 50 {tl * 1000:7.1f} ms")
+    index = PlaylistIndex(rows)
+    for order in ORDERS:
+        t = _time(lambda o=order: index.build(PlaylistSpec(order=o)), 3)
+        tl = _time(lambda o=order: index.build(PlaylistSpec(order=o, limit=50, moods=("calm",))), 3)
+        print(f"index {order:<12} all {t * 1000:7.1f} ms   calm, limit 50 {tl * 1000:7.1f} ms")
     pv = PlaylistView()
     pv.resize(1100, 700)
     pv.show()

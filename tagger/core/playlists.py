@@ -256,28 +256,27 @@ def smooth_walk(points: Sequence[Sequence[float]] | np.ndarray) -> Iterator[int]
 
 
 def _ordered(items: list[_Item], order: str, seed: int) -> Iterator[_Item]:
-    """``items`` in ``order``; the same for the same set of rows whatever their input order."""
-    base = sorted(items, key=lambda it: it.row.path)
+    """``items`` (sorted by path) in ``order``: the same for the same set of rows."""
     if order == "energy-asc":
-        yield from sorted(base, key=lambda it: (it.energy, it.valence))
+        yield from sorted(items, key=lambda it: (it.energy, it.valence))
     elif order == "energy-desc":
-        yield from sorted(base, key=lambda it: (-it.energy, -it.valence))
+        yield from sorted(items, key=lambda it: (-it.energy, -it.valence))
     elif order == "shuffle":
-        random.Random(seed).shuffle(base)
-        yield from base
+        shuffled = list(items)
+        random.Random(seed).shuffle(shuffled)
+        yield from shuffled
     elif order == "smooth":
         # walk on (energy, valence) from the calmest track (lowest energy, then valence)
-        pts = np.array([(it.energy, it.valence) for it in base], dtype=np.float64)
+        pts = np.array([(it.energy, it.valence) for it in items], dtype=np.float64)
         for i in smooth_walk(pts):
-            yield base[i]
+            yield items[i]
     else:
         raise PlaylistError(f"unknown order {order!r}")
 
 
 def order_rows(rows: Iterable[LibraryRow], order: str, seed: int = 0) -> list[LibraryRow]:
     """The rows that have scores, in ``order`` (see :data:`ORDERS`)."""
-    items = [it for it in map(_item, rows) if it is not None]
-    return [it.row for it in _ordered(items, order, seed)]
+    return [it.row for it in _ordered(PlaylistIndex(rows).items, order, seed)]
 
 
 def apply_limits(
@@ -300,16 +299,30 @@ def apply_limits(
     return out
 
 
+class PlaylistIndex:
+    """The rows with scores and their values, sorted by path: build many playlists from one
+    library without recomputing (the builder view keeps one per library snapshot)."""
+
+    def __init__(self, rows: Iterable[LibraryRow]) -> None:
+        self.items: list[_Item] = sorted(
+            (it for it in map(_item, rows) if it is not None), key=lambda it: it.row.path
+        )
+
+    def build(self, spec: PlaylistSpec) -> Playlist:
+        """Filter, order and limit according to ``spec`` (validated first)."""
+        spec.validate()
+        ids = frozenset(spec.track_ids) if spec.track_ids is not None else None
+        selected = [it for it in self.items if _passes(it, spec, ids)]
+        ordered = (it.row for it in _ordered(selected, spec.order, spec.seed))
+        final = apply_limits(ordered, spec.limit, spec.max_minutes)
+        seconds = sum(r.duration or 0.0 for r in final)
+        log.debug("playlist %r: %d matched, %d kept", spec.name, len(selected), len(final))
+        return Playlist(spec, tuple(final), len(selected), seconds)
+
+
 def build_playlist(rows: Iterable[LibraryRow], spec: PlaylistSpec) -> Playlist:
     """Filter, order and limit ``rows`` according to ``spec`` (validated first)."""
-    spec.validate()
-    ids = frozenset(spec.track_ids) if spec.track_ids is not None else None
-    selected = [it for it in map(_item, rows) if it is not None and _passes(it, spec, ids)]
-    ordered = (it.row for it in _ordered(selected, spec.order, spec.seed))
-    final = apply_limits(ordered, spec.limit, spec.max_minutes)
-    seconds = sum(r.duration or 0.0 for r in final)
-    log.debug("playlist %r: %d matched, %d kept", spec.name, len(selected), len(final))
-    return Playlist(spec, tuple(final), len(selected), seconds)
+    return PlaylistIndex(rows).build(spec)
 
 
 # -- writers -------------------------------------------------------------------------

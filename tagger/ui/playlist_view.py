@@ -49,8 +49,8 @@ from tagger.core.playlists import (
     ORDERS,
     Playlist,
     PlaylistError,
+    PlaylistIndex,
     PlaylistSpec,
-    build_playlist,
     delete_definition,
     load_definitions,
     save_definition,
@@ -172,6 +172,7 @@ class PlaylistView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: list[LibraryRow] = []
+        self._index = PlaylistIndex(())
         self._map_ids: tuple[int, ...] | None = None
         self._playlist: Playlist | None = None
         self._name = ""  # the saved definition shown, if any
@@ -361,6 +362,7 @@ class PlaylistView(QWidget):
     def set_rows(self, rows: Sequence[LibraryRow]) -> None:
         """The library changed: rebuild the preview from ``rows``."""
         self._rows = list(rows)
+        self._index = PlaylistIndex(self._rows)
         self.regenerate()
 
     def set_map_selection(self, track_ids: Sequence[int] | None) -> None:
@@ -439,7 +441,7 @@ class PlaylistView(QWidget):
         """Rebuild the preview now (normally called shortly after a control changed)."""
         self._timer.stop()
         try:
-            pl = build_playlist(self._rows, self.spec())
+            pl = self._index.build(self.spec())
         except PlaylistError as exc:
             self._playlist = None
             self.model.set_rows([])
@@ -449,7 +451,7 @@ class PlaylistView(QWidget):
             return
         self._playlist = pl
         self.model.set_rows(pl.rows)
-        analysed = sum(1 for r in self._rows if r.scores is not None)
+        analysed = len(self._index.items)
         if not self._rows:
             text = "Open a music folder to build playlists."
         else:
