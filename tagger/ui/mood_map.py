@@ -215,6 +215,7 @@ class MoodMapView(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(font.pointSizeF() * 1.15)
         font.setBold(True)
+        labels: list[tuple[QRectF, str, bool, bool, int]] = []
         for i, mood in enumerate(MOODS):
             right, upper = QUADRANT_OF[mood]
             q = QRectF(
@@ -227,19 +228,7 @@ class MoodMapView(QWidget):
             tint.setAlphaF(0.10)
             p.fillRect(q, base)
             p.fillRect(q, tint)
-            label = (
-                QColor(COLOURS[mood]).darker(115)
-                if base.lightness() > 128
-                else QColor(COLOURS[mood])
-            )
-            p.setPen(label)
-            p.setFont(font)
-            flags = (Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft) | (
-                Qt.AlignmentFlag.AlignTop if upper else Qt.AlignmentFlag.AlignBottom
-            )
-            p.drawText(
-                q.adjusted(8, 6, -8, -6), int(flags), f"{display_name(mood)}  {int(counts[i])}"
-            )
+            labels.append((q, mood, right, upper, int(counts[i])))
         # axes
         p.setFont(self.font())
         grid = QColor(text)
@@ -305,6 +294,26 @@ class MoodMapView(QWidget):
         else:
             p.setPen(text)
             p.drawText(r, int(Qt.AlignmentFlag.AlignCenter), "No analysed songs yet")
+        # quadrant names on top of the points, on a translucent chip
+        p.setClipping(False)
+        p.setFont(font)
+        fm = p.fontMetrics()
+        chip = QColor(base)
+        chip.setAlphaF(0.8)
+        for q, mood, right, upper, count in labels:
+            colour = QColor(COLOURS[mood])
+            if base.lightness() > 128:
+                colour = colour.darker(115)
+            label = f"{display_name(mood)}  {count}"
+            w, h = fm.horizontalAdvance(label) + 10, fm.height() + 4
+            x = q.right() - w - 4 if right else q.left() + 4
+            y = q.top() + 4 if upper else q.bottom() - h - 4
+            box = QRectF(x, y, w, h)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(chip)
+            p.drawRoundedRect(box, 4, 4)
+            p.setPen(colour)
+            p.drawText(box, int(Qt.AlignmentFlag.AlignCenter), label)
         p.end()
         return pm
 
