@@ -23,6 +23,7 @@ import math
 import os
 import random
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -461,9 +462,28 @@ def load_definitions(path: Path | None = None) -> dict[str, PlaylistSpec]:
     return out
 
 
+def _keep_unreadable(path: Path) -> None:
+    """Before overwriting a definitions file that does not parse, keep a copy of it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        pass
+    backup = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(path, backup)
+        log.warning("kept the unreadable playlist definitions as %s", backup)
+    except OSError as exc:
+        log.warning("could not keep unreadable %s: %s", path, exc)
+
+
 def _save_all(specs: dict[str, PlaylistSpec], path: Path | None) -> None:
     path = path or definitions_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    _keep_unreadable(path)
     data = {
         "version": DEFINITIONS_VERSION,
         "playlists": [specs[k].to_dict() for k in sorted(specs, key=str.casefold)],

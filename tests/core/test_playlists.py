@@ -346,6 +346,12 @@ def test_bad_definitions_file_is_ignored(tmp_path):
         encoding="utf-8",
     )
     assert load_definitions() == {"ok": PlaylistSpec(name="ok", moods=("calm",))}
+    # saving over a file that does not parse keeps a copy of it
+    p.write_text("{broken", encoding="utf-8")
+    save_definition(PlaylistSpec(name="new"))
+    assert list(load_definitions()) == ["new"]
+    kept = [q for q in p.parent.iterdir() if q.name.startswith("playlists.json.unreadable-")]
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == "{broken"
 
 
 def test_all_orders_listed():
