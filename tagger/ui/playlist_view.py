@@ -168,6 +168,8 @@ class PlaylistView(QWidget):
     #: emitted after the preview was rebuilt (with the new :class:`Playlist`)
     preview_changed = Signal(object)
     exported = Signal(str)
+    #: the mood-map restriction changed (track ids; [] when cleared), e.g. to update the map
+    map_selection_changed = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -369,6 +371,7 @@ class PlaylistView(QWidget):
         """Restrict the playlist to these tracks (from the mood map); None or [] clears."""
         self._map_ids = tuple(track_ids) if track_ids else None
         self._update_map_label()
+        self.map_selection_changed.emit(list(self._map_ids or ()))
         self.regenerate()
 
     def playlist(self) -> Playlist | None:

@@ -193,8 +193,29 @@ def test_map_selection_restricts(view, qtbot):
     view.set_map_selection([1, 2, 3, 8])
     assert sorted(shown(view)) == [1, 2, 3]
     assert "4 songs selected" in view.map_label.text()
-    view.map_clear.click()
+    with qtbot.waitSignal(view.map_selection_changed) as sig:
+        view.map_clear.click()
+    assert sig.args == [[]]
     assert len(shown(view)) == 9
+
+
+def test_wired_to_the_mood_map(view, qtbot, rows):
+    from PySide6.QtCore import QRect
+
+    from tagger.ui.mood_map import MoodMapView
+
+    m = MoodMapView()
+    qtbot.addWidget(m)
+    m.resize(400, 400)
+    m.set_rows(rows)
+    m.selection_made.connect(view.set_map_selection)
+    view.map_selection_changed.connect(m.set_selected_ids)
+    d = m.data_rect()
+    ids = m.ids_in_rect(QRect(int(d.left()), int(d.top()), int(d.width()), int(d.height() / 2)))
+    m.selection_made.emit(ids)  # as after a rubber-band drag over the high-energy half
+    assert sorted(shown(view)) == sorted(ids) == [1, 2, 6, 10]
+    view.map_clear.click()
+    assert m.selected_ids() == []
 
 
 def test_double_click_and_play_button_request_playback(view, qtbot):
