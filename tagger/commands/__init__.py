@@ -6,4 +6,5 @@ Add a new command by writing its module and naming it in :data:`COMMANDS`.
 COMMANDS = [
     "analyze",
     "eval",
+    "playlist",
 ]
