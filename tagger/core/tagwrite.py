@@ -464,3 +464,26 @@ def _fields_from_keys(family: str, state: dict[str, Snapshot]) -> list[str]:
         if getattr(row, name) in state:
             fields.append(name)
     return fields
+
+
+def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
+    """Track ids for files given one by one (e.g. ``mood-tagger label``), adding a row
+    for a file that was never scanned (read the same way as the scan, with the
+    ``Artist/Album/Track`` fallback). Raises FileError for a missing or non-audio file."""
+    from tagger.core.audio import AUDIO_EXTENSIONS
+    from tagger.core.scan import _record
+
+    out: dict[str, int] = {}
+    for p in paths:
+        path = Path(p).expanduser().resolve()
+        st = _stat(str(path))
+        if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
+            raise FileError(path, "not an audio file")
+        track = store.track(path)
+        if track is None or (track.size, track.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            root = path.parents[2] if len(path.parents) > 2 else path.parent
+            store.upsert_tracks([_record(path, root, st)])
+            track = store.track(path)
+        assert track is not None
+        out[str(path)] = track.id
+    return out
