@@ -103,6 +103,11 @@ def open_file(path: str | Path) -> mutagen.FileType:
     except PermissionError:
         raise TagError(path, "permission denied") from None
     except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
+        cause = exc.__cause__ or exc.__context__  # mutagen wraps OS errors
+        if isinstance(cause, FileNotFoundError):
+            raise TagError(path, "file not found") from None
+        if isinstance(cause, PermissionError):
+            raise TagError(path, "permission denied") from None
         raise TagError(path, f"cannot read tags: {exc}") from None
     if f is None:
         raise TagError(path, "not a recognised audio file")
