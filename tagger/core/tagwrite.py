@@ -40,6 +40,7 @@ from tagger.core.tags import (
     TAG_TABLE,
     Snapshot,
     apply_snapshot,
+    has_tag,
     mood_keys,
     open_file,
     prepare_for_write,
@@ -239,7 +240,7 @@ def _copy(src, dst, size: int) -> None:
 def _read_state(path: str, fields: tuple[str, ...]) -> tuple[str, bool, dict[str, Snapshot]]:
     """(family, had_tags, snapshot of the mood keys) of a file as it is now."""
     f = open_file(path)
-    had_tags = f.tags is not None
+    had_tags = has_tag(f)
     family = prepare_for_write(f)
     return family, had_tags, snapshot(f, family, mood_keys(family, fields))
 
