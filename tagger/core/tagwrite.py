@@ -331,6 +331,27 @@ def _mood_of(family: str, state: dict[str, Snapshot]) -> str | None:
     return None
 
 
+def preflight(changes: Sequence[PlannedChange], store: Store) -> list[tuple[str, str]]:
+    """(path, message) for planned files that cannot be written now (gone, changed since
+    the scan, read-only, tags unreadable), without opening any file: for a dry run."""
+    problems = []
+    for change in changes:
+        try:
+            track = store.track(change.path)
+            if track is None:
+                raise FileError(change.path, "not in the library; scan the folder again")
+            if track.tag_error:
+                raise FileError(change.path, f"tags could not be read: {track.tag_error}")
+            real = os.path.realpath(change.path)
+            st = _stat(real)
+            if (st.st_size, st.st_mtime_ns) != (track.size, track.mtime_ns):
+                raise FileError(change.path, "file changed since it was scanned; scan again")
+            _check_writable(real, st)
+        except FileError as exc:
+            problems.append((change.path, str(exc)))
+    return problems
+
+
 # -- batches ------------------------------------------------------------------------------
 def apply_write(
     changes: Sequence[PlannedChange],
