@@ -197,8 +197,8 @@ def remove_stale_temp_files(folders: set[str]) -> int:
             if not (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)):
                 continue
             pid_text = name[len(TMP_PREFIX) :].split("-", 1)[0]
-            if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != 0:
-                continue
+            if pid_text.isdigit() and _pid_alive(int(pid_text)):
+                continue  # a live writer's copy (or a reused pid: left alone, harmless)
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(folder, name))
                 removed += 1
