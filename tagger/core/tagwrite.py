@@ -157,6 +157,8 @@ def _check_writable(path: str, st: os.stat_result) -> None:
         path, os.W_OK
     ):
         raise FileError(path, "file is read-only")
+    if st.st_nlink > 1:  # os.replace would split the links: the others keep the old file
+        raise FileError(path, f"file has {st.st_nlink} hard links; not written")
     folder = os.path.dirname(path) or "."
     if not os.access(folder, os.W_OK | os.X_OK):
         raise FileError(path, "the folder is not writable")
