@@ -7,4 +7,7 @@ COMMANDS = [
     "analyze",
     "eval",
     "playlist",
+    "label",
+    "write",
+    "undo",
 ]
