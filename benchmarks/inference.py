@@ -1,6 +1,6 @@
 """CPU inference cost of a model: ms per 5-s segment at batch 1 and 32, one torch thread.
 
-    python benchmarks/inference.py [--model FILE]
+python benchmarks/inference.py [--model FILE]
 """
 
 from __future__ import annotations

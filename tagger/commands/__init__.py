@@ -7,4 +7,8 @@ COMMANDS = [
     "analyze",
     "eval",
     "retrain",
+    "playlist",
+    "label",
+    "write",
+    "undo",
 ]

@@ -1,0 +1,163 @@
+"""``mood-tagger playlist FOLDER ... -o FILE``: a mood playlist as M3U8 or XSPF.
+
+The folder is analysed first (like ``analyze``: only new or changed files are decoded,
+the rest comes from the cache), so the playlist always reflects the files on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.core.moods import MOODS, parse_mood
+from tagger.core.playlists import ORDERS, PlaylistError, PlaylistSpec
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO:HI (e.g. 0.2:0.6), got {text!r}") from None
+    return lo, hi
+
+
+def _mood(text: str) -> str:
+    key = parse_mood(text)
+    if key is None:
+        raise argparse.ArgumentTypeError(f"unknown mood {text!r} (choose from {', '.join(MOODS)})")
+    return key
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "playlist",
+        help="write a mood playlist (M3U8 or XSPF)",
+        description="Select songs by mood, energy and valence and write a playlist. "
+        "A song's mood is your label if you set one, else the prediction; ranges are "
+        "inclusive. The folder is analysed first (cached results are reused).",
+    )
+    p.add_argument("folder", help="music folder")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.m3u8 or FILE.xspf")
+    p.add_argument(
+        "--mood",
+        action="append",
+        type=_mood,
+        metavar="M",
+        help=f"keep this mood ({', '.join(MOODS)}); repeat for several (default: all)",
+    )
+    p.add_argument("--energy", type=_range, metavar="LO:HI", help="energy range within 0..1")
+    p.add_argument("--valence", type=_range, metavar="LO:HI", help="valence range within 0..1")
+    p.add_argument(
+        "--min-confidence", type=float, metavar="X", help="minimum confidence (labels count as 1)"
+    )
+    p.add_argument("--artist", help="artist contains this text (any case)")
+    p.add_argument("--album", help="album contains this text (any case)")
+    p.add_argument(
+        "--labelled-only", action="store_true", default=None, help="only songs you labelled"
+    )
+    p.add_argument("--order", choices=ORDERS, help="default: energy-asc")
+    p.add_argument("--seed", type=int, help="shuffle seed (default 0)")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N songs")
+    p.add_argument("--max-minutes", type=float, metavar="M", help="at most M minutes in total")
+    p.add_argument("--title", help="playlist title (XSPF; default: the saved name or file name)")
+    p.add_argument(
+        "--saved",
+        metavar="NAME",
+        help="start from a playlist saved in the app (or with --save); other flags override it",
+    )
+    p.add_argument("--save", metavar="NAME", help="also save this definition under NAME")
+    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    p.set_defaults(func=run)
+
+
+def _spec_from_args(args: argparse.Namespace) -> PlaylistSpec:
+    """The saved definition (``--saved``) or the defaults, overridden by the flags given."""
+    from dataclasses import replace
+
+    from tagger.core.playlists import load_definitions
+
+    spec = PlaylistSpec()
+    if args.saved:
+        saved = load_definitions()
+        if args.saved not in saved:
+            known = ", ".join(saved) or "none"
+            raise PlaylistError(f"no saved playlist named {args.saved!r} (saved: {known})")
+        spec = saved[args.saved]
+    changes = {
+        "moods": tuple(dict.fromkeys(args.mood)) if args.mood else None,
+        "energy": args.energy,
+        "valence": args.valence,
+        "min_confidence": args.min_confidence,
+        "artist": args.artist,
+        "album": args.album,
+        "labelled_only": args.labelled_only,
+        "order": args.order,
+        "seed": args.seed,
+        "limit": args.limit,
+        "max_minutes": args.max_minutes,
+        "name": args.save or args.title,
+    }
+    spec = replace(spec, **{k: v for k, v in changes.items() if v is not None})
+    return spec.validate()
+
+
+def run(args: argparse.Namespace) -> int:
+    from tagger.core.library import analyze_library, library_rows
+    from tagger.core.models import load_model
+    from tagger.core.playlists import (
+        build_playlist,
+        playlist_format,
+        save_definition,
+        write_playlist,
+    )
+    from tagger.core.progress import Progress
+    from tagger.core.store import Store
+
+    try:
+        spec = _spec_from_args(args)
+        playlist_format(args.output)
+    except PlaylistError as exc:
+        raise UsageError(str(exc)) from None
+    out_dir = Path(args.output).expanduser().absolute().parent
+    if not out_dir.is_dir():  # before the (possibly long) analysis
+        raise UsageError(f"folder not found: {out_dir}")
+    root = folder_arg(args.folder)
+    loaded = load_model(args.model)
+    bar = ProgressBar("analysing", enabled=not args.quiet)
+    with Store.open_default() as store:
+        try:
+            for event in analyze_library(root, store, loaded, jobs=args.jobs):
+                if isinstance(event, Progress) and event.stage == "analyse" and event.total:
+                    bar.update(event.done, event.total, force=event.done == event.total)
+        finally:
+            bar.close()
+        rows = library_rows(root, store, loaded.model_id)
+    playlist = build_playlist(rows, spec)
+    errors = sum(1 for r in rows if r.scores is None)
+    if args.save:
+        save_definition(spec)
+    if not playlist.rows:
+        print(
+            f"mood-tagger: no songs match (of {len(rows)} in {root}); nothing written",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        path = write_playlist(args.output, playlist.rows, title=args.title or spec.name)
+    except PlaylistError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        print(f"mood-tagger: cannot write {args.output}: {exc}", file=sys.stderr)
+        return 1
+    minutes = playlist.seconds / 60
+    out = sys.stdout
+    out.write(
+        f"wrote {len(playlist.rows)} songs ({minutes:.0f} min) to {path}"
+        f" — {playlist.matched} matched, {len(rows)} in the folder\n"
+    )
+    if errors:
+        out.write(f"  {errors} songs could not be analysed and were left out\n")
+    return 0

@@ -1,0 +1,584 @@
+"""The playlist builder: filters on the left, a live preview on the right, export and
+saved definitions. All selection logic is :mod:`tagger.core.playlists`; this is wiring."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSignalBlocker,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagger.core.library import LibraryRow
+from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.core.playlists import (
+    ORDER_NAMES,
+    ORDERS,
+    Playlist,
+    PlaylistError,
+    PlaylistIndex,
+    PlaylistSpec,
+    delete_definition,
+    load_definitions,
+    save_definition,
+    write_playlist,
+)
+from tagger.core.settings import load_settings, update_settings
+
+log = logging.getLogger(__name__)
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def format_length(seconds: float) -> str:
+    s = round(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def format_total(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m} min" if h else f"{m} min"
+
+
+class PlaylistTableModel(QAbstractTableModel):
+    """The preview: rows of a :class:`Playlist` in play order (read-only)."""
+
+    HEADERS = ("#", "Title", "Artist", "Album", "Mood", "Energy", "Valence", "Length")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[LibraryRow] = []
+
+    def set_rows(self, rows: Sequence[LibraryRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> LibraryRow:
+        return self._rows[row]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.HEADERS)
+        ):
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            s = r.scores
+            if col == 0:
+                return str(index.row() + 1)
+            if col == 1:
+                return r.title or Path(r.path).stem
+            if col == 2:
+                return r.artist or ""
+            if col == 3:
+                return r.album or ""
+            if col == 4:
+                return display_name(r.mood) + (" ✓" if r.label else "")
+            if col == 5:
+                return f"{s.energy:.2f}" if s else ""
+            if col == 6:
+                return f"{s.valence:.2f}" if s else ""
+            if col == 7:
+                return format_length(r.duration) if r.duration else ""
+        elif role == Qt.ItemDataRole.DecorationRole and col == 4 and r.mood:
+            return QColor(COLOURS[r.mood])
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return r.path
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 5, 6, 7):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def _range_boxes(parent: QWidget) -> tuple[QDoubleSpinBox, QDoubleSpinBox, QWidget]:
+    box = QWidget(parent)
+    lay = QHBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lo, hi = QDoubleSpinBox(box), QDoubleSpinBox(box)
+    for sb, v in ((lo, 0.0), (hi, 1.0)):
+        sb.setRange(0.0, 1.0)
+        sb.setDecimals(2)
+        sb.setSingleStep(0.05)
+        sb.setValue(v)
+        sb.setMaximumWidth(80)
+    lay.addWidget(lo)
+    lay.addWidget(QLabel("to", box))
+    lay.addWidget(hi)
+    lay.addStretch(1)
+    return lo, hi, box
+
+
+class PlaylistView(QWidget):
+    """Build a mood playlist with a live preview. Call :meth:`set_rows` when the library
+    changes; :meth:`set_map_selection` restricts it to tracks selected on the mood map."""
+
+    play_requested = Signal(str)
+    #: emitted after the preview was rebuilt (with the new :class:`Playlist`)
+    preview_changed = Signal(object)
+    exported = Signal(str)
+    #: the mood-map restriction changed (track ids; [] when cleared), e.g. to update the map
+    map_selection_changed = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[LibraryRow] = []
+        self._index = PlaylistIndex(())
+        self._map_ids: tuple[int, ...] | None = None
+        self._playlist: Playlist | None = None
+        self._name = ""  # the saved definition shown, if any
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(120)
+        self._timer.timeout.connect(self.regenerate)
+        self._build()
+        self._reload_saved()
+        self.regenerate()
+
+    # -- construction -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        form_box = QWidget(self)
+        form_lay = QVBoxLayout(form_box)
+
+        moods = QGroupBox("Moods (none ticked: all)", form_box)
+        mlay = QGridLayout(moods)
+        self.mood_buttons: dict[str, QPushButton] = {}
+        for i, m in enumerate(MOODS):
+            b = QPushButton(display_name(m), moods)
+            b.setCheckable(True)
+            c = COLOURS[m]
+            b.setStyleSheet(
+                f"QPushButton {{ border: 2px solid {c}; border-radius: 10px; padding: 3px 8px; }}"
+                f"QPushButton:checked {{ background: {c}; color: black; font-weight: bold; }}"
+            )
+            b.toggled.connect(self._changed)
+            mlay.addWidget(b, i // 2, i % 2)
+            self.mood_buttons[m] = b
+        form_lay.addWidget(moods)
+
+        filters = QGroupBox("Filters", form_box)
+        fl = QFormLayout(filters)
+        self.energy_lo, self.energy_hi, w = _range_boxes(filters)
+        fl.addRow("Energy", w)
+        self.valence_lo, self.valence_hi, w = _range_boxes(filters)
+        fl.addRow("Valence", w)
+        self.min_confidence = QDoubleSpinBox(filters)
+        self.min_confidence.setRange(0.0, 1.0)
+        self.min_confidence.setDecimals(2)
+        self.min_confidence.setSingleStep(0.05)
+        self.min_confidence.setSpecialValueText("any")
+        fl.addRow("Min. confidence", self.min_confidence)
+        self.artist = QLineEdit(filters)
+        self.artist.setPlaceholderText("contains…")
+        self.artist.setClearButtonEnabled(True)
+        fl.addRow("Artist", self.artist)
+        self.album = QLineEdit(filters)
+        self.album.setPlaceholderText("contains…")
+        self.album.setClearButtonEnabled(True)
+        fl.addRow("Album", self.album)
+        self.labelled_only = QCheckBox("Only songs I labelled", filters)
+        fl.addRow("", self.labelled_only)
+        self.map_label = QLabel(filters)
+        self.map_label.setWordWrap(True)
+        self.map_clear = QPushButton("Clear", filters)
+        self.map_clear.clicked.connect(lambda: self.set_map_selection(None))
+        mw = QWidget(filters)
+        ml = QHBoxLayout(mw)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(self.map_label, 1)
+        ml.addWidget(self.map_clear)
+        fl.addRow("Map", mw)
+        form_lay.addWidget(filters)
+
+        order = QGroupBox("Order and length", form_box)
+        ol = QFormLayout(order)
+        self.order = QComboBox(order)
+        self.order.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.order.setMinimumContentsLength(16)
+        for key in ORDERS:
+            self.order.addItem(ORDER_NAMES[key], key)
+        ol.addRow("Order", self.order)
+        self.seed = QSpinBox(order)
+        self.seed.setRange(0, 2_000_000_000)
+        self.reseed = QPushButton("New", order)
+        self.reseed.setToolTip("Another shuffle")
+        self.reseed.clicked.connect(
+            lambda: self.seed.setValue((self.seed.value() * 7919 + 1) % 1_000_003)
+        )
+        sw = QWidget(order)
+        sl = QHBoxLayout(sw)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.seed, 1)
+        sl.addWidget(self.reseed)
+        ol.addRow("Shuffle seed", sw)
+        self.limit = QSpinBox(order)
+        self.limit.setRange(0, 100_000)
+        self.limit.setSpecialValueText("no limit")
+        ol.addRow("Max. songs", self.limit)
+        self.max_minutes = QSpinBox(order)
+        self.max_minutes.setRange(0, 100_000)
+        self.max_minutes.setSuffix(" min")
+        self.max_minutes.setSpecialValueText("no limit")
+        ol.addRow("Max. length", self.max_minutes)
+        form_lay.addWidget(order)
+
+        saved = QGroupBox("Saved playlists", form_box)
+        svl = QVBoxLayout(saved)
+        self.saved = QComboBox(saved)
+        self.saved.setPlaceholderText("(none saved yet)")
+        svl.addWidget(self.saved)
+        row = QHBoxLayout()
+        self.load_button = QPushButton("Load", saved)
+        self.save_button = QPushButton("Save as…", saved)
+        self.delete_button = QPushButton("Delete", saved)
+        for b in (self.load_button, self.save_button, self.delete_button):
+            row.addWidget(b)
+        svl.addLayout(row)
+        self.load_button.clicked.connect(self._on_load_button_clicked)
+        self.save_button.clicked.connect(self._on_save_button_clicked)
+        self.delete_button.clicked.connect(self._on_delete_button_clicked)
+        form_lay.addWidget(saved)
+        form_lay.addStretch(1)
+
+        for sb in (
+            self.energy_lo,
+            self.energy_hi,
+            self.valence_lo,
+            self.valence_hi,
+            self.min_confidence,
+        ):
+            sb.valueChanged.connect(self._changed)
+        for sp in (self.seed, self.limit, self.max_minutes):
+            sp.valueChanged.connect(self._changed)
+        for le in (self.artist, self.album):
+            le.textChanged.connect(self._changed)
+        self.labelled_only.toggled.connect(self._changed)
+        self.order.currentIndexChanged.connect(self._changed)
+
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_box)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(340)
+        scroll.setMaximumWidth(420)
+
+        right = QWidget(self)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        self.summary = QLabel(right)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rl.addWidget(self.summary)
+        self.model = PlaylistTableModel(self)
+        self.table = QTableView(right)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in enumerate((40, 200, 140, 140, 110, 60, 60, 60)):
+            self.table.setColumnWidth(col, width)
+        hh.setStretchLastSection(False)
+        self.table.doubleClicked.connect(self._on_table_double_clicked)
+        rl.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        self.play_button = QPushButton("▶ Play", right)
+        self.play_button.clicked.connect(self._on_play_button_clicked)
+        self.export_button = QPushButton("Export…", right)
+        self.export_button.clicked.connect(self._on_export_button_clicked)
+        buttons.addWidget(self.play_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        rl.addLayout(buttons)
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(split)
+        self._update_map_label()
+        self._update_enabled()
+
+    # -- public API ---------------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[LibraryRow]) -> None:
+        """The library changed: rebuild the preview from ``rows``."""
+        self._rows = list(rows)
+        self._index = PlaylistIndex(self._rows)
+        self.regenerate()
+
+    def set_map_selection(self, track_ids: Sequence[int] | None) -> None:
+        """Restrict the playlist to these tracks (from the mood map); None or [] clears."""
+        self._map_ids = tuple(track_ids) if track_ids else None
+        self._update_map_label()
+        self.map_selection_changed.emit(list(self._map_ids or ()))
+        self.regenerate()
+
+    def playlist(self) -> Playlist | None:
+        return self._playlist
+
+    def spec(self) -> PlaylistSpec:
+        """The definition the controls describe now."""
+        moods = tuple(m for m, b in self.mood_buttons.items() if b.isChecked())
+
+        def rng(lo: QDoubleSpinBox, hi: QDoubleSpinBox) -> tuple[float, float] | None:
+            a, b = lo.value(), hi.value()
+            return None if a <= 0.0 and b >= 1.0 else (a, b)
+
+        return PlaylistSpec(
+            name=self._name,
+            moods=moods,
+            energy=rng(self.energy_lo, self.energy_hi),
+            valence=rng(self.valence_lo, self.valence_hi),
+            min_confidence=self.min_confidence.value() or None,
+            artist=self.artist.text().strip(),
+            album=self.album.text().strip(),
+            labelled_only=self.labelled_only.isChecked(),
+            order=self.order.currentData(),
+            seed=self.seed.value(),
+            limit=self.limit.value() or None,
+            max_minutes=float(self.max_minutes.value()) or None,
+            track_ids=self._map_ids,
+        )
+
+    def set_spec(self, spec: PlaylistSpec) -> None:
+        """Show ``spec`` in the controls and rebuild once."""
+        widgets = [
+            *self.mood_buttons.values(),
+            self.energy_lo,
+            self.energy_hi,
+            self.valence_lo,
+            self.valence_hi,
+            self.min_confidence,
+            self.artist,
+            self.album,
+            self.labelled_only,
+            self.order,
+            self.seed,
+            self.limit,
+            self.max_minutes,
+        ]
+        blockers = [QSignalBlocker(w) for w in widgets]
+        for m, b in self.mood_buttons.items():
+            b.setChecked(m in spec.moods)
+        self.energy_lo.setValue(spec.energy[0] if spec.energy else 0.0)
+        self.energy_hi.setValue(spec.energy[1] if spec.energy else 1.0)
+        self.valence_lo.setValue(spec.valence[0] if spec.valence else 0.0)
+        self.valence_hi.setValue(spec.valence[1] if spec.valence else 1.0)
+        self.min_confidence.setValue(spec.min_confidence or 0.0)
+        self.artist.setText(spec.artist)
+        self.album.setText(spec.album)
+        self.labelled_only.setChecked(spec.labelled_only)
+        self.order.setCurrentIndex(max(0, self.order.findData(spec.order)))
+        self.seed.setValue(spec.seed)
+        self.limit.setValue(spec.limit or 0)
+        self.max_minutes.setValue(round(spec.max_minutes or 0))
+        del blockers
+        self._name = spec.name
+        self._map_ids = spec.track_ids
+        self._update_map_label()
+        self._update_enabled()
+        self.regenerate()
+
+    def regenerate(self) -> None:
+        """Rebuild the preview now (normally called shortly after a control changed)."""
+        self._timer.stop()
+        try:
+            pl = self._index.build(self.spec())
+        except PlaylistError as exc:
+            self._playlist = None
+            self.model.set_rows([])
+            self.summary.setText(f"<span style='color:#d9453d'>{exc}</span>")
+            self.export_button.setEnabled(False)
+            self.preview_changed.emit(None)
+            return
+        self._playlist = pl
+        self.model.set_rows(pl.rows)
+        analysed = len(self._index.items)
+        if not self._rows:
+            text = "Open a music folder to build playlists."
+        else:
+            n = len(pl.rows)
+            text = f"<b>{n} song{'' if n == 1 else 's'}</b> · {format_total(pl.seconds)}"
+            if pl.matched != len(pl.rows):
+                text += f" · first {len(pl.rows)} of {pl.matched} matching"
+            text += f" · {analysed} analysed songs in the library"
+        self.summary.setText(text)
+        self.export_button.setEnabled(bool(pl.rows))
+        self.play_button.setEnabled(bool(pl.rows))
+        self.preview_changed.emit(pl)
+
+    def export_to(self, path: str | Path) -> Path:
+        """Write the current preview to ``path`` (.m3u8 or .xspf). Raises PlaylistError/OSError."""
+        rows = self._playlist.rows if self._playlist else ()
+        out = write_playlist(path, rows, title=self.spec().name)
+        self.exported.emit(str(out))
+        return out
+
+    # -- slots --------------------------------------------------------------------------
+
+    def _changed(self, *_: object) -> None:
+        self._update_enabled()
+        self._timer.start()
+
+    def _update_enabled(self) -> None:
+        shuffle = self.order.currentData() == "shuffle"
+        self.seed.setEnabled(shuffle)
+        self.reseed.setEnabled(shuffle)
+        has = self.saved.count() > 0
+        self.load_button.setEnabled(has)
+        self.delete_button.setEnabled(has)
+
+    def _update_map_label(self) -> None:
+        if self._map_ids:
+            n = len(self._map_ids)
+            self.map_label.setText(f"{n} song{'' if n == 1 else 's'} selected on the map")
+            self.map_clear.setEnabled(True)
+        else:
+            self.map_label.setText("all songs (drag on the mood map to pick)")
+            self.map_clear.setEnabled(False)
+
+    def _reload_saved(self, select: str | None = None) -> None:
+        with QSignalBlocker(self.saved):
+            self.saved.clear()
+            for name in load_definitions():
+                self.saved.addItem(name)
+            if select is not None:
+                self.saved.setCurrentIndex(max(0, self.saved.findText(select)))
+        self._update_enabled()
+
+    def _selected_row(self) -> LibraryRow | None:
+        idx = self.table.selectionModel().currentIndex()
+        if idx.isValid():
+            return self.model.row_at(idx.row())
+        return self.model.row_at(0) if self.model.rowCount() else None
+
+    def _on_table_double_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.play_requested.emit(self.model.row_at(index.row()).path)
+
+    def _on_play_button_clicked(self) -> None:
+        row = self._selected_row()
+        if row is not None:
+            self.play_requested.emit(row.path)
+
+    def _on_export_button_clicked(self) -> None:
+        name = self.spec().name or "Mood playlist"
+        folder = Path(load_settings().get("playlist_export_dir") or Path.home())
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export playlist",
+            str(folder / f"{name}.m3u8"),
+            "M3U8 playlist (*.m3u8);;XSPF playlist (*.xspf)",
+        )
+        if not path:
+            return
+        if Path(path).suffix.lower() not in (".m3u8", ".m3u", ".xspf"):
+            path += ".m3u8"
+        try:
+            out = self.export_to(path)
+        except (PlaylistError, OSError) as exc:
+            QMessageBox.warning(self, "Export playlist", f"Could not write {path}:\n{exc}")
+            return
+        try:
+            update_settings(playlist_export_dir=str(out.parent))
+        except OSError as exc:
+            log.warning("could not remember the export folder: %s", exc)
+        n = len(self._playlist.rows) if self._playlist else 0
+        self.summary.setText(self.summary.text() + f" · exported {n} songs to {out.name}")
+
+    def _on_save_button_clicked(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save playlist", "Name:", text=self._name)
+        if ok and name.strip():
+            self.save_as(name.strip())
+
+    def save_as(self, name: str) -> None:
+        """Save the current controls as the definition ``name``."""
+        from dataclasses import replace
+
+        try:
+            save_definition(replace(self.spec(), name=name))
+        except (PlaylistError, OSError) as exc:
+            QMessageBox.warning(self, "Save playlist", str(exc))
+            return
+        self._name = name
+        self._reload_saved(select=name)
+
+    def load_saved(self, name: str) -> None:
+        """Show the saved definition ``name`` and regenerate it from the current library."""
+        spec = load_definitions().get(name)
+        if spec is None:
+            self._reload_saved()
+            return
+        with QSignalBlocker(self.saved):
+            self.saved.setCurrentIndex(max(0, self.saved.findText(name)))
+        self.set_spec(spec)
+
+    def _on_load_button_clicked(self) -> None:
+        if self.saved.count():
+            self.load_saved(self.saved.currentText())
+
+    def _on_delete_button_clicked(self) -> None:
+        name = self.saved.currentText()
+        if name and delete_definition(name):
+            self._reload_saved()

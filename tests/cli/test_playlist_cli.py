@@ -1,0 +1,220 @@
+"""``mood-tagger playlist``: a small generated library analysed with the tiny model.
+
+Expected selections are computed from the rows the store holds after the command ran.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tagger.cli import main
+from tagger.core.checkpoint import load_checkpoint
+from tagger.core.library import LibraryRow, library_rows
+from tagger.core.playlists import row_confidence
+from tagger.core.store import Store
+from tests.audio_factory import write_audio, write_bad_files
+
+m3u8 = pytest.importorskip("m3u8")  # a real (HLS) playlist parser; in the dev extra
+
+NAMES = [
+    ("Ärtist Ünïcode/Album 1/01 Sœng.wav", "calm"),
+    ("Ärtist Ünïcode/Album 1/02 日本語.wav", "bright"),
+    ("Ärtist Ünïcode/Album 2/03 Harsh #1.wav", "harsh"),
+    ("Band/Live & Loud/04 Noise 50%.wav", "harsh"),
+    ("Band/Live & Loud/05 Quiet.flac", "calm"),
+    ("Band/Other/06 Sparkle.wav", "bright"),
+    ("Solo/07 Drift.wav", "calm"),
+    ("Solo/08 Bounce.wav", "bright"),
+]
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pl_music")
+    for i, (rel, kind) in enumerate(NAMES):
+        write_audio(root / rel, seconds=3.0 + i, kind=kind, seed=i)
+    write_bad_files(root / "Broken" / "Bad")
+    return root
+
+
+def run(music: Path, out: Path, model: Path, *extra: str) -> int:
+    args = ["-q", "playlist", str(music), "-o", str(out), "--model", str(model), "--jobs", "1"]
+    return main([*args, *extra])
+
+
+def rows_of(music: Path, model: Path) -> list[LibraryRow]:
+    with Store.open_default() as store:
+        return library_rows(music, store, load_checkpoint(model).model_id)
+
+
+def m3u8_paths(out: Path) -> list[Path]:
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("#EXTM3U\n")
+    parsed = m3u8.loads(text)
+    assert sum(1 for line in text.splitlines() if line.startswith("#EXTINF:")) == len(
+        parsed.segments
+    )
+    return [(out.parent / s.uri).resolve() for s in parsed.segments]
+
+
+def test_moods_select_exactly_and_combine(music, tmp_path, tiny_model_path, capsys):
+    out = tmp_path / "lists" / "all.m3u8"
+    out.parent.mkdir()
+    assert run(music, out, tiny_model_path) == 0
+    rows = rows_of(music, tiny_model_path)
+    good = [r for r in rows if r.scores]
+    assert len(good) == len(NAMES) and len(rows) > len(good)  # bad files analysed as errors
+    assert sorted(m3u8_paths(out)) == sorted(Path(r.path) for r in good)
+    assert "wrote 8 songs" in capsys.readouterr().out
+    # labels decide a track's mood: make sure each mood occurs
+    with Store.open_default() as store:
+        for r, mood in zip(good, ["calm", "sad", "calm", "aggressive", "happy"], strict=False):
+            store.add_label(r.track_id, mood)
+    rows = rows_of(music, tiny_model_path)
+    for moods in (["calm"], ["sad"], ["calm", "happy"], ["aggressive", "sad", "calm"]):
+        expected = sorted(Path(r.path) for r in rows if r.scores and r.mood in moods)
+        assert expected
+        out = tmp_path / f"{'-'.join(moods)}.m3u8"
+        flags = [x for m in moods for x in ("--mood", m.upper())]
+        assert run(music, out, tiny_model_path, *flags) == 0
+        got = m3u8_paths(out)
+        assert sorted(got) == expected
+        assert all(p.is_file() for p in got)
+
+
+def test_energy_range_order_and_limit(music, tmp_path, tiny_model_path):
+    out = tmp_path / "warmup.m3u8"
+    assert run(music, out, tiny_model_path) == 0
+    rows = [r for r in rows_of(music, tiny_model_path) if r.scores]
+    energies = sorted(r.scores.energy for r in rows)
+    lo, hi = energies[1], energies[-2]  # boundaries are real values: inclusive on both ends
+    assert (
+        run(
+            music,
+            out,
+            tiny_model_path,
+            "--energy",
+            f"{lo!r}:{hi!r}",
+            "--order",
+            "energy-asc",
+            "--limit",
+            "5",
+        )
+        == 0
+    )
+    by_path = {Path(r.path): r for r in rows}
+    got = [by_path[p] for p in m3u8_paths(out)]
+    assert len(got) == 5
+    got_e = [r.scores.energy for r in got]
+    assert all(lo <= e <= hi for e in got_e)
+    assert got_e == sorted(got_e)
+    assert got_e == energies[1:6]
+    assert (
+        run(music, out, tiny_model_path, "--energy", f"{lo!r}:{hi!r}", "--order", "energy-desc")
+        == 0
+    )
+    got_e = [by_path[p].scores.energy for p in m3u8_paths(out)]
+    assert got_e == sorted(energies[1:-1], reverse=True)
+
+
+def test_min_confidence_is_exact(music, tmp_path, tiny_model_path):
+    out = tmp_path / "sure.m3u8"
+    assert run(music, out, tiny_model_path) == 0
+    rows = [r for r in rows_of(music, tiny_model_path) if r.scores]
+    confs = sorted(r.scores.confidence for r in rows)
+    x = confs[len(confs) // 2]
+    assert run(music, out, tiny_model_path, "--min-confidence", repr(x)) == 0
+    expected = sorted(Path(r.path) for r in rows if row_confidence(r) >= x)
+    assert sorted(m3u8_paths(out)) == expected
+    assert any(r.scores.confidence == x for r in rows)  # the boundary track is in
+    with Store.open_default() as store:
+        low = min(rows, key=lambda r: r.scores.confidence)
+        store.add_label(low.track_id, low.scores.mood)  # labelled: confidence 1
+    assert run(music, out, tiny_model_path, "--min-confidence", repr(x)) == 0
+    assert Path(low.path) in m3u8_paths(out)
+
+
+def test_xspf_and_shuffle_seed(music, tmp_path, tiny_model_path):
+    out = tmp_path / "mix.xspf"
+    assert run(music, out, tiny_model_path, "--order", "shuffle", "--seed", "7") == 0
+    ns = "{http://xspf.org/ns/0/}"
+    first = [t.find(ns + "location").text for t in ET.parse(out).getroot().iter(ns + "track")]
+    assert len(first) == len(NAMES) and all(u.startswith("file:///") for u in first)
+    assert run(music, out, tiny_model_path, "--order", "shuffle", "--seed", "7") == 0
+    again = [t.find(ns + "location").text for t in ET.parse(out).getroot().iter(ns + "track")]
+    assert again == first
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--energy", "0.8:0.2"], "empty"),
+        (["--valence", "0:1.5"], "within 0..1"),
+        (["--min-confidence", "2"], "within 0..1"),
+        (["--limit", "0"], "at least 1"),
+        (["--max-minutes", "-3"], "positive"),
+    ],
+)
+def test_bad_values_exit_2(music, tmp_path, tiny_model_path, capsys, extra, message):
+    out = tmp_path / "x.m3u8"
+    assert run(music, out, tiny_model_path, *extra) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [(["--mood", "joyful"], "unknown mood 'joyful'"), (["--energy", "low"], "LO:HI")],
+)
+def test_bad_arguments_exit_2(music, tmp_path, tiny_model_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as exc:
+        run(music, tmp_path / "x.m3u8", tiny_model_path, *extra)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_output_and_folder(music, tmp_path, tiny_model_path, capsys):
+    assert run(music, tmp_path / "x.txt", tiny_model_path) == 2
+    assert ".m3u8 or .xspf" in capsys.readouterr().err
+    assert run(tmp_path / "nowhere", tmp_path / "x.m3u8", tiny_model_path) == 2
+    assert "folder not found" in capsys.readouterr().err
+    # a missing output folder is reported before any analysis
+    assert run(music, tmp_path / "nope" / "x.m3u8", tiny_model_path) == 2
+    assert f"folder not found: {tmp_path / 'nope'}" in capsys.readouterr().err
+    with Store.open_default() as store:
+        assert store.tracks_under(music) == {}
+
+
+def test_nothing_matches_writes_nothing(music, tmp_path, tiny_model_path, capsys):
+    out = tmp_path / "none.m3u8"
+    assert run(music, out, tiny_model_path, "--labelled-only") == 1
+    assert "no songs match" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_save_and_regenerate_a_definition(music, tmp_path, tiny_model_path, capsys):
+    from tagger.core.playlists import load_definitions
+
+    out = tmp_path / "a.m3u8"
+    assert (
+        run(
+            music, out, tiny_model_path, "--order", "energy-desc", "--limit", "3", "--save", "Top 3"
+        )
+        == 0
+    )
+    assert load_definitions()["Top 3"].limit == 3
+    first = m3u8_paths(out)
+    out2 = tmp_path / "b.xspf"
+    assert run(music, out2, tiny_model_path, "--saved", "Top 3") == 0
+    ns = "{http://xspf.org/ns/0/}"
+    root = ET.parse(out2).getroot()
+    assert root.find(ns + "title").text == "Top 3"
+    assert len(list(root.iter(ns + "track"))) == 3
+    # a flag overrides the saved value
+    assert run(music, out, tiny_model_path, "--saved", "Top 3", "--limit", "2") == 0
+    assert m3u8_paths(out) == first[:2]
+    assert run(music, out, tiny_model_path, "--saved", "Nope") == 2
+    assert "no saved playlist named 'Nope'" in capsys.readouterr().err

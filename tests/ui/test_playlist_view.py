@@ -1,0 +1,229 @@
+"""The playlist builder: filters drive the live preview; export; saved definitions."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from tagger.core.library import LibraryRow
+from tagger.core.moods import MoodScores
+from tagger.core.playlists import PlaylistSpec, load_definitions
+from tagger.ui.playlist_view import PlaylistView
+
+m3u8 = pytest.importorskip("m3u8")
+
+P = {
+    "happy": (0.7, 0.1, 0.1, 0.1),
+    "aggressive": (0.1, 0.6, 0.2, 0.1),
+    "sad": (0.05, 0.15, 0.5, 0.3),
+    "calm": (0.1, 0.05, 0.25, 0.6),
+}
+
+
+def make_row(root: Path, i: int, mood: str | None, label: str | None = None, artist="Artist"):
+    path = root / artist / f"{i:02d} Sœng {i}.flac"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return LibraryRow(
+        track_id=i,
+        path=str(path),
+        title=f"Song {i}",
+        artist=artist,
+        album="Album",
+        tracknumber=i,
+        duration=120.0 + i,
+        mood_tag=None,
+        scores=MoodScores(P[mood]) if mood else None,
+        label=label,
+        error=None if mood else "bad file",
+        model_id="m",
+    )
+
+
+@pytest.fixture
+def rows(tmp_path):
+    moods = ["happy", "aggressive", "sad", "calm", "calm", "happy", "sad", None, "calm"]
+    out = [make_row(tmp_path / "music", i, m) for i, m in enumerate(moods, 1)]
+    out.append(make_row(tmp_path / "music", 10, "happy", label="calm", artist="Other"))
+    return out
+
+
+@pytest.fixture
+def view(qtbot, rows):
+    v = PlaylistView()
+    qtbot.addWidget(v)
+    v.resize(1000, 600)
+    v.set_rows(rows)
+    return v
+
+
+def shown(view) -> list[int]:
+    m = view.model
+    return [m.row_at(i).track_id for i in range(m.rowCount())]
+
+
+def test_model_is_sound(view, qtmodeltester):
+    qtmodeltester.check(view.model)
+
+
+def test_filters_update_the_preview(view, qtbot, rows):
+    assert sorted(shown(view)) == [1, 2, 3, 4, 5, 6, 7, 9, 10]  # the error row never
+    with qtbot.waitSignal(view.preview_changed) as sig:
+        view.mood_buttons["calm"].click()
+    assert sorted(shown(view)) == [4, 5, 9, 10]  # 10 is labelled calm
+    assert sig.args[0].track_ids == shown(view)
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["sad"].click()
+    assert sorted(shown(view)) == [3, 4, 5, 7, 9, 10]
+    with qtbot.waitSignal(view.preview_changed):
+        view.energy_lo.setValue(0.2)  # sad .2 (inclusive), calm .15, labelled happy .8
+    assert sorted(shown(view)) == [3, 7, 10]
+    with qtbot.waitSignal(view.preview_changed):
+        view.labelled_only.setChecked(True)
+    assert shown(view) == [10]
+    with qtbot.waitSignal(view.preview_changed):
+        view.labelled_only.setChecked(False)
+        view.artist.setText("oth")
+    assert shown(view) == [10]
+    assert "<b>1 song</b>" in view.summary.text()
+
+
+def test_order_and_limits(view, qtbot):
+    with qtbot.waitSignal(view.preview_changed):
+        view.order.setCurrentIndex(view.order.findData("energy-desc"))
+    energies = [view.model.row_at(i).scores.energy for i in range(view.model.rowCount())]
+    assert energies == sorted(energies, reverse=True)
+    assert not view.seed.isEnabled()
+    with qtbot.waitSignal(view.preview_changed):
+        view.limit.setValue(3)
+    assert view.model.rowCount() == 3 and "first 3 of 9" in view.summary.text()
+    with qtbot.waitSignal(view.preview_changed):
+        view.limit.setValue(0)
+        view.max_minutes.setValue(5)  # 300 s: two songs of ~2 min fit
+    assert view.model.rowCount() == 2
+    with qtbot.waitSignal(view.preview_changed):
+        view.max_minutes.setValue(0)
+        view.order.setCurrentIndex(view.order.findData("shuffle"))
+    assert view.seed.isEnabled()
+    first = shown(view)
+    with qtbot.waitSignal(view.preview_changed):
+        view.seed.setValue(12345)
+    with qtbot.waitSignal(view.preview_changed):
+        view.seed.setValue(0)
+    assert shown(view) == first
+
+
+def test_bad_range_shows_message(view, qtbot):
+    with qtbot.waitSignal(view.preview_changed) as sig:
+        view.valence_lo.setValue(0.9)
+        view.valence_hi.setValue(0.1)
+    assert sig.args[0] is None
+    assert view.model.rowCount() == 0 and "empty" in view.summary.text()
+    assert not view.export_button.isEnabled()
+
+
+@pytest.mark.parametrize("suffix", [".m3u8", ".xspf"])
+def test_export_writes_the_preview(view, qtbot, tmp_path, monkeypatch, suffix):
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["calm"].click()
+    dest = tmp_path / "out dir" / f"Calm{suffix}"
+    dest.parent.mkdir()
+    asked = []
+
+    def ask(parent, caption, start, filters):
+        asked.append(start)
+        return str(dest), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    with qtbot.waitSignal(view.exported) as sig:
+        view.export_button.click()
+    assert sig.args == [str(dest)]
+    with qtbot.waitSignal(view.exported):
+        view.export_button.click()  # the dialog opens in the last export folder
+    assert Path(asked[1]).parent == dest.parent
+    expected = [Path(view.model.row_at(i).path) for i in range(view.model.rowCount())]
+    if suffix == ".m3u8":
+        parsed = m3u8.load(str(dest))
+        got = [(dest.parent / s.uri).resolve() for s in parsed.segments]
+    else:
+        ns = "{http://xspf.org/ns/0/}"
+        locs = [t.text for t in ET.parse(dest).getroot().iter(ns + "location")]
+        got = [Path(url2pathname(urlparse(u).path)) for u in locs]
+    assert got == expected and len(got) == 4
+
+
+def test_save_load_and_regenerate(view, qtbot, rows, tmp_path, monkeypatch):
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["calm"].click()
+        view.order.setCurrentIndex(view.order.findData("smooth"))
+        view.limit.setValue(3)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Evening", True))
+    view.save_button.click()
+    assert load_definitions()["Evening"] == PlaylistSpec(
+        name="Evening", moods=("calm",), order="smooth", limit=3
+    )
+    assert view.saved.currentText() == "Evening"
+    # change the controls, then load the definition back
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["calm"].click()
+        view.mood_buttons["happy"].click()
+        view.limit.setValue(0)
+    view.load_saved("Evening")
+    assert view.mood_buttons["calm"].isChecked() and not view.mood_buttons["happy"].isChecked()
+    assert view.order.currentData() == "smooth" and view.limit.value() == 3
+    assert view.spec() == load_definitions()["Evening"]
+    before = shown(view)
+    # the library changes: a new, very calm song appears and the playlist regenerates
+    new = make_row(tmp_path / "music", 11, "calm")
+    new = replace(new, scores=MoodScores((0.0, 0.0, 0.1, 0.9)))
+    view.set_rows([*rows, new])
+    assert 11 in shown(view) and len(shown(view)) == 3 and shown(view) != before
+    view.delete_button.click()
+    assert "Evening" not in load_definitions() and view.saved.count() == 0
+
+
+def test_map_selection_restricts(view, qtbot):
+    view.set_map_selection([1, 2, 3, 8])
+    assert sorted(shown(view)) == [1, 2, 3]
+    assert "4 songs selected" in view.map_label.text()
+    with qtbot.waitSignal(view.map_selection_changed) as sig:
+        view.map_clear.click()
+    assert sig.args == [[]]
+    assert len(shown(view)) == 9
+
+
+def test_wired_to_the_mood_map(view, qtbot, rows):
+    from PySide6.QtCore import QRect
+
+    from tagger.ui.mood_map import MoodMapView
+
+    m = MoodMapView()
+    qtbot.addWidget(m)
+    m.resize(400, 400)
+    m.set_rows(rows)
+    m.selection_made.connect(view.set_map_selection)
+    view.map_selection_changed.connect(m.set_selected_ids)
+    d = m.data_rect()
+    ids = m.ids_in_rect(QRect(int(d.left()), int(d.top()), int(d.width()), int(d.height() / 2)))
+    m.selection_made.emit(ids)  # as after a rubber-band drag over the high-energy half
+    assert sorted(shown(view)) == sorted(ids) == [1, 2, 6, 10]
+    view.map_clear.click()
+    assert m.selected_ids() == []
+
+
+def test_double_click_and_play_button_request_playback(view, qtbot):
+    idx = view.model.index(1, 1)
+    with qtbot.waitSignal(view.play_requested) as sig:
+        view.table.doubleClicked.emit(idx)
+    assert sig.args == [view.model.row_at(1).path]
+    view.table.selectRow(2)
+    with qtbot.waitSignal(view.play_requested) as sig:
+        qtbot.mouseClick(view.play_button, Qt.MouseButton.LeftButton)
+    assert sig.args == [view.model.row_at(2).path]
