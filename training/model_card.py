@@ -24,6 +24,14 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
         f"{m['energy_accuracy']:.3f} | {m['three_class_macro_f1']:.3f} |"
         for m in cv["per_fold"]
     )
+    if len(cv["folds"]) == 1:
+        heading = (
+            f"Validation metrics (song level; trained on the other folds, scored on "
+            f"held-out fold {folds}; a single split, so no spread)"
+        )
+    else:
+        heading = f"Cross-validated metrics (song level, folds {folds})"
+    command = report.get("command", "python -m training.train --data ../shared/datasets/4q")
     text = f"""# Mood CNN (bundled model)
 
 Model id `{report["model_id"]}` · created {report.get("created", "")}
@@ -49,10 +57,10 @@ music as AllMusic editors hear it.
 - Training: {json.dumps(report["recipe"])}
 - Calibration: temperature {cv["temperature"]:.3f}, fitted on the out-of-fold predictions.
 - The shipped weights are trained on all folds with the recipe and epoch count fixed by CV.
-- Rebuild: `python -m training.train --data ../shared/datasets/4q`
+- Rebuild: `{command}`
   ({report["train_seconds"] / 60:.0f} min on {report["machine"]}).
 
-## Cross-validated metrics (song level, folds {folds})
+## {heading}
 | metric | mean ± std over folds |
 |---|---|
 | 4-class macro-F1 | {_pm(sp["macro_f1"])} |

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,8 @@ class Recipe:
     gain_db: float = 0.0
     mixup: float = 0.0
     label_smoothing: float = 0.0
+    #: Average the weights of the last ``swa_epochs`` epochs (then refresh BatchNorm).
+    swa_epochs: int = 0
     seed: int = 0
 
 
@@ -131,6 +134,7 @@ def train_model(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> MoodCNN:
     n_seg = len(train_idx) * (6 if recipe.crops == "fixed" else recipe.crops_per_clip)
     steps = recipe.epochs * math.ceil(n_seg / recipe.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps + 10)
+    swa = torch.optim.swa_utils.AveragedModel(model) if recipe.swa_epochs else None
     for epoch in range(recipe.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -157,7 +161,7 @@ def train_model(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> MoodCNN:
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(sel)
+            total += float(loss.detach()) * len(sel)
         log.info(
             "epoch %2d/%d loss %.4f (%.0f s)",
             epoch + 1,
@@ -165,8 +169,27 @@ def train_model(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> MoodCNN:
             total / len(y),
             time.perf_counter() - t0,
         )
+        if swa is not None and epoch >= recipe.epochs - recipe.swa_epochs:
+            swa.update_parameters(model)
+    if swa is not None:
+        model.load_state_dict(swa.module.state_dict())
+        _refresh_batchnorm(model, ds, train_idx)
     model.eval()
     return model
+
+
+@torch.no_grad()
+def _refresh_batchnorm(model: MoodCNN, ds: Dataset, idx: np.ndarray) -> None:
+    """Recompute BatchNorm statistics for averaged weights (one pass, no augmentation)."""
+    x, _ = fixed_patches(ds, idx)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the pass
+    model.train()
+    for b in range(0, len(x), 64):
+        model(torch.from_numpy(x[b : b + 64]))
+    model.eval()
 
 
 @torch.no_grad()
@@ -299,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     model_id = save_checkpoint(args.out / "mood_cnn.pt", model, cfg, provenance)
     report.update(
+        command="python -m training.train " + " ".join(argv if argv is not None else sys.argv[1:]),
         model_id=model_id,
         created=provenance["created"],
         segment_frames=cfg.segment_frames,

@@ -20,6 +20,9 @@ class FileError(MoodTaggerError):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):  # picklable, so worker processes can return it
+        return (self.__class__, (self.path, self.message))
+
 
 class DecodeError(FileError):
     """The file's audio could not be decoded (corrupt, empty, truncated, not audio)."""

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tagger.cli import main
+from tagger.core.moods import MOODS
+
+KEYS = {
+    "path",
+    "artist",
+    "album",
+    "title",
+    "mood",
+    "probabilities",
+    "energy",
+    "valence",
+    "confidence",
+    "model",
+    "error",
+}
+
+
+def _digest(root: Path) -> dict[str, tuple[str, int]]:
+    return {
+        str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _analyze(root: Path, out: Path, capsys) -> tuple[int, list[dict], str]:
+    rc = main(["-q", "analyze", str(root), "--json", str(out), "--jobs", "1"])
+    stdout = capsys.readouterr().out
+    return rc, [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()], stdout
+
+
+def test_json_contract_and_summary(library, tmp_path, capsys, bundled_model):
+    before = _digest(library)
+    rc, rows, stdout = _analyze(library, tmp_path / "out.jsonl", capsys)
+    assert rc == 0
+    assert _digest(library) == before  # analyze never modifies a music file
+    assert len(rows) == 11  # every audio file, hidden ones excluded
+    for r in rows:
+        assert set(r) == KEYS
+        assert Path(r["path"]).is_absolute() and Path(r["path"]).exists()
+        if r["error"] is None:
+            assert set(r["probabilities"]) == set(MOODS)
+            assert sum(r["probabilities"].values()) == pytest.approx(1.0)
+            assert r["mood"] == max(r["probabilities"], key=r["probabilities"].get)
+            p = r["probabilities"]
+            assert r["energy"] == pytest.approx(p["happy"] + p["aggressive"])
+            assert r["valence"] == pytest.approx(p["happy"] + p["calm"])
+            assert r["confidence"] == pytest.approx(max(p.values()))
+            assert r["model"] == bundled_model.model_id
+        else:
+            assert r["mood"] is None and r["probabilities"] is None
+    bad = {Path(r["path"]).name for r in rows if r["error"]}
+    assert bad == {"empty.mp3", "notes.flac", "corrupt.ogg", "truncated.wav"}
+    uni = [r for r in rows if "Ünïcode" in r["path"]]
+    assert uni and all(r["artist"] == "Ärtist Ünïcode" and r["album"] == "Album 1" for r in uni)
+    assert "Errors" in stdout and "Calm" in stdout
+
+
+def test_second_run_and_fresh_home_give_identical_results(library, tmp_path, capsys, monkeypatch):
+    _, first, _ = _analyze(library, tmp_path / "1.jsonl", capsys)
+    _, second, out2 = _analyze(library, tmp_path / "2.jsonl", capsys)
+    assert first == second
+    assert "from cache 11" in out2
+    monkeypatch.setenv("MOOD_TAGGER_HOME", str(tmp_path / "fresh"))
+    _, third, _ = _analyze(library, tmp_path / "3.jsonl", capsys)
+    assert third == first
+
+
+def test_missing_folder_and_bad_arguments(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "nope")]) == 2
+    assert "folder not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze"])
+    assert exc.value.code != 0
+    assert main(["analyze", str(tmp_path), "--model", str(tmp_path / "x.pt")]) == 2
+    assert "model" in capsys.readouterr().err
+
+
+def test_python_dash_m_tagger_runs_the_cli(tmp_path):
+    env = {**os.environ, "MOOD_TAGGER_HOME": str(tmp_path / "home")}
+    r = subprocess.run(
+        [sys.executable, "-m", "tagger", "analyze", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 2 and "folder not found" in r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "tagger", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0 and "analyze" in r.stdout

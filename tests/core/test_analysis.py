@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from tagger.core.analysis import ANALYSIS_VERSION, Analyzer, analyze_many, window_starts
+from tagger.core.checkpoint import load_checkpoint
+from tagger.core.errors import FileError
+from tagger.core.library import AnalysisSummary, TrackAnalysed, analyze_library, library_rows
+from tagger.core.store import Store
+from tests.audio_factory import write_audio
+
+
+def test_window_plan():
+    assert window_starts(30.0, 5.0) == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]
+    w = window_starts(240.0, 5.0)
+    assert w[0] == 10.0 and w[-1] + 5.0 == 230.0 and len(w) == 6  # intro/outro skipped
+    assert window_starts(3.0, 5.0) == [0.0]
+    assert window_starts(12.0, 5.0) == [0.0, 7.0]
+
+
+def test_song_analysis_is_deterministic_and_consistent(tmp_path, bundled_model):
+    path = write_audio(tmp_path / "a.mp3", seconds=70.0, kind="bright")
+    a = Analyzer(bundled_model).analyze(path)
+    b = Analyzer(bundled_model).analyze(path)
+    assert a.scores == b.scores
+    p = np.array(a.scores.probabilities)
+    assert p.sum() == pytest.approx(1.0) and (p >= 0).all()
+    assert a.scores.energy == pytest.approx(p[0] + p[1])
+    assert a.scores.valence == pytest.approx(p[0] + p[3])
+    assert a.scores.confidence == pytest.approx(p.max())
+    assert a.window_starts[0] == 10.0 and len(a.window_starts) == 6
+
+
+def test_parallel_and_serial_agree(library, bundled_model):
+    paths = sorted(str(p) for p in library.rglob("*.*") if p.suffix in (".flac", ".mp3", ".wav"))
+    serial = dict(analyze_many(paths, bundled_model, jobs=1))
+    parallel = dict(analyze_many(paths, bundled_model, jobs=2))
+    assert serial.keys() == parallel.keys()
+    for p in paths:
+        s, q = serial[p], parallel[p]
+        if isinstance(s, FileError):
+            assert isinstance(q, FileError) and str(s) == str(q)
+        else:
+            assert s.scores == q.scores
+
+
+def test_library_analysis_end_to_end(library, tmp_path, bundled_model):
+    with Store(tmp_path / "db.sqlite3") as store:
+        events = list(analyze_library(library, store, bundled_model, jobs=1))
+        summary = events[-1]
+        assert isinstance(summary, AnalysisSummary)
+        done = [e for e in events if isinstance(e, TrackAnalysed)]
+        assert len(done) == 11 and summary.failed == 4
+        rows = library_rows(library, store, bundled_model.model_id)
+    errors = {os.path.basename(r.path): r.error for r in rows if r.scores is None}
+    assert set(errors) == {"empty.mp3", "notes.flac", "corrupt.ogg", "truncated.wav"}
+    assert all(errors.values())
+    good = [r for r in rows if r.scores]
+    assert len(good) == 7
+    assert len({r.scores.probabilities for r in good}) == 7
+
+
+def test_store_invalidation_on_file_and_model_change(tmp_path, bundled_model, tiny_model_path):
+    root = tmp_path / "music"
+    for i in range(3):
+        write_audio(root / "A" / "B" / f"{i}.flac", 6.0, seed=i)
+    db = tmp_path / "db.sqlite3"
+
+    def analysed(model) -> int:
+        with Store(db) as store:
+            return sum(
+                isinstance(e, TrackAnalysed) for e in analyze_library(root, store, model, jobs=1)
+            )
+
+    assert analysed(bundled_model) == 3
+    assert analysed(bundled_model) == 0  # cached
+    changed = root / "A" / "B" / "1.flac"
+    write_audio(changed, 7.0, seed=9)
+    os.utime(changed, ns=(1, 2 * 10**18))
+    assert analysed(bundled_model) == 1  # only the changed file
+    tiny = load_checkpoint(tiny_model_path)
+    assert analysed(tiny) == 3  # another model: everything again
+    assert analysed(bundled_model) == 0  # the first model's results are still cached
+    with Store(db) as store:
+        assert len(store.predictions_under(root, bundled_model.model_id, ANALYSIS_VERSION)) == 3
+
+
+def test_cancel_stops_analysis(tmp_path, bundled_model):
+    from tagger.core.progress import CancelToken
+
+    root = tmp_path / "music"
+    for i in range(6):
+        write_audio(root / "A" / "B" / f"{i}.wav", 6.0, seed=i)
+    token = CancelToken()
+    seen = 0
+    with Store(tmp_path / "db.sqlite3") as store:
+        for e in analyze_library(root, store, bundled_model, jobs=1, cancel=token):
+            if isinstance(e, TrackAnalysed):
+                seen += 1
+                if seen == 2:
+                    token.cancel()
+            if isinstance(e, AnalysisSummary):
+                assert e.cancelled
+        assert seen == 2
+        with Store(tmp_path / "db.sqlite3") as s2:
+            cached = s2.predictions_under(root, bundled_model.model_id, ANALYSIS_VERSION)
+        assert len(cached) == 2
+    shutil.rmtree(root)

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import os
+import shutil
+
+import mutagen
+import pytest
+
+from tagger.core.scan import ScanResult, iter_audio_files, path_fallback, scan
+from tagger.core.store import Store
+from tests.audio_factory import write_audio
+
+
+def _run(root, store) -> ScanResult:
+    events = list(scan(root, store))
+    assert isinstance(events[-1], ScanResult)
+    return events[-1]
+
+
+def test_walk_finds_audio_and_skips_hidden_nonaudio_and_loops(tmp_path):
+    write_audio(tmp_path / "A" / "B" / "01 x.wav", 2.0)
+    write_audio(tmp_path / "A" / "B" / "02 y.FLAC", 2.0)
+    write_audio(tmp_path / ".hidden" / "z.wav", 2.0)
+    write_audio(tmp_path / "A" / ".dot.wav", 2.0)
+    (tmp_path / "A" / "B" / "cover.jpg").write_bytes(b"jpg")
+    (tmp_path / "A" / "B" / "loop").symlink_to(tmp_path / "A")
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_audio_files(tmp_path)]
+    assert found == ["A/B/01 x.wav", "A/B/02 y.FLAC"]
+
+
+def test_path_fallback_parts(tmp_path):
+    p = tmp_path / "Nina Simone" / "Pastel Blues" / "03 - Be My Husband.mp3"
+    assert path_fallback(p, tmp_path) == ("Nina Simone", "Pastel Blues", "Be My Husband", 3)
+    assert path_fallback(tmp_path / "Solo" / "tune.ogg", tmp_path) == ("Solo", None, "tune", None)
+
+
+def test_tags_win_over_path_and_path_fills_gaps(tmp_path):
+    tagged = write_audio(tmp_path / "Folder Artist" / "Folder Album" / "01 file.flac", 2.0)
+    f = mutagen.File(tagged)
+    f["title"] = "Real Title"
+    f["artist"] = "Real Artist"
+    f["mood"] = "Calm"
+    f.save()
+    write_audio(tmp_path / "Ärtist" / "Albüm" / "07 Ünïcode ♫.ogg", 2.0)
+    with Store(tmp_path / "db.sqlite3") as store:
+        result = _run(tmp_path, store)
+        assert len(result.paths) == 2
+        rows = store.tracks_under(tmp_path)
+    t = rows[str(tagged)]
+    assert (t.title, t.artist, t.album, t.mood_tag) == (
+        "Real Title",
+        "Real Artist",
+        "Folder Album",
+        "Calm",
+    )
+    u = rows[str(tmp_path / "Ärtist" / "Albüm" / "07 Ünïcode ♫.ogg")]
+    assert (u.artist, u.album, u.title, u.tracknumber) == ("Ärtist", "Albüm", "Ünïcode ♫", 7)
+
+
+def test_bad_files_are_listed_with_tag_error(library, tmp_path):
+    with Store(tmp_path / "db.sqlite3") as store:
+        result = _run(library, store)
+        rows = store.tracks_under(library)
+    names = {os.path.basename(p) for p in result.paths}
+    assert {"empty.mp3", "notes.flac", "corrupt.ogg", "truncated.wav"} <= names
+    assert "secret.wav" not in names
+    assert rows[str(library / "Broken Artist" / "Bad Album" / "notes.flac")].tag_error
+
+
+def test_rescan_is_incremental(tmp_path, monkeypatch):
+    for i in range(3):
+        write_audio(tmp_path / "A" / "B" / f"{i}.wav", 2.0)
+    with Store(tmp_path / "db.sqlite3") as store:
+        assert _run(tmp_path, store).new_or_changed == 3
+        calls = []
+        import tagger.core.scan as scan_mod
+
+        real = scan_mod.read_tags
+        monkeypatch.setattr(scan_mod, "read_tags", lambda p: calls.append(p) or real(p))
+        assert _run(tmp_path, store).new_or_changed == 0
+        assert calls == []  # unchanged files are not opened
+        changed = tmp_path / "A" / "B" / "1.wav"
+        write_audio(changed, 3.0, seed=5)
+        os.utime(changed, ns=(1, 10**18))
+        (tmp_path / "A" / "B" / "2.wav").unlink()
+        result = _run(tmp_path, store)
+        assert result.new_or_changed == 1 and result.removed == 1
+        assert [str(p) for p in calls] == [str(changed)]
+        assert len(store.tracks_under(tmp_path)) == 2
+
+
+def test_missing_root_raises(tmp_path):
+    with Store(tmp_path / "db.sqlite3") as store, pytest.raises(FileNotFoundError):
+        _run(tmp_path / "nope", store)
+
+
+def test_unreadable_subfolder_does_not_stop_scan(tmp_path, monkeypatch):
+    write_audio(tmp_path / "A" / "ok" / "1.wav", 2.0)
+    write_audio(tmp_path / "A" / "locked" / "2.wav", 2.0)
+    real_walk = os.walk
+
+    def walk(top, **kw):  # as root nothing is unreadable: inject the OSError os.walk reports
+        onerror = kw.get("onerror")
+        for dirpath, dirs, files in real_walk(top, **kw):
+            if dirpath.endswith("locked"):
+                onerror(PermissionError(13, "Permission denied", dirpath))
+                dirs[:] = []
+                continue
+            yield dirpath, dirs, files
+
+    monkeypatch.setattr(os, "walk", walk)
+    with Store(tmp_path / "db.sqlite3") as store:
+        result = _run(tmp_path, store)
+    assert [os.path.basename(p) for p in result.paths] == ["1.wav"]
+    assert result.errors and "locked" in result.errors[0][0]
+    shutil.rmtree(tmp_path / "A")
