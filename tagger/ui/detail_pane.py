@@ -129,7 +129,8 @@ class SpectrogramLabel(QLabel):
         if self._pixmap is None or self.width() <= 1:
             return
         w = self.width()
-        h = max(60, min(220, round(self._pixmap.height() * w / max(1, self._pixmap.width()))))
+        # segments are wide and short; a fixed readable height beats the true aspect
+        h = max(100, min(180, round(w * 0.4)))
         scaled = self._pixmap.scaled(
             w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
         )

@@ -345,13 +345,20 @@ class LibraryProxyModel(QSortFilterProxyModel):
         """Show only rows whose mood is in ``moods``; all moods = no filter at all."""
         moods = frozenset(moods)
         if moods != self._moods:
-            self._moods = moods
-            self.invalidateFilter()
+            self._change_filter(lambda: setattr(self, "_moods", moods))
 
     def set_search(self, text: str) -> None:
         needle = text.strip().casefold()
         if needle != self._needle:
-            self._needle = needle
+            self._change_filter(lambda: setattr(self, "_needle", needle))
+
+    def _change_filter(self, change) -> None:
+        if hasattr(self, "endFilterChange"):  # Qt >= 6.10; invalidateFilter is deprecated
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
             self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:

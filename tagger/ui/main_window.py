@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QByteArray,
     QItemSelectionModel,
     QModelIndex,
+    QSize,
     QStandardPaths,
     Qt,
     QTimer,
@@ -180,26 +181,32 @@ class LibraryTableView(QTableView):
         self.setAccessibleName("Library")
 
     def set_default_widths(self) -> None:
+        """Title stretches; the rest get widths in ems (sane on any DPI)."""
         em = self.fontMetrics().horizontalAdvance("M")
         widths = {
-            Column.TITLE: 22,
-            Column.ARTIST: 14,
-            Column.ALBUM: 14,
-            Column.MOOD: 9,
-            Column.CONFIDENCE: 7,
+            Column.ARTIST: 11,
+            Column.ALBUM: 11,
+            Column.MOOD: 8,
+            Column.CONFIDENCE: 6,
             Column.ENERGY: 5,
             Column.VALENCE: 5,
-            Column.TAG: 9,
+            Column.TAG: 8,
             Column.STATUS: 6,
         }
+        hh = self.horizontalHeader()
+        hh.setStretchLastSection(False)
+        hh.setMinimumSectionSize(3 * em)
         for col, w in widths.items():
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.setColumnWidth(col, w * em)
-        self.horizontalHeader().setStretchLastSection(True)
+        hh.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
 
 
 class MainWindow(QMainWindow):
     """The app's window. ``model`` is a checkpoint path, a LoadedModel or None (active)."""
 
+    analysis_started = Signal()
+    track_analysed = Signal(object)  # TrackAnalysed, as results arrive
     analysis_finished = Signal(bool)  # cancelled
     rows_changed = Signal()
     write_finished = Signal(object)  # the WriteSummary (or None on failure)
@@ -350,6 +357,8 @@ class MainWindow(QMainWindow):
         tb.setObjectName("main_toolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        icon = self.fontMetrics().height()
+        tb.setIconSize(QSize(icon, icon))
         tb.addAction(self.open_action)
         tb.addAction(self.write_action)
         tb.addSeparator()
@@ -393,7 +402,11 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop analysing (Esc); results so far are kept")
         self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.message_label = QLabel()
+        self._message_timer = QTimer(self, singleShot=True)
+        self._message_timer.timeout.connect(self.message_label.clear)
         sb.addWidget(self.counts_label)
+        sb.addWidget(self.message_label, 1)
         sb.addPermanentWidget(self.errors_button)
         sb.addPermanentWidget(self.eta_label)
         sb.addPermanentWidget(self.progress)
@@ -410,7 +423,7 @@ class MainWindow(QMainWindow):
             screen = QApplication.primaryScreen()
             avail = screen.availableGeometry() if screen else None
             em = self.fontMetrics().horizontalAdvance("M")
-            w, h = 120 * em, 48 * self.fontMetrics().height()
+            w, h = 140 * em, 56 * self.fontMetrics().height()
             if avail is not None:
                 w, h = min(w, int(avail.width() * 0.9)), min(h, int(avail.height() * 0.9))
             self.resize(w, h)
@@ -458,7 +471,7 @@ class MainWindow(QMainWindow):
                 self.empty.message.setText(msg)
                 self.stack.setCurrentWidget(self.empty)
             else:
-                self.statusBar().showMessage(msg, 8000)
+                self.say(msg, 8000)
             return False
         self.cancel_analysis()
         self.root = path
@@ -527,6 +540,7 @@ class MainWindow(QMainWindow):
         self.eta_label.setText("Scanning…")
         self._set_busy(True)
         w.start()
+        self.analysis_started.emit()
 
     def cancel_analysis(self) -> None:
         if self._analysis is not None and not self._analysis.done:
@@ -537,6 +551,7 @@ class MainWindow(QMainWindow):
         if w is not self._analysis:
             return
         if isinstance(ev, TrackAnalysed):
+            self.track_analysed.emit(ev)
             self._pending.append(ev)
             if not self._flush_timer.isActive():
                 self._flush_timer.start()
@@ -551,7 +566,7 @@ class MainWindow(QMainWindow):
             self.loaded = ev.loaded
             self.model_id = ev.model_id
             self.detail.set_model(ev.loaded)
-            self.statusBar().showMessage(f"Model: {ev.name}", 5000)
+            self.say(f"Model: {ev.name}", 5000)
         elif isinstance(ev, ModelFailed):
             self._add_error("(mood model)", ev.message)
             QMessageBox.warning(
@@ -570,7 +585,7 @@ class MainWindow(QMainWindow):
                     f"Done: {ev.total} songs ({ev.analysed} analysed, {ev.cached} from cache"
                     f", {ev.failed} failed)."
                 )
-            self.statusBar().showMessage(text, 15000)
+            self.say(text, 15000)
 
     def _on_analysis_progress(self, w: GeneratorWorker, ev: Progress) -> None:
         if w is not self._analysis:
@@ -599,7 +614,7 @@ class MainWindow(QMainWindow):
     def _on_analysis_errored(self, w: GeneratorWorker, msg: str) -> None:
         self._add_error("(analysis)", msg)
         if w is self._analysis:
-            self.statusBar().showMessage(f"Analysis failed: {msg}", 15000)
+            self.say(f"Analysis failed: {msg}", 15000)
 
     def _on_analysis_finished(self, w: GeneratorWorker, cancelled: bool) -> None:
         if w in self._jobs_running:
@@ -791,6 +806,9 @@ class MainWindow(QMainWindow):
         self.write_action.setEnabled(can_write)
         self.undo_write_action.setEnabled(can_write)
         self.reanalyse_action.setEnabled(has)
+        for a in self.mood_actions.values():
+            a.setEnabled(has)
+        self.search.setEnabled(has)
         if not tagwrite_available():
             self.write_action.setToolTip("Tag writing is not available in this build")
 
@@ -895,7 +913,7 @@ class MainWindow(QMainWindow):
             written = int(getattr(s, "written", 0) or 0)
             errs = failures or [(str(p), str(e)) for p, e in (getattr(s, "errors", None) or ())]
             self.last_write_result = (title, written, errs)
-            self.statusBar().showMessage(
+            self.say(
                 f"{title}: {written} file(s) updated" + (f", {len(errs)} failed" if errs else ""),
                 15000,
             )
@@ -915,6 +933,15 @@ class MainWindow(QMainWindow):
         self.eta_label.setVisible(busy)
         if not busy:
             self.eta_label.setText("")
+
+    def say(self, text: str, timeout_ms: int = 0) -> None:
+        """A message in the status bar (beside the mood counts, which stay visible)."""
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)
+        if timeout_ms:
+            self._message_timer.start(timeout_ms)
+        else:
+            self._message_timer.stop()
 
     def _about(self) -> None:
         from tagger import __version__
