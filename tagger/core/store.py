@@ -105,6 +105,18 @@ class PredictionRow:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One file of a tag-write batch: its mood fields before and after (JSON-able)."""
+
+    track_id: int
+    path: str
+    old_values: dict
+    new_values: dict
+    status: str  # pending | written | failed | skipped | undone
+    error: str | None = None
+
+
 def _under(root: str | Path) -> tuple[str, str]:
     """SQL range that selects paths inside ``root`` (a prefix query that uses the index)."""
     r = str(Path(root).resolve())
@@ -296,3 +308,73 @@ class Store:
             (lo, hi),
         )
         return {p: m for p, m in rows if m is not None}
+
+    # -- tag writing ----------------------------------------------------------------
+    def begin_write_batch(self, root: str | Path, entries: Iterable[JournalEntry]) -> int:
+        """Record a tag-write batch and every file's old/new values in one transaction.
+
+        Called BEFORE any file is touched, so an interrupted batch can always be undone.
+        """
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO write_batches (root, created_at) VALUES (?, ?)",
+                (str(root), time.time()),
+            )
+            batch_id = int(cur.lastrowid)
+            self.db.executemany(
+                """INSERT INTO tag_journal (batch_id, track_id, path, old_values, new_values,
+                       status, error) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    (
+                        batch_id,
+                        e.track_id,
+                        e.path,
+                        json.dumps(e.old_values),
+                        json.dumps(e.new_values),
+                        e.status,
+                        e.error,
+                    )
+                    for e in entries
+                ),
+            )
+        return batch_id
+
+    def set_journal_status(
+        self, batch_id: int, track_id: int, status: str, error: str | None = None
+    ) -> None:
+        with self.db:
+            self.db.execute(
+                "UPDATE tag_journal SET status = ?, error = ? WHERE batch_id = ? AND track_id = ?",
+                (status, error, batch_id, track_id),
+            )
+
+    def journal(self, batch_id: int) -> list[JournalEntry]:
+        rows = self.db.execute(
+            """SELECT track_id, path, old_values, new_values, status, error FROM tag_journal
+               WHERE batch_id = ? ORDER BY path""",
+            (batch_id,),
+        )
+        return [
+            JournalEntry(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows
+        ]
+
+    def last_write_batch(self, root: str | Path) -> int | None:
+        """The newest batch written for ``root`` that has not been undone."""
+        r = self.db.execute(
+            """SELECT id FROM write_batches WHERE root = ? AND undone_at IS NULL
+               ORDER BY id DESC LIMIT 1""",
+            (str(root),),
+        ).fetchone()
+        return int(r[0]) if r else None
+
+    def mark_batch_undone(self, batch_id: int) -> None:
+        with self.db:
+            self.db.execute(
+                "UPDATE write_batches SET undone_at = ? WHERE id = ?", (time.time(), batch_id)
+            )
+
+    def delete_write_batch(self, batch_id: int) -> None:
+        """Forget a batch that changed no file (so undo goes to the one before)."""
+        with self.db:
+            self.db.execute("DELETE FROM tag_journal WHERE batch_id = ?", (batch_id,))
+            self.db.execute("DELETE FROM write_batches WHERE id = ?", (batch_id,))

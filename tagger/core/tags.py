@@ -8,6 +8,7 @@ is turned into :class:`~tagger.core.errors.TagError` here.
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +56,15 @@ TAG_TABLE: dict[str, FamilyMap] = {
         arousal="TXXX:MOOD_AROUSAL",
         valence="TXXX:MOOD_VALENCE",
     ),
+    # Vorbis keys are case-insensitive; written upper case as in Picard and foobar2000.
     "vorbis": FamilyMap(
-        "title",
-        "artist",
-        "album",
-        "tracknumber",
-        "mood",
-        arousal="mood_arousal",
-        valence="mood_valence",
+        "TITLE",
+        "ARTIST",
+        "ALBUM",
+        "TRACKNUMBER",
+        "MOOD",
+        arousal="MOOD_AROUSAL",
+        valence="MOOD_VALENCE",
     ),
     "mp4": FamilyMap(
         "\xa9nam",
@@ -101,6 +103,11 @@ def open_file(path: str | Path) -> mutagen.FileType:
     except PermissionError:
         raise TagError(path, "permission denied") from None
     except (mutagen.MutagenError, OSError, ValueError, EOFError) as exc:
+        cause = exc.__cause__ or exc.__context__  # mutagen wraps OS errors
+        if isinstance(cause, FileNotFoundError):
+            raise TagError(path, "file not found") from None
+        if isinstance(cause, PermissionError):
+            raise TagError(path, "permission denied") from None
         raise TagError(path, f"cannot read tags: {exc}") from None
     if f is None:
         raise TagError(path, "not a recognised audio file")
@@ -196,3 +203,223 @@ def read_tags(path: str | Path) -> TagInfo:
         )
     except Exception as exc:  # odd tag contents must not stop a scan
         raise TagError(path, f"cannot read tags: {exc}") from None
+
+
+# -- writing the mood ----------------------------------------------------------------
+#
+# A value is kept as a JSON-able *snapshot* of the native field (text, encoding, data
+# format, position), so the journal can put a field back exactly as it was; ``None``
+# means "absent". Only the keys from :func:`mood_keys` are ever touched.
+
+#: The families this module can write (APEv2/ASF are read-only: no supported container).
+WRITABLE_FAMILIES = frozenset({"id3", "id3v23", "vorbis", "mp4"})
+
+#: Logical fields that may be written: the mood and the opt-in energy/valence scores.
+MOOD_FIELDS = ("mood", "arousal", "valence")
+
+Snapshot = dict | list | None
+
+
+def mood_keys(family: str, fields: tuple[str, ...] = ("mood",)) -> tuple[str, ...]:
+    """Native keys a write of ``fields`` touches: the mood key, its legacy spellings
+    (removed so a file never carries two different moods) and the score keys asked for."""
+    row = TAG_TABLE[family]
+    keys: list[str] = []
+    if "mood" in fields:
+        keys += [row.mood, *row.mood_read]
+    for name in ("arousal", "valence"):
+        key = getattr(row, name)
+        if name in fields and key:
+            keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
+def prepare_for_write(f: mutagen.FileType) -> str:
+    """Make ``f`` ready for a mood write and return its family.
+
+    Files without tags get their format's natural tag (ID3v2.4 for MP3/WAV/AIFF, a Vorbis
+    comment for FLAC/Ogg/Opus, an ``ilst`` for MP4). ID3 tags are re-read *untranslated*
+    so every other frame is saved exactly as it was read (mutagen would otherwise turn
+    v2.3 ``TYER`` into ``TDRC``); v2.2 tags are refused because mutagen cannot write them.
+    """
+    from mutagen.id3 import ID3
+
+    path = Path(f.filename)
+    added = f.tags is None
+    if added:
+        try:
+            f.add_tags()
+        except Exception as exc:
+            raise TagError(path, f"cannot add tags to this file: {exc}") from None
+    tags = f.tags
+    if isinstance(tags, ID3) and not added:
+        if tags.version < (2, 3, 0):
+            raise TagError(path, "ID3v2.2 tags cannot be written (update them to v2.3 first)")
+        try:
+            f.tags = type(tags)(f.filename, translate=False)
+        except Exception as exc:
+            raise TagError(path, f"cannot read tags: {exc}") from None
+    family = family_of(f)
+    if family not in WRITABLE_FAMILIES:
+        raise TagError(path, f"writing {family or 'these'} tags is not supported")
+    return family
+
+
+def _id3_snapshot(tags, key: str) -> Snapshot:
+    frames = tags.getall(key)
+    if not frames:
+        return None
+    fr = frames[0]
+    return {"encoding": int(fr.encoding), "text": [str(t) for t in fr.text]}
+
+
+def _vorbis_snapshot(tags, key: str) -> Snapshot:
+    low = key.lower()
+    pairs = [[i, k, v] for i, (k, v) in enumerate(tags) if k.lower() == low]
+    return pairs or None
+
+
+def _mp4_snapshot(tags, key: str) -> Snapshot:
+    import base64
+
+    values = tags.get(key)
+    if not values:
+        return None
+    return [
+        {
+            "b64": base64.b64encode(bytes(v)).decode("ascii"),
+            "dataformat": int(getattr(v, "dataformat", 1)),
+            "version": int(getattr(v, "version", 0)),
+        }
+        for v in values
+    ]
+
+
+def snapshot(f: mutagen.FileType, family: str, keys: tuple[str, ...]) -> dict[str, Snapshot]:
+    """The current state of ``keys`` in an opened file (``None`` where absent)."""
+    take = {"id3": _id3_snapshot, "id3v23": _id3_snapshot, "vorbis": _vorbis_snapshot}.get(
+        family, _mp4_snapshot
+    )
+    if f.tags is None:
+        return dict.fromkeys(keys)
+    return {key: take(f.tags, key) for key in keys}
+
+
+def snapshot_text(snap: Snapshot) -> tuple[str, ...]:
+    """The text values of a snapshot, to compare states whatever their encoding/position."""
+    import base64
+
+    if snap is None:
+        return ()
+    if isinstance(snap, dict):
+        return tuple(snap["text"])
+    out = []
+    for item in snap:
+        if isinstance(item, dict):
+            out.append(base64.b64decode(item["b64"]).decode("utf-8", "replace"))
+        else:
+            out.append(item[2])
+    return tuple(out)
+
+
+def same_state(a: dict[str, Snapshot], b: dict[str, Snapshot]) -> bool:
+    """Whether two snapshots hold the same values for every key in either."""
+    return all(snapshot_text(a.get(k)) == snapshot_text(b.get(k)) for k in {*a, *b})
+
+
+def text_snapshot(family: str, key: str, value: str, current: Snapshot = None) -> Snapshot:
+    """The snapshot of ``key`` set to ``value`` (keeping an existing ID3 encoding or
+    Vorbis key spelling/position where there is one)."""
+    if family in ("id3", "id3v23"):
+        # UTF-8 (3) does not exist in v2.3: UTF-16 (1) there
+        default = 3 if family == "id3" else 1
+        encoding = current["encoding"] if isinstance(current, dict) else default
+        if encoding == 0 and not value.isascii():
+            encoding = default
+        return {"encoding": encoding, "text": [value]}
+    if family == "vorbis":
+        if current:
+            i, k, _ = current[0]
+            return [[i, k, value]]
+        return [[-1, key.upper(), value]]
+    import base64
+
+    return [
+        {
+            "b64": base64.b64encode(value.encode("utf-8")).decode("ascii"),
+            "dataformat": 1,
+            "version": 0,
+        }
+    ]
+
+
+def _id3_set(tags, key: str, snap: Snapshot) -> None:
+    from mutagen.id3 import TXXX, Frames
+
+    tags.delall(key)
+    if snap is None:
+        return
+    if key.startswith("TXXX:"):
+        tags.add(TXXX(encoding=snap["encoding"], desc=key[5:], text=list(snap["text"])))
+    else:
+        tags.add(Frames[key](encoding=snap["encoding"], text=list(snap["text"])))
+
+
+def _vorbis_set(tags, key: str, snap: Snapshot) -> None:
+    low = key.lower()
+    kept = [(k, v) for k, v in tags if k.lower() != low]
+    for i, k, v in sorted(snap or [], key=lambda p: (p[0] < 0, p[0])):
+        kept.insert(i if 0 <= i <= len(kept) else len(kept), (k, v))
+    tags[:] = kept
+
+
+def _mp4_set(tags, key: str, snap: Snapshot) -> None:
+    import base64
+
+    from mutagen.mp4 import MP4FreeForm
+
+    tags.pop(key, None)
+    if snap:
+        tags[key] = [
+            MP4FreeForm(
+                base64.b64decode(v["b64"]), dataformat=v["dataformat"], version=v["version"]
+            )
+            for v in snap
+        ]
+
+
+def apply_snapshot(f: mutagen.FileType, family: str, state: dict[str, Snapshot]) -> None:
+    """Set (or remove) every key of ``state`` in an opened file; nothing else changes."""
+    put = {"id3": _id3_set, "id3v23": _id3_set, "vorbis": _vorbis_set}.get(family, _mp4_set)
+    for key, snap in state.items():
+        put(f.tags, key, snap)
+
+
+def tags_empty(f: mutagen.FileType) -> bool:
+    tags = f.tags
+    if tags is None:
+        return True
+    try:
+        return len(tags) == 0 if not hasattr(tags, "keys") else not list(tags.keys())
+    except TypeError:
+        return False
+
+
+def save_file(f: mutagen.FileType, family: str, remove_empty: bool = False) -> None:
+    """Save an opened file, keeping its ID3 version; ``remove_empty`` drops a tag that a
+    write created and an undo emptied again (the file had no tag before)."""
+    path = Path(f.filename)
+    try:
+        if remove_empty and tags_empty(f):
+            f.delete()
+        elif family == "id3v23":
+            f.save(v2_version=3)
+        elif family == "id3":
+            f.save(v2_version=4)
+        else:
+            f.save()
+    except PermissionError:
+        raise TagError(path, "permission denied") from None
+    except (mutagen.MutagenError, OSError, ValueError, EOFError, struct.error) as exc:
+        raise TagError(path, f"cannot write tags: {exc}") from None
+

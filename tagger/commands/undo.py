@@ -1,0 +1,50 @@
+"""``mood-tagger undo FOLDER``: restore the tags of the last write batch exactly."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from tagger.commands.common import ProgressBar, folder_arg
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "undo",
+        help="undo the last `write` in a folder (restores the mood tags exactly)",
+    )
+    p.add_argument("folder", help="the folder given to `mood-tagger write`")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tagger.core.store import Store
+    from tagger.core.tagwrite import WriteOutcome, WriteSummary, undo_last
+
+    root = folder_arg(args.folder)
+    out = sys.stdout
+    failures: list[tuple[str, str]] = []
+    summary = None
+    bar = ProgressBar("restoring", enabled=not args.quiet)
+    with Store.open_default() as store:
+        try:
+            for event in undo_last(root, store):
+                if isinstance(event, WriteOutcome) and not event.ok:
+                    failures.append((event.path, event.error or "failed"))
+                elif isinstance(event, WriteSummary):
+                    summary = event
+                elif getattr(event, "stage", "") == "undo":
+                    bar.update(event.done, event.total, force=event.done == event.total)
+        finally:
+            bar.close()
+    if summary is None or summary.batch_id is None:
+        out.write(f"nothing to undo in {root}\n")
+        return 0
+    out.write(f"restored the tags of {summary.written} file(s) in {root}\n")
+    if failures:
+        out.write(f"{len(failures)} file(s) could not be restored (run undo again to retry):\n")
+        for path, msg in failures:
+            out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
+        return 1
+    return 0

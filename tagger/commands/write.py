@@ -1,0 +1,133 @@
+"""``mood-tagger write FOLDER``: write each song's mood (label, else prediction) to its tags.
+
+The folder must have been analysed (``mood-tagger analyze FOLDER``) with the active
+model; ``write`` does not run the analysis itself, it says so and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from tagger.commands.common import ProgressBar, UsageError, folder_arg
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "write",
+        help="write the moods into the files' tags (label, else prediction)",
+        description="Write each song's mood into its tags: your label if there is one, "
+        "else the prediction of the active model. Only the mood field changes. "
+        "Undo with `mood-tagger undo FOLDER`.",
+    )
+    p.add_argument("folder", help="music folder (analysed before with `mood-tagger analyze`)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print each change (file: old -> new), write nothing"
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="skip predictions whose confidence is under X (0-1); labels are always written",
+    )
+    p.add_argument(
+        "--energy-valence",
+        action="store_true",
+        default=None,
+        help="also write MOOD_AROUSAL / MOOD_VALENCE (0-100); default: the "
+        "write_energy_valence setting",
+    )
+    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.set_defaults(func=run)
+
+
+def _rel(path: str, root) -> str:
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:
+        return path
+
+
+def run(args: argparse.Namespace) -> int:
+    from tagger.core.analysis import ANALYSIS_VERSION
+    from tagger.core.models import load_model
+    from tagger.core.scan import ScanResult, scan
+    from tagger.core.store import Store
+    from tagger.core.tagwrite import (
+        WriteOutcome,
+        WriteSummary,
+        apply_write,
+        energy_valence_setting,
+        plan_write,
+    )
+
+    if not 0.0 <= args.min_confidence <= 1.0:
+        raise UsageError("--min-confidence must be between 0 and 1")
+    root = folder_arg(args.folder)
+    energy_valence = (
+        energy_valence_setting() if args.energy_valence is None else args.energy_valence
+    )
+    model_id = load_model(args.model).model_id
+    out = sys.stdout
+    failures: list[tuple[str, str]] = []
+    with Store.open_default() as store:
+        before = set(store.tracks_under(root))
+        result = None
+        for event in scan(root, store):  # cheap when nothing changed; finds deleted files
+            if isinstance(event, ScanResult):
+                result = event
+        assert result is not None
+        tracks = store.tracks_under(root)
+        for path in sorted(before - set(tracks)):
+            failures.append((path, "file not found (deleted or moved since the analysis)"))
+        failures += result.errors
+        preds = store.predictions_under(root, model_id, ANALYSIS_VERSION)
+        labels = store.labels_under(root)
+        unanalysed = [p for p in tracks if p not in preds and p not in labels]
+        for path, pred in sorted(preds.items()):
+            if pred.error and path not in labels:
+                failures.append((path, f"could not be analysed: {pred.error}"))
+        if tracks and len(unanalysed) == len(tracks):
+            raise UsageError(
+                f"{root} has not been analysed with the active model; "
+                f"run `mood-tagger analyze {args.folder}` first"
+            )
+        changes = plan_write(root, store, model_id, args.min_confidence, energy_valence)
+        if args.dry_run:
+            for c in changes:
+                extra = ""
+                if c.extra:
+                    extra = f" (energy {c.extra['arousal']}, valence {c.extra['valence']})"
+                old = c.old_value or "(none)"
+                out.write(f"{_rel(c.path, root)}: {old} -> {c.new_value}{extra}\n")
+            out.write(f"dry run: {len(changes)} file(s) would be written, nothing changed\n")
+        else:
+            bar = ProgressBar("writing", enabled=not args.quiet)
+            summary = None
+            try:
+                for event in apply_write(changes, store, root):
+                    if isinstance(event, WriteOutcome) and not event.ok:
+                        failures.append((event.path, event.error or "failed"))
+                    elif isinstance(event, WriteSummary):
+                        summary = event
+                    elif getattr(event, "stage", "") == "write":
+                        bar.update(event.done, event.total, force=event.done == event.total)
+            finally:
+                bar.close()
+            written = summary.written if summary else 0
+            out.write(f"wrote the mood of {written} file(s) in {root}\n")
+            if written:
+                out.write(f"undo with: mood-tagger undo {args.folder}\n")
+    if unanalysed:
+        out.write(
+            f"{len(unanalysed)} file(s) not analysed yet were skipped "
+            f"(run `mood-tagger analyze {args.folder}`)\n"
+        )
+    if failures:
+        out.write(f"{len(failures)} file(s) failed:\n")
+        for path, msg in failures:
+            out.write(f"  {_rel(path, root)}: {msg}\n")
+        return 1
+    return 0

@@ -1,0 +1,489 @@
+"""Writing mood tags in batches: plan, apply (journalled, atomic per file) and undo.
+
+Safety rules (issue 4):
+
+* Only the mood keys of :func:`tagger.core.tags.mood_keys` change; every other tag, the
+  cover art, the tag version and the audio bytes stay as they were.
+* Before any file is touched, every file's previous values (``None`` = absent) are
+  journalled in the store, so a batch can be undone even after a crash.
+* Each file is rewritten atomically: a copy in the same folder gets the new tags, is
+  flushed and fsynced, keeps the permission bits and then replaces the original with
+  ``os.replace``. A killed process leaves the old file (plus at worst a hidden temporary
+  file that the next batch removes), never a half-written one.
+* The file's size/mtime are re-checked right before writing: a file that changed since
+  the scan, was deleted, is read-only or could not be read is a per-file error and the
+  rest of the batch goes on.
+* After each write :meth:`Store.update_file_identity` records the new size/mtime, so a
+  tag write never triggers re-analysis.
+
+Tag writes are serialised (one file at a time); the GUI runs these generators in its
+single tag-writing worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tagger.core.errors import FileError, TagError
+from tagger.core.moods import display_name
+from tagger.core.progress import CancelToken, Progress
+from tagger.core.store import JournalEntry, Store
+from tagger.core.tags import (
+    TAG_TABLE,
+    Snapshot,
+    apply_snapshot,
+    mood_keys,
+    open_file,
+    prepare_for_write,
+    same_state,
+    save_file,
+    snapshot,
+    snapshot_text,
+    text_snapshot,
+)
+
+log = logging.getLogger(__name__)
+
+#: Temporary copies are hidden files (the scan skips them) named after the writer's pid.
+TMP_PREFIX = ".mood-tagger-"
+TMP_SUFFIX = ".tmp"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    """One file's planned mood write. ``extra`` holds opt-in score fields
+    (``{"arousal": "73", "valence": "40"}``: 0-100 integers as text)."""
+
+    track_id: int
+    path: str
+    old_value: str | None
+    new_value: str
+    source: str  # "label" | "prediction"
+    extra: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """One file done: ``ok`` or a message fit for a person in ``error``."""
+
+    path: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSummary:
+    """The end of a write (or undo) batch. ``batch_id`` is None when nothing was written."""
+
+    batch_id: int | None
+    written: int
+    failed: int
+    errors: tuple[tuple[str, str], ...] = ()
+    cancelled: bool = False
+
+
+def energy_valence_setting() -> bool:
+    """The ``write_energy_valence`` setting (opt-in MOOD_AROUSAL / MOOD_VALENCE)."""
+    from tagger.core.settings import load_settings
+
+    return bool(load_settings().get("write_energy_valence", False))
+
+
+# -- planning ---------------------------------------------------------------------------
+def plan_write(
+    root: str | Path,
+    store: Store,
+    model_id: str,
+    min_confidence: float = 0.0,
+    energy_valence: bool = False,
+) -> list[PlannedChange]:
+    """What a write of ``root`` would change, from the store alone (no file is opened).
+
+    Per track: the person's label if any, else the prediction of ``model_id`` (skipped
+    under ``min_confidence``). Tracks whose mood tag already holds the value are skipped.
+    Energy/valence come from the prediction, and are left out for a labelled track whose
+    label disagrees with the prediction (the scores would contradict the mood).
+    """
+    from tagger.core.library import library_rows
+
+    changes: list[PlannedChange] = []
+    for row in library_rows(root, store, model_id):
+        if row.label:
+            mood, source = row.label, "label"
+        elif row.scores is not None and row.scores.confidence >= min_confidence:
+            mood, source = row.scores.mood, "prediction"
+        else:
+            continue
+        new = display_name(mood)
+        extra: dict[str, str] = {}
+        if energy_valence and row.scores is not None and mood == row.scores.mood:
+            extra = {
+                "arousal": str(round(row.scores.energy * 100)),
+                "valence": str(round(row.scores.valence * 100)),
+            }
+        if row.mood_tag == new and not extra:
+            continue
+        changes.append(PlannedChange(row.track_id, row.path, row.mood_tag, new, source, extra))
+    return changes
+
+
+# -- one file -----------------------------------------------------------------------------
+def _stat(path: str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise FileError(path, "file not found (deleted or moved since the scan)") from None
+    except PermissionError:
+        raise FileError(path, "permission denied") from None
+    except OSError as exc:
+        raise FileError(path, exc.strerror or str(exc)) from None
+
+
+def _check_writable(path: str, st: os.stat_result) -> None:
+    # Mode bits first: as root os.access() says yes to everything, but a read-only file
+    # is the person's way of saying "do not change this".
+    if not stat.S_ISREG(st.st_mode):
+        raise FileError(path, "not a regular file")
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(
+        path, os.W_OK
+    ):
+        raise FileError(path, "file is read-only")
+    folder = os.path.dirname(path) or "."
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FileError(path, "the folder is not writable")
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(folders: set[str]) -> int:
+    """Delete temporary copies left by a writer that was killed (its pid is gone)."""
+    removed = 0
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if not (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)):
+                continue
+            pid_text = name[len(TMP_PREFIX) :].split("-", 1)[0]
+            if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != 0:
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+                log.info("removed stale temporary file %s", os.path.join(folder, name))
+    return removed
+
+
+def _read_state(path: str, fields: tuple[str, ...]) -> tuple[str, bool, dict[str, Snapshot]]:
+    """(family, had_tags, snapshot of the mood keys) of a file as it is now."""
+    f = open_file(path)
+    had_tags = f.tags is not None
+    family = prepare_for_write(f)
+    return family, had_tags, snapshot(f, family, mood_keys(family, fields))
+
+
+def _rewrite(
+    path: str,
+    family: str,
+    expect: dict[str, Snapshot],
+    target: dict[str, Snapshot],
+    identity: tuple[int, int] | None,
+    remove_empty: bool = False,
+) -> os.stat_result:
+    """Atomically replace ``path`` by a copy whose mood keys hold ``target``.
+
+    Refuses (FileError) when the file is gone, read-only, changed since ``identity``
+    (size, mtime_ns) or when its mood keys no longer hold ``expect``.
+    """
+    real = os.path.realpath(path)  # replace the file a symlink points to, not the link
+    st = _stat(real)
+    if identity is not None and (st.st_size, st.st_mtime_ns) != identity:
+        raise FileError(path, "file changed since it was scanned; scan the folder again")
+    _check_writable(real, st)
+    folder = os.path.dirname(real)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=TMP_SUFFIX)
+    try:
+        with open(real, "rb") as src, os.fdopen(fd, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        f = open_file(tmp)
+        if prepare_for_write(f) != family:
+            raise TagError(path, "the file's tag type changed since the batch was planned")
+        keys = tuple(target)
+        if not same_state(snapshot(f, family, keys), expect):
+            raise TagError(path, "the mood tag changed since the batch was planned")
+        apply_snapshot(f, family, target)
+        save_file(f, family, remove_empty=remove_empty)
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):
+                os.chown(tmp, st.st_uid, st.st_gid)
+        wfd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(wfd)
+        finally:
+            os.close(wfd)
+        now = _stat(real)
+        if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            raise FileError(path, "file changed while its tags were being written")
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+    return os.stat(real)
+
+
+def _fields_of(change: PlannedChange) -> tuple[str, ...]:
+    return ("mood", *[k for k in ("arousal", "valence") if k in change.extra])
+
+
+def _target(family: str, old: dict[str, Snapshot], change: PlannedChange) -> dict[str, Snapshot]:
+    row = TAG_TABLE[family]
+    target: dict[str, Snapshot] = dict.fromkeys(old)  # legacy spellings: removed
+    target[row.mood] = text_snapshot(family, row.mood, change.new_value, old.get(row.mood))
+    for name, value in change.extra.items():
+        key = getattr(row, name, "")
+        if key:
+            target[key] = text_snapshot(family, key, value, old.get(key))
+    return target
+
+
+def _mood_of(family: str, state: dict[str, Snapshot]) -> str | None:
+    """The mood a reader would see in ``state`` (same order as tags.read_mood_value)."""
+    row = TAG_TABLE[family]
+    for key in (row.mood, *row.mood_read):
+        text = snapshot_text(state.get(key))
+        if text and text[0]:
+            return text[0]
+    return None
+
+
+# -- batches ------------------------------------------------------------------------------
+def apply_write(
+    changes: Sequence[PlannedChange],
+    store: Store,
+    root: str | Path,
+    cancel: CancelToken | None = None,
+) -> Iterator[Progress | WriteOutcome | WriteSummary]:
+    """Write ``changes``; yields Progress, a WriteOutcome per file, then a WriteSummary.
+
+    Every file is read and its old values journalled first (one transaction), then the
+    files are rewritten one by one.
+    """
+    root = Path(root).expanduser().resolve()
+    total = len(changes)
+    remove_stale_temp_files({os.path.dirname(os.path.realpath(c.path)) for c in changes})
+    entries: list[JournalEntry] = []
+    todo: list[tuple[JournalEntry, tuple[int, int] | None]] = []
+    failures: list[WriteOutcome] = []
+    for i, change in enumerate(changes):
+        if i % 50 == 0:
+            yield Progress("read", i, total, change.path)
+        try:
+            track = store.track(change.path)
+            if track is None:
+                raise FileError(change.path, "not in the library; scan the folder again")
+            if track.tag_error:
+                raise FileError(change.path, f"tags could not be read: {track.tag_error}")
+            st = _stat(change.path)
+            identity = (track.size, track.mtime_ns)
+            if (st.st_size, st.st_mtime_ns) != identity:
+                raise FileError(change.path, "file changed since it was scanned; scan again")
+            family, had_tags, old = _read_state(change.path, _fields_of(change))
+            new = _target(family, old, change)
+        except FileError as exc:
+            entries.append(JournalEntry(change.track_id, change.path, {}, {}, "failed", str(exc)))
+            failures.append(WriteOutcome(change.path, False, str(exc)))
+            continue
+        except Exception as exc:  # a bug or an odd file: log it, keep going
+            log.exception("unexpected error reading %s", change.path)
+            msg = f"cannot read tags: {exc}"
+            entries.append(JournalEntry(change.track_id, change.path, {}, {}, "failed", msg))
+            failures.append(WriteOutcome(change.path, False, msg))
+            continue
+        if same_state(old, new):  # already holds exactly these values
+            continue
+        entry = JournalEntry(
+            change.track_id,
+            change.path,
+            {"family": family, "had_tags": had_tags, "fields": old},
+            {"family": family, "fields": new, "mood": change.new_value},
+            "pending",
+        )
+        entries.append(entry)
+        todo.append((entry, identity))
+    if not todo and not failures:
+        yield WriteSummary(None, 0, 0)
+        return
+    batch_id = store.begin_write_batch(root, entries)
+    yield from failures
+    errors = [(o.path, o.error or "") for o in failures]
+    written = 0
+    cancelled = False
+    yield Progress("write", 0, len(todo))
+    for n, (entry, identity) in enumerate(todo, 1):
+        if cancel is not None and cancel.cancelled:
+            cancelled = True
+            for rest, _ in todo[n - 1 :]:
+                store.set_journal_status(batch_id, rest.track_id, "skipped", "cancelled")
+            break
+        try:
+            st = _rewrite(
+                entry.path,
+                entry.old_values["family"],
+                entry.old_values["fields"],
+                entry.new_values["fields"],
+                identity,
+            )
+        except FileError as exc:
+            store.set_journal_status(batch_id, entry.track_id, "failed", str(exc))
+            errors.append((entry.path, str(exc)))
+            yield WriteOutcome(entry.path, False, str(exc))
+        except Exception as exc:
+            log.exception("unexpected error writing %s", entry.path)
+            msg = f"cannot write tags: {exc}"
+            store.set_journal_status(batch_id, entry.track_id, "failed", msg)
+            errors.append((entry.path, msg))
+            yield WriteOutcome(entry.path, False, msg)
+        else:
+            mood = _mood_of(entry.new_values["family"], entry.new_values["fields"])
+            store.update_file_identity(entry.track_id, st.st_size, st.st_mtime_ns, mood)
+            store.set_journal_status(batch_id, entry.track_id, "written")
+            written += 1
+            yield WriteOutcome(entry.path, True)
+        yield Progress("write", n, len(todo), entry.path)
+    if written == 0:
+        store.delete_write_batch(batch_id)
+    kept = batch_id if written else None
+    yield WriteSummary(kept, written, len(errors), tuple(errors), cancelled)
+
+
+def undo_last(
+    root: str | Path, store: Store, cancel: CancelToken | None = None
+) -> Iterator[Progress | WriteOutcome | WriteSummary]:
+    """Restore the mood keys of the newest not-undone batch of ``root`` exactly.
+
+    A file whose mood keys were changed by someone else since the write is not touched
+    (per-file error). The batch counts as undone once every file is restored; after a
+    partial failure, running undo again retries the files that are left.
+    """
+    root = Path(root).expanduser().resolve()
+    batch_id = store.last_write_batch(root)
+    if batch_id is None:
+        yield WriteSummary(None, 0, 0)
+        return
+    entries = [e for e in store.journal(batch_id) if e.status in ("written", "pending")]
+    remove_stale_temp_files({os.path.dirname(os.path.realpath(e.path)) for e in entries})
+    restored = 0
+    errors: list[tuple[str, str]] = []
+    cancelled = False
+    yield Progress("undo", 0, len(entries))
+    for n, entry in enumerate(entries, 1):
+        if cancel is not None and cancel.cancelled:
+            cancelled = True
+            break
+        family = entry.old_values["family"]
+        old = entry.old_values["fields"]
+        new = entry.new_values["fields"]
+        try:
+            fam_now, _, current = _read_state(entry.path, tuple(_fields_from_keys(family, old)))
+            if fam_now != family:
+                raise TagError(entry.path, "the file's tag type changed since the write")
+            if same_state(current, old):
+                pass  # never written (interrupted batch) or already restored
+            elif same_state(current, new):
+                st = _rewrite(
+                    entry.path,
+                    family,
+                    new,
+                    old,
+                    None,
+                    remove_empty=not entry.old_values.get("had_tags", True),
+                )
+                track = store.track(entry.path)
+                if track is not None:
+                    store.update_file_identity(
+                        entry.track_id, st.st_size, st.st_mtime_ns, _mood_of(family, old)
+                    )
+            else:
+                raise TagError(entry.path, "the mood tag was changed since the write; left as is")
+        except FileError as exc:
+            errors.append((entry.path, str(exc)))
+            yield WriteOutcome(entry.path, False, str(exc))
+        except Exception as exc:
+            log.exception("unexpected error undoing %s", entry.path)
+            errors.append((entry.path, f"cannot restore tags: {exc}"))
+            yield WriteOutcome(entry.path, False, f"cannot restore tags: {exc}")
+        else:
+            store.set_journal_status(batch_id, entry.track_id, "undone")
+            restored += 1
+            yield WriteOutcome(entry.path, True)
+        yield Progress("undo", n, len(entries), entry.path)
+    if not errors and not cancelled:
+        store.mark_batch_undone(batch_id)
+    yield WriteSummary(batch_id, restored, len(errors), tuple(errors), cancelled)
+
+
+def _fields_from_keys(family: str, state: dict[str, Snapshot]) -> list[str]:
+    """Which logical fields a journalled state covers (to read the same keys back)."""
+    row = TAG_TABLE[family]
+    fields = ["mood"]
+    for name in ("arousal", "valence"):
+        if getattr(row, name) in state:
+            fields.append(name)
+    return fields
+
+
+def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
+    """Track ids for files given one by one (e.g. ``mood-tagger label``), adding a row
+    for a file that was never scanned (read the same way as the scan, with the
+    ``Artist/Album/Track`` fallback). Raises FileError for a missing or non-audio file."""
+    from tagger.core.audio import AUDIO_EXTENSIONS
+    from tagger.core.scan import _record
+
+    out: dict[str, int] = {}
+    for p in paths:
+        path = Path(p).expanduser().resolve()
+        st = _stat(str(path))
+        if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
+            raise FileError(path, "not an audio file")
+        track = store.track(path)
+        if track is None or (track.size, track.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            root = path.parents[2] if len(path.parents) > 2 else path.parent
+            store.upsert_tracks([_record(path, root, st)])
+            track = store.track(path)
+        assert track is not None
+        out[str(path)] = track.id
+    return out

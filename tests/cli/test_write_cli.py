@@ -1,0 +1,153 @@
+"""`mood-tagger label / write / undo` end to end (analysis with the tiny test model)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tagger.cli import main
+from tagger.core.tags import read_tags
+from tests.tag_factory import audio_hash, make_tagged, tag_dump
+
+
+def _digest(root: Path) -> dict[str, tuple[str, int]]:
+    return {
+        str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def music(tmp_path) -> Path:
+    root = tmp_path / "music"
+    album = root / "Ärtist" / "Album"
+    make_tagged(album / "01 one.mp3", "mp3v23", seed=1)
+    make_tagged(album / "02 two.flac", "flac", seed=2)
+    make_tagged(album / "03 three.m4a", "m4a", seed=3)
+    make_tagged(album / "04 four.ogg", "ogg", seed=4)
+    return root
+
+
+def _analyze(root: Path, model: Path, capsys) -> None:
+    assert main(["-q", "analyze", str(root), "--model", str(model), "--jobs", "1"]) == 0
+    capsys.readouterr()
+
+
+def test_label_write_dry_run_write_undo(music, tiny_model_path, capsys):
+    album = music / "Ärtist" / "Album"
+    files = sorted(p for p in album.iterdir())
+    originals = {p: tag_dump(p) for p in files}
+    audio = {p: audio_hash(p) for p in files}
+    model = ["--model", str(tiny_model_path)]
+
+    # not analysed yet: write says what to do and touches nothing
+    assert main(["write", str(music), *model]) == 2
+    assert "mood-tagger analyze" in capsys.readouterr().err
+
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["label", "sad", str(album / "01 one.mp3"), str(album / "02 two.flac")]) == 0
+    assert "labelled 2 files as Sad" in capsys.readouterr().out
+    assert main(["label", "Q4", str(album / "02 two.flac")]) == 0  # later label wins
+
+    before = _digest(music)
+    assert main(["write", str(music), "--dry-run", *model]) == 0
+    out = capsys.readouterr().out
+    assert _digest(music) == before  # a dry run changes no byte and no mtime
+    lines = dict(line.split(": ", 1) for line in out.splitlines() if " -> " in line)
+    assert lines["Ärtist/Album/01 one.mp3"] == "calm -> Sad"
+    assert lines["Ärtist/Album/02 two.flac"] == "(none) -> Calm"
+    assert len(lines) == 4
+
+    assert main(["write", str(music), *model]) == 0
+    out = capsys.readouterr().out
+    assert "wrote the mood of 4 file(s)" in out
+    assert read_tags(album / "01 one.mp3").mood == "Sad"
+    assert read_tags(album / "02 two.flac").mood == "Calm"
+    assert {read_tags(p).mood for p in files[2:]} <= {"Happy", "Aggressive", "Sad", "Calm"}
+    assert all(audio_hash(p) == audio[p] for p in files)
+    # the write is known to the store: nothing to re-analyse, nothing left to write
+    assert main(["write", str(music), "--dry-run", *model]) == 0
+    assert "0 file(s) would be written" in capsys.readouterr().out
+
+    assert main(["undo", str(music)]) == 0
+    assert "restored the tags of 4 file(s)" in capsys.readouterr().out
+    assert {p: tag_dump(p) for p in files} == originals
+    assert all(audio_hash(p) == audio[p] for p in files)
+    assert main(["undo", str(music)]) == 0
+    assert "nothing to undo" in capsys.readouterr().out
+
+
+def test_deleted_file_reported_others_written(music, tiny_model_path, capsys):
+    _analyze(music, tiny_model_path, capsys)
+    album = music / "Ärtist" / "Album"
+    (album / "03 three.m4a").unlink()
+    rc = main(["write", str(music), "--model", str(tiny_model_path)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "03 three.m4a: file not found" in out
+    assert "wrote the mood of 3 file(s)" in out
+    assert read_tags(album / "02 two.flac").mood is not None
+
+
+def test_read_only_file_reported(music, tiny_model_path, capsys):
+    _analyze(music, tiny_model_path, capsys)
+    ro = music / "Ärtist" / "Album" / "04 four.ogg"
+    ro.chmod(0o444)
+    data = ro.read_bytes()
+    rc = main(["write", str(music), "--model", str(tiny_model_path)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "04 four.ogg: file is read-only" in out
+    assert ro.read_bytes() == data
+
+
+def test_min_confidence_skips_predictions(music, tiny_model_path, capsys):
+    _analyze(music, tiny_model_path, capsys)
+    album = music / "Ärtist" / "Album"
+    main(["label", "aggressive", str(album / "04 four.ogg")])
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "write",
+                str(music),
+                "--dry-run",
+                "--min-confidence",
+                "1",
+                "--model",
+                str(tiny_model_path),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Ärtist/Album/04 four.ogg: (none) -> Aggressive" in out
+    assert "1 file(s) would be written" in out
+    assert main(["write", str(music), "--min-confidence", "2"]) == 2
+
+
+def test_label_errors(music, tmp_path, capsys):
+    song = music / "Ärtist" / "Album" / "01 one.mp3"
+    assert main(["label", "grumpy", str(song)]) == 2
+    assert "unknown mood" in capsys.readouterr().err
+    text = tmp_path / "notes.txt"
+    text.write_text("x")
+    assert main(["label", "happy", str(song), str(tmp_path / "missing.mp3"), str(text)]) == 1
+    cap = capsys.readouterr()
+    assert "labelled 1 file as Happy" in cap.out
+    assert "missing.mp3: file not found" in cap.err
+    assert "notes.txt: not an audio file" in cap.err
+
+
+def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_model_path):
+    song = music / "Ärtist" / "Album" / "02 two.flac"
+    assert main(["label", "happy", str(song)]) == 0  # never scanned: the row is added
+    capsys.readouterr()
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "wrote the mood of 1 file(s)" in out
+    assert "3 file(s) not analysed yet were skipped" in out
+    assert read_tags(song).mood == "Happy"

@@ -1,0 +1,97 @@
+"""The declarative mood mapping: one table, every spelling read, the right key written."""
+
+from __future__ import annotations
+
+import mutagen
+import pytest
+
+from tagger.core.errors import TagError
+from tagger.core.tags import (
+    TAG_TABLE,
+    mood_keys,
+    open_file,
+    prepare_for_write,
+    read_mood_value,
+    read_tags,
+    same_state,
+    snapshot,
+    text_snapshot,
+)
+from tests.tag_factory import CASES, make_tagged
+
+
+def test_table_rows_follow_picard():
+    assert TAG_TABLE["id3"].mood == "TMOO"
+    assert TAG_TABLE["id3v23"].mood == "TXXX:MOOD"
+    assert TAG_TABLE["vorbis"].mood.lower() == "mood"
+    assert TAG_TABLE["mp4"].mood == "----:com.apple.iTunes:MOOD"
+    assert TAG_TABLE["asf"].mood == "WM/Mood"
+    for row in TAG_TABLE.values():
+        if row.arousal:
+            assert row.arousal.endswith("MOOD_AROUSAL") and row.valence.endswith("MOOD_VALENCE")
+
+
+def test_mood_keys_include_legacy_spellings_once():
+    assert mood_keys("id3") == ("TMOO", "TXXX:MOOD", "TXXX:mood")
+    assert mood_keys("id3v23", ("mood", "arousal")) == (
+        "TXXX:MOOD",
+        "TXXX:mood",
+        "TMOO",
+        "TXXX:MOOD_AROUSAL",
+    )
+
+
+@pytest.mark.parametrize("spelling", ["TXXX:mood", "TXXX:MOOD", "TMOO"])
+def test_reads_every_id3_spelling(spelling, tmp_path):
+    from mutagen.id3 import TMOO, TXXX
+
+    path = make_tagged(tmp_path / "a.mp3", "mp3v24")
+    f = mutagen.File(path)
+    f.tags.delall("TMOO")
+    if spelling == "TMOO":
+        f.tags.add(TMOO(encoding=3, text=["Sad"]))
+    else:
+        f.tags.add(TXXX(encoding=3, desc=spelling[5:], text=["Sad"]))
+    f.save()
+    assert read_tags(path).mood == "Sad"
+
+
+def test_v23_file_is_its_own_family_and_reads_picards_spelling(tmp_path):
+    path = make_tagged(tmp_path / "a.mp3", "mp3v23")
+    f = open_file(path)
+    assert prepare_for_write(f) == "id3v23"
+    assert read_mood_value(f) == "calm"
+    # untranslated: the v2.3 year frame is kept as it is in the file
+    assert "TYER" in f.tags and "TDRC" not in f.tags
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_snapshot_round_trip_in_memory(case, tmp_path):
+    path = make_tagged(tmp_path / f"a{CASES[case]}", case)
+    f = open_file(path)
+    fam = prepare_for_write(f)
+    keys = mood_keys(fam)
+    old = snapshot(f, fam, keys)
+    new = dict.fromkeys(keys)
+    new[TAG_TABLE[fam].mood] = text_snapshot(fam, TAG_TABLE[fam].mood, "Happy")
+    from tagger.core.tags import apply_snapshot
+
+    apply_snapshot(f, fam, new)
+    assert same_state(snapshot(f, fam, keys), new)
+    assert read_mood_value(f) == "Happy"
+    apply_snapshot(f, fam, old)
+    assert snapshot(f, fam, keys) == old
+
+
+def test_v23_new_frames_use_an_encoding_v23_has():
+    assert text_snapshot("id3v23", "TXXX:MOOD", "Happy") == {"encoding": 1, "text": ["Happy"]}
+    assert text_snapshot("id3", "TMOO", "Happy") == {"encoding": 3, "text": ["Happy"]}
+
+
+def test_unreadable_files_raise_tag_error(tmp_path):
+    bad = tmp_path / "x.flac"
+    bad.write_text("not audio")
+    with pytest.raises(TagError):
+        open_file(bad)
+    with pytest.raises(TagError, match="not found"):
+        open_file(tmp_path / "missing.mp3")

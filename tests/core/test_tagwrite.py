@@ -1,0 +1,304 @@
+"""Mood tag batches: plan, atomic journalled write and exact undo, in every format."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import mutagen
+import pytest
+
+from tagger.core.analysis import ANALYSIS_VERSION
+from tagger.core.scan import scan
+from tagger.core.store import Store
+from tagger.core.tags import TAG_TABLE, read_tags
+from tagger.core.tagwrite import (
+    PlannedChange,
+    WriteOutcome,
+    WriteSummary,
+    apply_write,
+    plan_write,
+    undo_last,
+)
+from tests.tag_factory import CASES, audio_hash, make_tagged, tag_dump, without
+
+MODEL = "test-model"
+HAPPY = (0.7, 0.1, 0.1, 0.1)
+UNSURE = (0.3, 0.25, 0.25, 0.2)
+
+
+def _store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "library.sqlite")
+
+
+def _scan_and_predict(root: Path, store: Store, probs=HAPPY) -> dict:
+    for _ in scan(root, store):
+        pass
+    tracks = store.tracks_under(root)
+    for t in tracks.values():
+        p = probs(t.path) if callable(probs) else probs
+        store.save_prediction(t.id, MODEL, ANALYSIS_VERSION, t.size, t.mtime_ns, p, 2.0)
+    return tracks
+
+
+def _run(gen) -> tuple[list[WriteOutcome], WriteSummary]:
+    outcomes, summary = [], None
+    for ev in gen:
+        if isinstance(ev, WriteOutcome):
+            outcomes.append(ev)
+        elif isinstance(ev, WriteSummary):
+            summary = ev
+    assert summary is not None
+    return outcomes, summary
+
+
+def _mood_keys(case: str) -> tuple[str, ...]:
+    fam = {"mp3v23": "id3v23", "flac": "vorbis", "ogg": "vorbis", "opus": "vorbis"}.get(
+        case, "mp4" if case == "m4a" else "id3"
+    )
+    row = TAG_TABLE[fam]
+    return (row.mood, *row.mood_read, row.arousal, row.valence)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_round_trip(case, tmp_path):
+    root = tmp_path / "music"
+    ext = CASES[case]
+    labelled = make_tagged(root / "Artist" / "Album" / f"01 labelled{ext}", case, seed=1)
+    predicted = make_tagged(root / "Artist" / "Album" / f"02 predicted{ext}", case, seed=2)
+    files = [labelled, predicted]
+    before = {p: tag_dump(p) for p in files}
+    audio = {p: audio_hash(p) for p in files}
+    old_mood = read_tags(labelled).mood
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)
+    store.add_label(tracks[str(labelled)].id, "sad")
+
+    changes = {c.path: c for c in plan_write(root, store, MODEL)}
+    assert changes[str(labelled)].new_value == "Sad"  # the label wins over the prediction
+    assert changes[str(labelled)].source == "label"
+    assert changes[str(labelled)].old_value == old_mood
+    assert changes[str(predicted)].new_value == "Happy"
+    assert changes[str(predicted)].source == "prediction"
+    assert [p.read_bytes() for p in files] == [p.read_bytes() for p in files]  # plan: no I/O
+
+    outcomes, summary = _run(apply_write(list(changes.values()), store, root))
+    assert summary.written == 2 and summary.failed == 0, outcomes
+    assert read_tags(labelled).mood == "Sad"
+    assert read_tags(predicted).mood == "Happy"
+    keys = _mood_keys(case)
+    for p in files:
+        after = tag_dump(p)
+        assert without(after, *keys) == without(before[p], *keys)  # nothing else changed
+        assert audio_hash(p) == audio[p]
+        if case == "mp3v23":
+            assert after["version"] == (2, 3, 0)
+            assert "TXXX:MOOD" in after["tags"] and "TMOO" not in after["tags"]
+            assert "TXXX:mood" not in after["tags"]  # no second, stale mood
+        elif case.startswith("mp3") or case in ("wav", "aiff"):
+            assert after["version"] == (2, 4, 0) and "TMOO" in after["tags"]
+        elif case == "m4a":
+            raw = mutagen.File(p).tags["----:com.apple.iTunes:MOOD"][0]
+            assert bytes(raw) in (b"Sad", b"Happy")
+    # the store follows the write: no re-analysis, mood tag known
+    now = store.tracks_under(root)
+    assert now[str(labelled)].mood_tag == "Sad"
+    assert now[str(labelled)].size == labelled.stat().st_size
+    assert set(store.predictions_under(root, MODEL, ANALYSIS_VERSION)) == {str(p) for p in files}
+    assert plan_write(root, store, MODEL) == []  # already written: nothing left to do
+
+    outcomes, summary = _run(undo_last(root, store))
+    assert summary.written == 2 and summary.failed == 0, outcomes
+    for p in files:
+        assert tag_dump(p) == before[p]  # exactly the original tags
+        assert audio_hash(p) == audio[p]
+    assert store.tracks_under(root)[str(labelled)].mood_tag == old_mood
+    _, summary = _run(undo_last(root, store))
+    assert summary.batch_id is None  # nothing left to undo
+
+
+@pytest.mark.parametrize("ext", [".mp3", ".wav", ".flac", ".m4a"])
+def test_file_without_tags_gets_natural_tag_and_undo_removes_it(ext, tmp_path):
+    from tests.audio_factory import write_audio
+
+    root = tmp_path / "music"
+    path = write_audio(root / f"bare{ext}", seconds=2.0)
+    if ext in (".mp3", ".wav"):
+        f = mutagen.File(path)
+        if f.tags is not None:
+            f.delete()
+    original = path.read_bytes()
+    had_tags = mutagen.File(path).tags is not None
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 1
+    f = mutagen.File(path)
+    assert read_tags(path).mood == "Happy"
+    if ext in (".mp3", ".wav"):
+        assert f.tags.version == (2, 4, 0) and "TMOO" in f.tags
+    _run(undo_last(root, store))
+    if not had_tags:
+        assert mutagen.File(path).tags is None
+        assert path.read_bytes() == original
+    assert read_tags(path).mood is None
+
+
+def test_deleted_read_only_and_changed_files_are_per_file_errors(tmp_path):
+    root = tmp_path / "music"
+    paths = [make_tagged(root / f"{i}.flac", "flac", seed=i) for i in range(4)]
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    changes = plan_write(root, store, MODEL)
+    assert len(changes) == 4
+    paths[0].unlink()  # deleted between analysis and write
+    paths[1].chmod(0o444)  # read-only (refused even for root)
+    f = mutagen.File(paths[2])  # changed by another program since the scan
+    f.tags["TITLE"] = "edited elsewhere"
+    f.save()
+    ro_bytes = paths[1].read_bytes()
+    changed_bytes = paths[2].read_bytes()
+    outcomes, summary = _run(apply_write(changes, store, root))
+    errors = dict(summary.errors)
+    assert summary.written == 1 and summary.failed == 3
+    assert "not found" in errors[str(paths[0])]
+    assert "read-only" in errors[str(paths[1])]
+    assert "changed" in errors[str(paths[2])]
+    assert read_tags(paths[3]).mood == "Happy"
+    assert paths[1].read_bytes() == ro_bytes and stat.S_IMODE(paths[1].stat().st_mode) == 0o444
+    assert paths[2].read_bytes() == changed_bytes
+    assert {o.path for o in outcomes if not o.ok} == {str(p) for p in paths[:3]}
+    assert not [n for n in os.listdir(root) if n.startswith(".")]  # no temporary files left
+
+
+def test_unreadable_file_is_never_written(tmp_path):
+    root = tmp_path / "music"
+    bad = root / "corrupt.mp3"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"\x00garbage" * 500)
+    good = make_tagged(root / "good.mp3", "mp3v24")
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)
+    store.add_label(tracks[str(bad)].id, "calm")
+    original = bad.read_bytes()
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 1 and summary.failed == 1
+    assert bad.read_bytes() == original
+    assert read_tags(good).mood == "Happy"
+
+
+def test_permissions_kept_and_symlink_followed(tmp_path):
+    root = tmp_path / "music"
+    real = make_tagged(tmp_path / "elsewhere" / "song.ogg", "ogg")
+    real.chmod(0o640)
+    link = root / "song.ogg"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(real)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 1
+    assert link.is_symlink()
+    assert read_tags(real).mood == "Happy"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+def test_min_confidence_and_existing_value(tmp_path):
+    root = tmp_path / "music"
+    sure = make_tagged(root / "sure.flac", "flac", seed=1)
+    unsure = make_tagged(root / "unsure.flac", "flac", seed=2)
+    tagged = make_tagged(root / "tagged.flac", "flac", seed=3)
+    f = mutagen.File(tagged)
+    f.tags["MOOD"] = "Happy"
+    f.save()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store, lambda p: UNSURE if p.endswith("unsure.flac") else HAPPY)
+    assert {c.path for c in plan_write(root, store, MODEL)} == {str(sure), str(unsure)}
+    assert {c.path for c in plan_write(root, store, MODEL, min_confidence=0.5)} == {str(sure)}
+    tracks = store.tracks_under(root)
+    store.add_label(tracks[str(unsure)].id, "aggressive")  # labels ignore the threshold
+    got = {c.path: c.new_value for c in plan_write(root, store, MODEL, min_confidence=0.5)}
+    assert got == {str(sure): "Happy", str(unsure): "Aggressive"}
+
+
+@pytest.mark.parametrize("case", ["mp3v23", "flac", "m4a"])
+def test_energy_valence_opt_in(case, tmp_path):
+    root = tmp_path / "music"
+    path = make_tagged(root / f"song{CASES[case]}", case)
+    before = tag_dump(path)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    (change,) = plan_write(root, store, MODEL, energy_valence=True)
+    assert change.extra == {"arousal": "80", "valence": "80"}
+    _run(apply_write([change], store, root))
+    f = mutagen.File(path)
+    row = TAG_TABLE[{"mp3v23": "id3v23", "flac": "vorbis", "m4a": "mp4"}[case]]
+    if case == "m4a":
+        assert bytes(f.tags[row.arousal][0]) == b"80"
+    elif case == "flac":
+        assert f.tags[row.valence] == ["80"]
+    else:
+        assert f.tags.getall(row.arousal)[0].text == ["80"]
+    _run(undo_last(root, store))
+    assert tag_dump(path) == before
+
+
+def test_undo_leaves_a_mood_changed_by_someone_else(tmp_path):
+    root = tmp_path / "music"
+    a = make_tagged(root / "a.flac", "flac", seed=1)
+    b = make_tagged(root / "b.flac", "flac", seed=2)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _run(apply_write(plan_write(root, store, MODEL), store, root))
+    f = mutagen.File(a)
+    f.tags["MOOD"] = "Calm"  # the person retagged it in another program
+    f.save()
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 1 and summary.failed == 1
+    assert read_tags(a).mood == "Calm"
+    assert read_tags(b).mood is None
+
+
+def test_vorbis_mood_keeps_its_position_and_spelling(tmp_path):
+    root = tmp_path / "music"
+    path = make_tagged(root / "song.flac", "flac")
+    f = mutagen.File(path)
+    pairs = list(f.tags)
+    f.tags.clear()
+    f.tags.extend([pairs[0], ("Mood", "calm"), *pairs[1:]])
+    f.save()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert list(mutagen.File(path).tags)[1] == ("Mood", "Happy")
+
+
+def test_cancel_stops_between_files(tmp_path):
+    from tagger.core.progress import CancelToken
+
+    root = tmp_path / "music"
+    for i in range(3):
+        make_tagged(root / f"{i}.wav", "wav", seed=i)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    token = CancelToken()
+    written = 0
+    summary = None
+    for ev in apply_write(plan_write(root, store, MODEL), store, root, token):
+        if isinstance(ev, WriteOutcome) and ev.ok:
+            written += 1
+            token.cancel()
+        elif isinstance(ev, WriteSummary):
+            summary = ev
+    assert written == 1 and summary.cancelled and summary.written == 1
+    assert sum(read_tags(p).mood == "Happy" for p in root.glob("*.wav")) == 1
+    _, undo = _run(undo_last(root, store))
+    assert undo.written == 1
+    assert all(read_tags(p).mood is None for p in root.glob("*.wav"))
+
+
+def test_planned_change_is_frozen():
+    c = PlannedChange(1, "/x.mp3", None, "Happy", "prediction")
+    with pytest.raises(AttributeError):
+        c.new_value = "Sad"  # type: ignore[misc]
