@@ -868,7 +868,7 @@ class MainWindow(QMainWindow):
         self.preview_dialog = None
         if ok and changes:
             self._apply(root, changes)
-        elif not changes:
+        else:
             self.write_finished.emit(None)
 
     def _apply(self, root: str, changes: list) -> None:

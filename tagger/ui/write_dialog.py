@@ -47,11 +47,15 @@ def plan_job(
     root: str,
     model_id: str,
     min_confidence: float = 0.0,
-    energy_valence: bool = False,
+    energy_valence: bool | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[Any]:
+    """Plan a write like ``mood-tagger write`` (energy/valence from the settings)."""
     from tagger.core.store import Store
-    from tagger.core.tagwrite import plan_write
+    from tagger.core.tagwrite import energy_valence_setting, plan_write
+
+    if energy_valence is None:
+        energy_valence = energy_valence_setting()
 
     with Store.open_default() as store:
         changes = plan_write(

@@ -1,0 +1,91 @@
+"""Writing mood tags and undoing them through the main window's actions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from tagger.core.tags import read_tags
+from tagger.ui.library_model import Column, Status
+from tagger.ui.write_dialog import WriteResultDialog
+
+TIMEOUT = 120_000
+
+
+def accept_preview_when_shown(window, seen: list) -> None:
+    """Accept the modal preview dialog as soon as it is open (records its table)."""
+
+    def poll() -> None:
+        dlg = getattr(window, "preview_dialog", None)
+        if dlg is None or not dlg.isVisible():
+            QTimer.singleShot(20, poll)
+            return
+        t = dlg.table
+        seen.extend(tuple(t.item(r, c).text() for c in range(3)) for r in range(t.rowCount()))
+        dlg.accept()
+
+    QTimer.singleShot(0, poll)
+
+
+def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, monkeypatch):
+    root = tmp_path / "lib"
+    shutil.copytree(library, root)
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(root)
+    good = [r for r in window.rows if r.scores is not None]
+    assert len(good) == 7
+    # one file disappears after the scan: its write fails, the others go on
+    gone = good[0]
+    Path(gone.path).unlink()
+
+    preview: list = []
+    accept_preview_when_shown(window, preview)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    summary = blocker.args[0]
+    assert len(preview) == 7
+    assert {new for _f, _old, new in preview} <= {"Happy", "Aggressive", "Sad", "Calm"}
+    assert all(old == "(none)" for _f, old, _new in preview)
+    assert summary.written == 6 and summary.failed == 1
+    _title, written, errors = window.last_write_result
+    assert written == 6 and [p for p, _e in errors] == [gone.path]
+    assert any(isinstance(c, WriteResultDialog) for c in window.findChildren(WriteResultDialog))
+    model = window.library_model
+    for r in good[1:]:
+        assert read_tags(r.path).mood == r.mood.capitalize()
+        assert model.index_for(r.track_id, Column.TAG).data() == r.mood.capitalize()
+        assert model.index_for(r.track_id, Column.STATUS).data() == Status.WRITTEN
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.undo_write_action.trigger()
+    assert blocker.args[0].written == 6
+    for r in good[1:]:
+        assert read_tags(r.path).mood is None
+        assert model.index_for(r.track_id, Column.TAG).data() == ""
+        assert model.index_for(r.track_id, Column.STATUS).data() == Status.DONE
+
+
+def test_cancelling_the_preview_writes_nothing(qtbot, make_window, small_library):
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(small_library)
+
+    def reject() -> None:
+        dlg = getattr(window, "preview_dialog", None)
+        if dlg is None or not dlg.isVisible():
+            QTimer.singleShot(20, reject)
+            return
+        dlg.reject()
+
+    QTimer.singleShot(0, reject)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args == [None]
+    assert all(read_tags(r.path).mood is None for r in window.rows)
