@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -60,7 +60,9 @@ class BarsWidget(QWidget):
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fm = self.fontMetrics()
+        bold = QFont(self.font())
+        bold.setBold(True)
+        fm = QFontMetrics(bold)  # the emphasised label is bold: measure the widest
         label_w = max((fm.horizontalAdvance(t) for t, *_ in self._items), default=0) + 10
         pct_w = fm.horizontalAdvance("100%") + 8
         rh = self._row_height()
@@ -96,27 +98,34 @@ class BarsWidget(QWidget):
 
 
 class SpectrogramLabel(QLabel):
-    """Shows an RGB image scaled to the width available (keeps the aspect ratio)."""
+    """Shows an RGB image stretched to the width available, at a fixed height.
+
+    The height never depends on the width: in a scroll area that feedback (taller ->
+    scrollbar -> narrower -> shorter -> no scrollbar -> ...) recurses until the stack
+    overflows.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
+        self._scaled_for: tuple[int, int] | None = None
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setMinimumHeight(80)
+        self.setFixedHeight(max(100, 8 * self.fontMetrics().height()))
 
     def set_rgb(self, rgb) -> None:
         h, w, _ = rgb.shape
         img = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
         self._pixmap = QPixmap.fromImage(img)
+        self._scaled_for = None
         self.setText("")
         self._rescale()
 
     def clear_image(self, text: str = "") -> None:
         self._pixmap = None
+        self._scaled_for = None
         self.setPixmap(QPixmap())
         self.setText(text)
-        self.setFixedHeight(80)
 
     def has_image(self) -> bool:
         return self._pixmap is not None
@@ -128,13 +137,16 @@ class SpectrogramLabel(QLabel):
     def _rescale(self) -> None:
         if self._pixmap is None or self.width() <= 1:
             return
-        w = self.width()
-        # segments are wide and short; a fixed readable height beats the true aspect
-        h = max(100, min(180, round(w * 0.4)))
+        size = (self.width(), self.height())
+        if size == self._scaled_for:
+            return
+        self._scaled_for = size
         scaled = self._pixmap.scaled(
-            w, h, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            size[0],
+            size[1],
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
-        self.setFixedHeight(h)
         super().setPixmap(scaled)
 
 

@@ -63,6 +63,7 @@ from tagger.core.settings import load_settings, update_settings
 from tagger.core.store import Store
 from tagger.ui.detail_pane import DetailPane
 from tagger.ui.library_model import (
+    HEADERS,
     ROW_ROLE,
     Column,
     LibraryModel,
@@ -186,7 +187,7 @@ class LibraryTableView(QTableView):
         widths = {
             Column.ARTIST: 11,
             Column.ALBUM: 11,
-            Column.MOOD: 8,
+            Column.MOOD: 9,
             Column.CONFIDENCE: 6,
             Column.ENERGY: 5,
             Column.VALENCE: 5,
@@ -196,9 +197,12 @@ class LibraryTableView(QTableView):
         hh = self.horizontalHeader()
         hh.setStretchLastSection(False)
         hh.setMinimumSectionSize(3 * em)
+        hfm = hh.fontMetrics()
         for col, w in widths.items():
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            self.setColumnWidth(col, w * em)
+            label = HEADERS[Column(col)]
+            # room for the header text and the sort arrow
+            self.setColumnWidth(col, max(w * em, hfm.horizontalAdvance(label) + 3 * em))
         hh.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
 
 
@@ -226,6 +230,10 @@ class MainWindow(QMainWindow):
         self.root: Path | None = None
         self.loaded: Any = None
         self.model_id: str = ""
+        from tagger.core.checkpoint import LoadedModel
+
+        if isinstance(model, LoadedModel):  # already loaded: rows can show at once
+            self.loaded, self.model_id = model, model.model_id
         #: The GUI thread's store (workers open their own).
         self.store = Store.open_default()
         self._views: list[QWidget] = []
@@ -254,6 +262,8 @@ class MainWindow(QMainWindow):
         self._search_timer.timeout.connect(self._apply_search)
 
         self._build_ui()
+        if self.loaded is not None:
+            self.detail.set_model(self.loaded)
         self._build_actions()
         self._build_status_bar()
         self._restore_geometry()
@@ -755,6 +765,10 @@ class MainWindow(QMainWindow):
         self.errors_button.setVisible(n > 0)
 
     def _show_errors(self) -> None:
+        if not self.errors_dock.isVisible():
+            self.resizeDocks(
+                [self.errors_dock], [8 * self.fontMetrics().height()], Qt.Orientation.Vertical
+            )
         self.errors_dock.show()
         self.errors_dock.raise_()
         self.errors_list.setFocus()
@@ -790,6 +804,14 @@ class MainWindow(QMainWindow):
         self.search.selectAll()
 
     def _on_table_current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        sel = self.table.selectionModel()
+        if current.isValid() and not sel.isRowSelected(current.row(), QModelIndex()):
+            # focus alone makes a row current: select it so the highlight matches the pane
+            sel.select(
+                current,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
         row = current.data(ROW_ROLE) if current.isValid() else None
         self.detail.show_row(row)
 

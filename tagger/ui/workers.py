@@ -47,7 +47,7 @@ class GeneratorWorker(QRunnable):
     """Runs ``func(*args, cancel=token)`` (a generator) and forwards what it yields.
 
     ``Progress`` events are coalesced: at most one per :data:`PROGRESS_INTERVAL`, plus the
-    last one of every stage so bars always end full.
+    first and last one of every stage (bars start at once and always end full).
     """
 
     def __init__(self, func: Callable[..., Iterator[Any]], *args: Any, **kwargs: Any) -> None:
@@ -75,14 +75,20 @@ class GeneratorWorker(QRunnable):
         s = self.signals
         s.started.emit()
         last = 0.0
+        last_stage = ""
         pending: Progress | None = None
         try:
             for event in self.func(*self.args, cancel=self.cancel_token, **self.kwargs):
                 if isinstance(event, Progress):
                     now = time.monotonic()
-                    if now - last >= PROGRESS_INTERVAL or event.done >= event.total:
+                    if (
+                        now - last >= PROGRESS_INTERVAL
+                        or event.stage != last_stage
+                        or event.done == 0
+                        or event.done >= event.total
+                    ):
                         s.progress.emit(event)
-                        last, pending = now, None
+                        last, last_stage, pending = now, event.stage, None
                     else:
                         pending = event
                     continue

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QStandardPaths, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from tagger.core.moods import MOODS
 from tagger.core.settings import load_settings, update_settings
@@ -139,6 +139,13 @@ def test_detail_pane_shows_scores_and_spectrogram(qtbot, make_window, small_libr
     assert row.path in window.detail.path_label.text()
     qtbot.waitUntil(lambda: window.detail.spectrogram_shown_for() == row.path, timeout=30_000)
     assert "segment" in window.detail.spec_caption.text()
+    # regression: the errors dock + resizes once sent the spectrogram's height into a
+    # width/scrollbar feedback loop that overflowed the stack
+    window._show_errors()
+    for w, h in ((900, 500), (700, 400), (1300, 800), (640, 360)):
+        window.resize(w, h)
+        QApplication.processEvents()
+    assert window.detail.spectrogram_shown_for() == row.path
 
 
 def test_added_views_get_rows_and_refresh_reads_labels(qtbot, make_window, small_library):
