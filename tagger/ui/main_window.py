@@ -70,6 +70,7 @@ from tagger.ui.library_model import (
     LibraryProxyModel,
     MoodChipDelegate,
 )
+from tagger.ui.log_view import LogView
 from tagger.ui.workers import (
     GeneratorWorker,
     ModelFailed,
@@ -312,6 +313,14 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.errors_dock)
         self.errors_dock.hide()
 
+        self.log_view = LogView()
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("log_dock")
+        self.log_dock.setWidget(self.log_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.tabifyDockWidget(self.errors_dock, self.log_dock)
+        self.log_dock.hide()
+
     def _build_actions(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
@@ -353,6 +362,9 @@ class MainWindow(QMainWindow):
         self.find_action.triggered.connect(self._focus_search)
         view_menu.addAction(self.find_action)
         view_menu.addAction(self.errors_dock.toggleViewAction())
+        log_action = self.log_dock.toggleViewAction()
+        log_action.setText("&Log")
+        view_menu.addAction(log_action)
         self.detail_action = QAction("&Details Pane", self, checkable=True, checked=True)
         self.detail_action.toggled.connect(self.detail.setVisible)
         view_menu.addAction(self.detail_action)
@@ -392,7 +404,7 @@ class MainWindow(QMainWindow):
         self.search.setAccessibleName("Search")
         self.search.setMaximumWidth(self.fontMetrics().horizontalAdvance("M") * 24)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.search.returnPressed.connect(self._apply_search)
+        self.search.returnPressed.connect(self._on_search_return_pressed)
         tb.addWidget(self.search)
         self._update_actions()
 
@@ -429,6 +441,9 @@ class MainWindow(QMainWindow):
         restored = False
         if isinstance(geo, str):
             restored = self.restoreGeometry(QByteArray.fromBase64(geo.encode("ascii")))
+        split = s.get("splitter_sizes")
+        if isinstance(split, list) and len(split) == 2 and all(isinstance(x, int) for x in split):
+            self.splitter.setSizes(split)
         if not restored:
             screen = QApplication.primaryScreen()
             avail = screen.availableGeometry() if screen else None
@@ -799,6 +814,13 @@ class MainWindow(QMainWindow):
         self._search_timer.stop()
         self.proxy.set_search(self.search.text())
 
+    def _on_search_return_pressed(self) -> None:
+        self._apply_search()
+        if self.proxy.rowCount():
+            self.table.setFocus()
+            if not self.table.currentIndex().isValid():
+                self.table.selectRow(0)
+
     def _focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
@@ -935,6 +957,8 @@ class MainWindow(QMainWindow):
             written = int(getattr(s, "written", 0) or 0)
             errs = failures or [(str(p), str(e)) for p, e in (getattr(s, "errors", None) or ())]
             self.last_write_result = (title, written, errs)
+            for p, e in errs:
+                self._add_error(p, f"{title}: {e}")
             self.say(
                 f"{title}: {written} file(s) updated" + (f", {len(errs)} failed" if errs else ""),
                 15000,
@@ -995,10 +1019,11 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         try:
             geo = bytes(self.saveGeometry().toBase64()).decode("ascii")
-            update_settings(window_geometry=geo)
+            update_settings(window_geometry=geo, splitter_sizes=self.splitter.sizes())
         except OSError as exc:
             log.warning("could not save window settings: %s", exc)
         self.shutdown()
+        self.log_view.detach()
         self.store.close()
         super().closeEvent(event)
 

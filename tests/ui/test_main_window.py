@@ -213,3 +213,30 @@ def test_quit_while_analysing_stops_the_worker(qtbot, make_window, small_library
     window.close()  # cancels, then waits (bounded) for the worker
     assert not window.analysing
     assert any(r.scores is None for r in window.rows)
+
+
+def test_recent_folders_menu_lists_opened_folders(qtbot, make_window, tmp_path):
+    a, b = tmp_path / "A music", tmp_path / "B music"
+    a.mkdir()
+    b.mkdir()
+    window = make_window(auto_analyse=False)
+    window.open_folder(a)
+    window.open_folder(b)
+    window.open_folder(a)
+    window._fill_recent_menu()
+    texts = [act.text() for act in window.recent_menu.actions()]
+    assert texts == [str(a.resolve()), str(b.resolve())]
+    window.recent_menu.actions()[1].trigger()
+    assert window.root == b.resolve()
+    assert window.windowTitle() == f"{APP_TITLE} — B music"
+
+
+def test_log_dock_shows_records_from_any_thread(qtbot, make_window):
+    import logging
+    import threading
+
+    window = make_window(None)
+    t = threading.Thread(target=lambda: logging.getLogger("tagger.test").warning("from a worker"))
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: "from a worker" in window.log_view.toPlainText(), timeout=5000)
