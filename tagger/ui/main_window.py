@@ -259,6 +259,8 @@ class MainWindow(QMainWindow):
         self._flush_timer.timeout.connect(self._flush_results)
         self._views_timer = QTimer(self, singleShot=True, interval=1000)
         self._views_timer.timeout.connect(self._push_to_views)
+        self._counts_timer = QTimer(self, singleShot=True, interval=500)
+        self._counts_timer.timeout.connect(self._update_counts)
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self._apply_search)
 
@@ -647,6 +649,7 @@ class MainWindow(QMainWindow):
         if w is not self._analysis:
             return
         self._flush_results()
+        self._update_counts()
         self.library_model.set_analysing(())
         self._set_busy(False)
         self._push_to_views()
@@ -677,7 +680,8 @@ class MainWindow(QMainWindow):
                 self._add_error(ev.path, ev.error)
         self.library_model.update_rows(updated)
         self._advance_analysing()
-        self._update_counts()
+        if not self._counts_timer.isActive():  # counting 50k rows 10x a second is waste
+            self._counts_timer.start()
         cur = self.detail.row
         if cur is not None:
             new = self.library_model.row_for(cur.track_id)
@@ -739,6 +743,7 @@ class MainWindow(QMainWindow):
                 log.exception("view %r failed to take the new rows", v)
 
     def _update_counts(self) -> None:
+        self._counts_timer.stop()
         rows = self.library_model.rows
         counts = Counter(r.mood for r in rows if r.mood)
         parts = [
