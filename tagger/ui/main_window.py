@@ -471,7 +471,7 @@ class MainWindow(QMainWindow):
 
     def refresh_rows(self) -> None:
         """Re-read every row from the store (after labels or tags changed elsewhere)."""
-        if self.root is None:
+        if self.root is None or self._closing:
             return
         rows = library_rows(self.root, self.store, self.model_id)
         self._rows_arrived(rows)
