@@ -5,6 +5,7 @@ Add a new command by writing its module and naming it in :data:`COMMANDS`.
 
 COMMANDS = [
     "analyze",
+    "eval",
     "label",
     "write",
     "undo",

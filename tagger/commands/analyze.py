@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     with Store.open_default() as store:
         try:
             for event in analyze_library(root, store, loaded, jobs=args.jobs):
-                if isinstance(event, Progress) and event.stage == "analyse":
+                if isinstance(event, Progress) and event.stage == "analyse" and event.total:
                     bar.update(event.done, event.total, force=event.done == event.total)
                 elif isinstance(event, AnalysisSummary):
                     summary = event
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"    {r.path}: {r.error or 'not analysed'}\n")
     if summary is not None:
         out.write(
-            f"analysed {summary.analysed + summary.failed}, from cache {summary.cached}"
-            f" (model {loaded.model_id})\n"
+            f"analysed {summary.analysed} ({summary.failed} failed), "
+            f"from cache {summary.cached} (model {loaded.model_id})\n"
         )
         for path, msg in summary.scan_errors:
             out.write(f"  skipped {path}: {msg}\n")

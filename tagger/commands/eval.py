@@ -1,0 +1,74 @@
+"""``mood-tagger eval PATH``: score the model on music you labelled by folder.
+
+PATH holds one sub-folder per mood (``happy/ aggressive/ sad/ calm/`` or ``Q1/ .. Q4/``,
+any case); every audio file below a sub-folder carries that label. Prints the metrics as
+JSON (the same as the training report) and a readable confusion matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.core.analysis import analyze_many
+from tagger.core.errors import FileError
+from tagger.core.metrics import format_confusion, song_metrics
+from tagger.core.moods import MOODS, parse_mood
+from tagger.core.scan import iter_audio_files
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="measure the model on a folder of labelled music")
+    p.add_argument("path", help="folder with one sub-folder per mood (happy/.. or Q1/..)")
+    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    p.set_defaults(func=run)
+
+
+def labelled_files(root) -> list[tuple[str, int]]:
+    files = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        mood = parse_mood(sub.name)
+        if mood is None:
+            continue
+        files += [(str(f), MOODS.index(mood)) for f in iter_audio_files(sub)]
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    from tagger.core.models import load_model
+
+    root = folder_arg(args.path)
+    files = labelled_files(root)
+    if not files:
+        raise UsageError(
+            f"no labelled audio in {root}: expected sub-folders named {', '.join(MOODS)} or Q1..Q4"
+        )
+    loaded = load_model(args.model)
+    label_of = dict(files)
+    probs, labels, errors = {}, {}, []
+    bar = ProgressBar("evaluating", enabled=not args.quiet)
+    for i, (path, result) in enumerate(analyze_many(label_of, loaded, args.jobs), start=1):
+        if isinstance(result, FileError):
+            errors.append({"path": path, "error": result.message})
+        else:
+            probs[path] = result.scores.probabilities
+            labels[path] = label_of[path]
+        bar.update(i, len(files), force=i == len(files))
+    bar.close()
+    if not probs:
+        raise UsageError("none of the labelled files could be analysed")
+    order = sorted(probs)
+    report = song_metrics(np.array([probs[p] for p in order]), np.array([labels[p] for p in order]))
+    report.update(model=loaded.model_id, errors=errors)
+    print(json.dumps(report, indent=2))
+    print(
+        f"\nconfusion matrix (rows = true mood, columns = predicted), {report['n']} songs:",
+        file=sys.stdout,
+    )
+    print(format_confusion(report["confusion"]))
+    return 0

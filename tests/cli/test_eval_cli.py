@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tagger.cli import main
+from tagger.core.analysis import Analyzer
+from tagger.core.metrics import song_metrics
+from tagger.core.moods import MOODS
+from tests.audio_factory import write_audio
+from tests.conftest import DATASET, requires_dataset
+
+
+def _json_part(out: str) -> dict:
+    return json.loads(out[: out.index("\nconfusion matrix")])
+
+
+def test_eval_on_labelled_folders_matches_direct_computation(tmp_path, capsys, bundled_model):
+    kinds = {"happy": "bright", "Q2": "harsh", "sad": "calm", "Calm": "calm"}
+    truth = {}
+    for i, (folder, kind) in enumerate(kinds.items()):
+        for j in range(2):
+            p = write_audio(tmp_path / folder / f"{j}.wav", 6.0, kind=kind, seed=10 * i + j)
+            truth[str(p)] = i
+    (tmp_path / "unrelated").mkdir()
+    write_audio(tmp_path / "unrelated" / "x.wav", 3.0)
+    (tmp_path / "sad" / "broken.mp3").write_bytes(b"nope")
+    assert main(["-q", "eval", str(tmp_path), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    report = _json_part(out)
+    assert report["n"] == 8 and len(report["errors"]) == 1
+    analyzer = Analyzer(bundled_model)
+    order = sorted(truth)
+    probs = np.array([analyzer.analyze(p).scores.probabilities for p in order])
+    expected = song_metrics(probs, np.array([truth[p] for p in order]))
+    assert report["confusion"] == expected["confusion"]
+    assert report["macro_f1"] == pytest.approx(expected["macro_f1"])
+    assert "true \\ pred" in out and all(m in out for m in MOODS)
+
+
+def test_eval_without_labelled_folders_is_a_usage_error(tmp_path, capsys):
+    write_audio(tmp_path / "misc" / "a.wav", 3.0)
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "no labelled audio" in capsys.readouterr().err
+
+
+@requires_dataset
+@pytest.mark.dataset
+def test_eval_on_a_4q_sample_scores_far_above_chance(tmp_path, capsys):
+    """Real music: the bundled model must do much better than chance (0.25) on 4Q clips."""
+    import csv
+
+    rows = list(csv.DictReader((DATASET / "metadata.csv").open(encoding="utf-8")))
+    fold0 = [r for r in rows if r["fold"] == "0"]
+    for q in ("Q1", "Q2", "Q3", "Q4"):
+        for r in [r for r in fold0 if r["quadrant"] == q][:6]:
+            (tmp_path / q).mkdir(exist_ok=True)
+            (tmp_path / q / f"{r['song']}.mp3").symlink_to(DATASET / r["file"])
+    assert main(["-q", "eval", str(tmp_path), "--jobs", "1"]) == 0
+    report = _json_part(capsys.readouterr().out)
+    assert report["n"] == 24
+    assert report["accuracy"] >= 0.5
+    assert report["energy_accuracy"] >= 0.75
+    shutil.rmtree(tmp_path)
