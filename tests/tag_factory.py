@@ -130,7 +130,7 @@ def audio_hash(path: Path) -> str:
     import av
 
     h = hashlib.sha256()
-    with av.open(str(path)) as c:
+    with av.open(str(path), metadata_errors="ignore") as c:
         stream = c.streams.audio[0]
         for frame in c.decode(stream):
             h.update(frame.to_ndarray().tobytes())

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                     failures.append((event.path, event.error or "failed"))
                 elif isinstance(event, WriteSummary):
                     summary = event
-                elif getattr(event, "stage", "") == "undo":
+                elif getattr(event, "stage", "") == "undo" and event.done:
                     bar.update(event.done, event.total, force=event.done == event.total)
         finally:
             bar.close()

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         apply_write,
         energy_valence_setting,
         plan_write,
+        preflight,
     )
 
     if not 0.0 <= args.min_confidence <= 1.0:
@@ -96,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
             )
         changes = plan_write(root, store, model_id, args.min_confidence, energy_valence)
         if args.dry_run:
+            problems = dict(preflight(changes, store))
+            failures += list(problems.items())
+            changes = [c for c in changes if c.path not in problems]
             for c in changes:
                 extra = ""
                 if c.extra:
@@ -112,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                         failures.append((event.path, event.error or "failed"))
                     elif isinstance(event, WriteSummary):
                         summary = event
-                    elif getattr(event, "stage", "") == "write":
+                    elif getattr(event, "stage", "") == "write" and event.done:
                         bar.update(event.done, event.total, force=event.done == event.total)
             finally:
                 bar.close()
@@ -126,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
             f"(run `mood-tagger analyze {args.folder}`)\n"
         )
     if failures:
-        out.write(f"{len(failures)} file(s) failed:\n")
+        what = "cannot be written" if args.dry_run else "failed"
+        out.write(f"{len(failures)} file(s) {what}:\n")
         for path, msg in failures:
             out.write(f"  {_rel(path, root)}: {msg}\n")
         return 1

@@ -239,8 +239,9 @@ def prepare_for_write(f: mutagen.FileType) -> str:
 
     Files without tags get their format's natural tag (ID3v2.4 for MP3/WAV/AIFF, a Vorbis
     comment for FLAC/Ogg/Opus, an ``ilst`` for MP4). ID3 tags are re-read *untranslated*
-    so every other frame is saved exactly as it was read (mutagen would otherwise turn
-    v2.3 ``TYER`` into ``TDRC``); v2.2 tags are refused because mutagen cannot write them.
+    and without the ID3v1 fields, so every other frame is saved exactly as it was read
+    (mutagen would otherwise turn v2.3 ``TYER`` into ``TDRC`` and copy v1 fields into the
+    v2 tag); v2.2 tags are refused because mutagen cannot write them.
     """
     from mutagen.id3 import ID3
 
@@ -252,17 +253,29 @@ def prepare_for_write(f: mutagen.FileType) -> str:
         except Exception as exc:
             raise TagError(path, f"cannot add tags to this file: {exc}") from None
     tags = f.tags
-    if isinstance(tags, ID3) and not added:
+    if isinstance(tags, ID3) and not added and tags.version < (2, 0, 0):
+        f.tags = type(tags)()  # only an ID3v1 tag: a new v2.4 tag; save_file keeps the v1
+    elif isinstance(tags, ID3) and not added:
         if tags.version < (2, 3, 0):
             raise TagError(path, "ID3v2.2 tags cannot be written (update them to v2.3 first)")
         try:
-            f.tags = type(tags)(f.filename, translate=False)
+            f.tags = type(tags)(f.filename, translate=False, load_v1=False)
         except Exception as exc:
             raise TagError(path, f"cannot read tags: {exc}") from None
     family = family_of(f)
     if family not in WRITABLE_FAMILIES:
         raise TagError(path, f"writing {family or 'these'} tags is not supported")
     return family
+
+
+def has_tag(f: mutagen.FileType) -> bool:
+    """Whether the file has a tag of its own (an MP3's ID3v1 alone does not count: the
+    ID3v2 tag a write adds is removed again by undo, the v1 tag is never touched)."""
+    from mutagen.id3 import ID3
+
+    if f.tags is None:
+        return False
+    return not (isinstance(f.tags, ID3) and f.tags.version < (2, 0, 0))
 
 
 def _id3_snapshot(tags, key: str) -> Snapshot:
@@ -408,9 +421,16 @@ def tags_empty(f: mutagen.FileType) -> bool:
 def save_file(f: mutagen.FileType, family: str, remove_empty: bool = False) -> None:
     """Save an opened file, keeping its ID3 version; ``remove_empty`` drops a tag that a
     write created and an undo emptied again (the file had no tag before)."""
+    from mutagen.id3 import ID3FileType
+
     path = Path(f.filename)
     try:
-        if remove_empty and tags_empty(f):
+        if isinstance(f, ID3FileType):  # MP3: the ID3v1 tag at the end stays byte for byte
+            if remove_empty and tags_empty(f):
+                f.tags.delete(f.filename, delete_v1=False, delete_v2=True)
+            else:
+                _save_keeping_v1(f, 3 if family == "id3v23" else 4)
+        elif remove_empty and tags_empty(f):
             f.delete()
         elif family == "id3v23":
             f.save(v2_version=3)
@@ -423,3 +443,19 @@ def save_file(f: mutagen.FileType, family: str, remove_empty: bool = False) -> N
     except (mutagen.MutagenError, OSError, ValueError, EOFError, struct.error) as exc:
         raise TagError(path, f"cannot write tags: {exc}") from None
 
+
+def _save_keeping_v1(f: mutagen.FileType, v2_version: int) -> None:
+    """Save an MP3's ID3v2 tag without regenerating its ID3v1 tag (mutagen would rebuild
+    it from the v2 frames): drop it while saving, then put the original bytes back."""
+    from mutagen.id3._id3v1 import find_id3v1
+
+    with open(f.filename, "rb") as fh:
+        v1, offset = find_id3v1(fh)
+        tail = b""
+        if v1 is not None and offset < 0:
+            fh.seek(offset, 2)
+            tail = fh.read()
+    f.save(v2_version=v2_version, v1=0)
+    if tail:
+        with open(f.filename, "ab") as fh:
+            fh.write(tail)

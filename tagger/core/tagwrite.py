@@ -40,6 +40,7 @@ from tagger.core.tags import (
     TAG_TABLE,
     Snapshot,
     apply_snapshot,
+    has_tag,
     mood_keys,
     open_file,
     prepare_for_write,
@@ -205,10 +206,41 @@ def remove_stale_temp_files(folders: set[str]) -> int:
     return removed
 
 
+_FICLONE = 0x40049409  # Linux ioctl: share the blocks (btrfs, XFS); instant copy
+
+
+def _copy(src, dst, size: int) -> None:
+    """Copy an open file: a reflink where the file system has them, else an in-kernel
+    copy, else a plain read/write loop."""
+    try:
+        import fcntl
+
+        fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        return
+    except (ImportError, OSError):
+        pass
+    if hasattr(os, "copy_file_range"):
+        try:
+            done = 0
+            while done < size:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+            if done == size:
+                return
+        except OSError:
+            pass
+        src.seek(0)
+        dst.seek(0)
+        dst.truncate()
+    shutil.copyfileobj(src, dst, 1 << 20)
+
+
 def _read_state(path: str, fields: tuple[str, ...]) -> tuple[str, bool, dict[str, Snapshot]]:
     """(family, had_tags, snapshot of the mood keys) of a file as it is now."""
     f = open_file(path)
-    had_tags = f.tags is not None
+    had_tags = has_tag(f)
     family = prepare_for_write(f)
     return family, had_tags, snapshot(f, family, mood_keys(family, fields))
 
@@ -220,11 +252,15 @@ def _rewrite(
     target: dict[str, Snapshot],
     identity: tuple[int, int] | None,
     remove_empty: bool = False,
+    synced: set[str] | None = None,
 ) -> os.stat_result:
     """Atomically replace ``path`` by a copy whose mood keys hold ``target``.
 
     Refuses (FileError) when the file is gone, read-only, changed since ``identity``
-    (size, mtime_ns) or when its mood keys no longer hold ``expect``.
+    (size, mtime_ns) or when its mood keys no longer hold ``expect``. The copy is
+    fsynced before the rename (so a power cut never leaves an empty file); the folder
+    is fsynced here, or added to ``synced`` for the caller to fsync once per batch
+    (until then a power cut can only bring back the old file, which undo handles).
     """
     real = os.path.realpath(path)  # replace the file a symlink points to, not the link
     st = _stat(real)
@@ -235,7 +271,7 @@ def _rewrite(
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=TMP_SUFFIX)
     try:
         with open(real, "rb") as src, os.fdopen(fd, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+            _copy(src, dst, st.st_size)
         f = open_file(tmp)
         if prepare_for_write(f) != family:
             raise TagError(path, "the file's tag type changed since the batch was planned")
@@ -257,11 +293,16 @@ def _rewrite(
         if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
             raise FileError(path, "file changed while its tags were being written")
         os.replace(tmp, real)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # disk full, I/O error...: this file's problem
+            raise FileError(path, f"cannot write: {exc.strerror or exc}") from None
         raise
-    _fsync_dir(folder)
+    if synced is None:
+        _fsync_dir(folder)
+    else:  # the caller fsyncs each folder once, at the end of the batch
+        synced.add(folder)
     return os.stat(real)
 
 
@@ -288,6 +329,27 @@ def _mood_of(family: str, state: dict[str, Snapshot]) -> str | None:
         if text and text[0]:
             return text[0]
     return None
+
+
+def preflight(changes: Sequence[PlannedChange], store: Store) -> list[tuple[str, str]]:
+    """(path, message) for planned files that cannot be written now (gone, changed since
+    the scan, read-only, tags unreadable), without opening any file: for a dry run."""
+    problems = []
+    for change in changes:
+        try:
+            track = store.track(change.path)
+            if track is None:
+                raise FileError(change.path, "not in the library; scan the folder again")
+            if track.tag_error:
+                raise FileError(change.path, f"tags could not be read: {track.tag_error}")
+            real = os.path.realpath(change.path)
+            st = _stat(real)
+            if (st.st_size, st.st_mtime_ns) != (track.size, track.mtime_ns):
+                raise FileError(change.path, "file changed since it was scanned; scan again")
+            _check_writable(real, st)
+        except FileError as exc:
+            problems.append((change.path, str(exc)))
+    return problems
 
 
 # -- batches ------------------------------------------------------------------------------
@@ -350,12 +412,35 @@ def apply_write(
     batch_id = store.begin_write_batch(root, entries)
     yield from failures
     errors = [(o.path, o.error or "") for o in failures]
-    written = 0
-    cancelled = False
     yield Progress("write", 0, len(todo))
+    synced: set[str] = set()
+    counts: list = [0, False]
+    try:
+        yield from _write_all(batch_id, todo, store, cancel, errors, synced, counts)
+    finally:
+        for folder in synced:
+            _fsync_dir(folder)
+    written, cancelled = counts
+    if written == 0:
+        store.delete_write_batch(batch_id)
+    kept = batch_id if written else None
+    yield WriteSummary(kept, written, len(errors), tuple(errors), cancelled)
+
+
+def _write_all(
+    batch_id: int,
+    todo: list[tuple[JournalEntry, tuple[int, int] | None]],
+    store: Store,
+    cancel: CancelToken | None,
+    errors: list[tuple[str, str]],
+    synced: set[str],
+    counts: list,
+) -> Iterator[Progress | WriteOutcome]:
+    """The write phase of :func:`apply_write`; ``counts`` gets [written, cancelled]."""
+    written = 0
     for n, (entry, identity) in enumerate(todo, 1):
         if cancel is not None and cancel.cancelled:
-            cancelled = True
+            counts[1] = True
             for rest, _ in todo[n - 1 :]:
                 store.set_journal_status(batch_id, rest.track_id, "skipped", "cancelled")
             break
@@ -366,6 +451,7 @@ def apply_write(
                 entry.old_values["fields"],
                 entry.new_values["fields"],
                 identity,
+                synced=synced,
             )
         except FileError as exc:
             store.set_journal_status(batch_id, entry.track_id, "failed", str(exc))
@@ -382,12 +468,9 @@ def apply_write(
             store.update_file_identity(entry.track_id, st.st_size, st.st_mtime_ns, mood)
             store.set_journal_status(batch_id, entry.track_id, "written")
             written += 1
+            counts[0] = written
             yield WriteOutcome(entry.path, True)
         yield Progress("write", n, len(todo), entry.path)
-    if written == 0:
-        store.delete_write_batch(batch_id)
-    kept = batch_id if written else None
-    yield WriteSummary(kept, written, len(errors), tuple(errors), cancelled)
 
 
 def undo_last(
@@ -406,13 +489,34 @@ def undo_last(
         return
     entries = [e for e in store.journal(batch_id) if e.status in ("written", "pending")]
     remove_stale_temp_files({os.path.dirname(os.path.realpath(e.path)) for e in entries})
-    restored = 0
     errors: list[tuple[str, str]] = []
-    cancelled = False
     yield Progress("undo", 0, len(entries))
+    synced: set[str] = set()
+    counts: list = [0, False]
+    try:
+        yield from _undo_all(batch_id, entries, store, cancel, errors, synced, counts)
+    finally:
+        for folder in synced:
+            _fsync_dir(folder)
+    restored, cancelled = counts
+    if not errors and not cancelled:
+        store.mark_batch_undone(batch_id)
+    yield WriteSummary(batch_id, restored, len(errors), tuple(errors), cancelled)
+
+
+def _undo_all(
+    batch_id: int,
+    entries: list[JournalEntry],
+    store: Store,
+    cancel: CancelToken | None,
+    errors: list[tuple[str, str]],
+    synced: set[str],
+    counts: list,
+) -> Iterator[Progress | WriteOutcome]:
+    """The restore phase of :func:`undo_last`; ``counts`` gets [restored, cancelled]."""
     for n, entry in enumerate(entries, 1):
         if cancel is not None and cancel.cancelled:
-            cancelled = True
+            counts[1] = True
             break
         family = entry.old_values["family"]
         old = entry.old_values["fields"]
@@ -431,6 +535,7 @@ def undo_last(
                     old,
                     None,
                     remove_empty=not entry.old_values.get("had_tags", True),
+                    synced=synced,
                 )
                 track = store.track(entry.path)
                 if track is not None:
@@ -448,12 +553,9 @@ def undo_last(
             yield WriteOutcome(entry.path, False, f"cannot restore tags: {exc}")
         else:
             store.set_journal_status(batch_id, entry.track_id, "undone")
-            restored += 1
+            counts[0] += 1
             yield WriteOutcome(entry.path, True)
         yield Progress("undo", n, len(entries), entry.path)
-    if not errors and not cancelled:
-        store.mark_batch_undone(batch_id)
-    yield WriteSummary(batch_id, restored, len(errors), tuple(errors), cancelled)
 
 
 def _fields_from_keys(family: str, state: dict[str, Snapshot]) -> list[str]:

@@ -102,6 +102,12 @@ def test_read_only_file_reported(music, tiny_model_path, capsys):
     assert rc == 1
     assert "04 four.ogg: file is read-only" in out
     assert ro.read_bytes() == data
+    # a dry run finds it too, without writing anything
+    assert main(["write", str(music), "--dry-run", "--model", str(tiny_model_path)]) == 1
+    out = capsys.readouterr().out
+    assert "1 file(s) cannot be written:" in out
+    assert "04 four.ogg: file is read-only" in out
+    assert "04 four.ogg: (none) ->" not in out
 
 
 def test_min_confidence_skips_predictions(music, tiny_model_path, capsys):

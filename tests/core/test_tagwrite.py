@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import mutagen
+import mutagen.id3
 import pytest
 
 from tagger.core.analysis import ANALYSIS_VERSION
@@ -302,3 +303,51 @@ def test_planned_change_is_frozen():
     c = PlannedChange(1, "/x.mp3", None, "Happy", "prediction")
     with pytest.raises(AttributeError):
         c.new_value = "Sad"  # type: ignore[misc]
+
+
+def _v1_mp3(path: Path, keep_v2: bool) -> bytes:
+    """An MP3 with an ID3v1 tag whose title differs from the v2 one (or no v2 at all)."""
+    from mutagen.id3 import TIT2, delete
+
+    make_tagged(path, "mp3v24")
+    f = mutagen.File(path)
+    f.tags.add(TIT2(encoding=3, text=["v1 title"]))
+    f.save(v1=2)
+    tail = path.read_bytes()[-128:]
+    assert tail.startswith(b"TAG")
+    if keep_v2:
+        f = mutagen.File(path)
+        f.tags.add(TIT2(encoding=3, text=["a different v2 title"]))
+        f.save(v1=0)
+        with open(path, "ab") as fh:
+            fh.write(tail)
+    else:
+        delete(path, delete_v1=False, delete_v2=True)
+    return tail
+
+
+@pytest.mark.parametrize("keep_v2", [True, False], ids=["v2+v1", "v1-only"])
+def test_id3v1_tag_is_kept_byte_for_byte(keep_v2, tmp_path):
+    root = tmp_path / "music"
+    path = root / "song.mp3"
+    tail = _v1_mp3(path, keep_v2)
+    original = path.read_bytes()
+    before = tag_dump(path)
+    audio = audio_hash(path)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 1
+    assert path.read_bytes()[-128:] == tail
+    raw = mutagen.id3.ID3(path)
+    assert raw.version == (2, 4, 0) and str(raw["TMOO"]) == "Happy"
+    if not keep_v2:  # the v1 fields were not copied into the new v2 tag
+        v2_only = tmp_path / "v2only.mp3"
+        v2_only.write_bytes(path.read_bytes()[:-128])
+        assert set(mutagen.id3.ID3(v2_only)) == {"TMOO"}
+    assert audio_hash(path) == audio
+    _run(undo_last(root, store))
+    assert path.read_bytes()[-128:] == tail
+    assert tag_dump(path) == before
+    if not keep_v2:
+        assert path.read_bytes() == original
