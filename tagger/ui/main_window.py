@@ -885,7 +885,8 @@ class MainWindow(QMainWindow):
 
     def write_tags(self, _checked: bool = False, confirm: bool = True) -> None:
         """Plan the write (worker), show the preview, then apply it (worker)."""
-        from tagger.ui.write_dialog import PlanReady, plan_job, tagwrite_available
+        from tagger.core.tagwrite import energy_valence_setting
+        from tagger.ui.write_dialog import tagwrite_available
 
         if self.root is None or not tagwrite_available() or not self.model_id:
             return
@@ -895,26 +896,70 @@ class MainWindow(QMainWindow):
             )
             return
         self.write_action.setEnabled(False)
-        plans: list = []
         root = str(self.root)
+        s = load_settings()
+        try:
+            min_conf = min(1.0, max(0.0, float(s.get("write_min_confidence", 0.0))))
+        except (TypeError, ValueError):
+            min_conf = 0.0
+        ev = energy_valence_setting()
+        self._plan(
+            root,
+            min_conf,
+            ev,
+            lambda changes: (
+                self._update_actions(),
+                self._show_preview(root, changes, confirm, min_conf, ev),
+            ),
+        )
 
-        def on_event(ev: object) -> None:
-            if isinstance(ev, PlanReady):
-                plans.extend(ev.changes)
+    def _plan(self, root: str, min_conf: float, ev: bool, then) -> None:
+        """Run ``plan_write`` in a worker; ``then(changes)`` on the GUI thread."""
+        from tagger.ui.write_dialog import PlanReady, plan_job
 
-        def on_done(_cancelled: bool) -> None:
-            self._update_actions()
-            self._show_preview(root, plans, confirm)
+        plans: list = []
 
-        self._run_job(plan_job, root, self.model_id, on_event=on_event, on_done=on_done)
+        def on_event(ev_: object) -> None:
+            if isinstance(ev_, PlanReady):
+                plans.extend(ev_.changes)
 
-    def _show_preview(self, root: str, changes: list, confirm: bool) -> None:
+        self._run_job(
+            plan_job,
+            root,
+            self.model_id,
+            min_conf,
+            ev,
+            on_event=on_event,
+            on_done=lambda _c: then(plans),
+        )
+
+    def _show_preview(
+        self, root: str, changes: list, confirm: bool, min_conf: float = 0.0, ev: bool = False
+    ) -> None:
         from tagger.ui.write_dialog import WritePreviewDialog
 
-        dlg = WritePreviewDialog(changes, root, self)
+        confidences = {
+            r.track_id: r.scores.confidence
+            for r in self.library_model.rows
+            if r.scores is not None and not r.label
+        }
+        dlg = WritePreviewDialog(changes, root, self, confidences, min_conf, ev)
+
+        def replan(mc: float, e: bool) -> None:
+            def show(new: list) -> None:
+                if self.preview_dialog is dlg and dlg.options() == (mc, e):
+                    dlg.set_changes(new)
+
+            self._plan(root, mc, e, show)
+
+        dlg.replan_requested.connect(replan)
         self.preview_dialog = dlg
         ok = dlg.exec() == WritePreviewDialog.DialogCode.Accepted if confirm else True
         self.preview_dialog = None
+        changes = dlg.changes
+        if ok:
+            mc, e = dlg.options()
+            update_settings(write_min_confidence=mc, write_energy_valence=e)
         if ok and changes:
             self._apply(root, changes)
         else:

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -89,62 +92,124 @@ def _value(v: Any) -> str:
 
 
 class WritePreviewDialog(QDialog):
-    """Lists every planned change (file, old value, new value) and asks to confirm."""
+    """Lists every planned change (file, old value, new value) and asks to confirm.
 
-    def __init__(self, changes: Sequence[Any], root: str, parent: QWidget | None = None) -> None:
+    The options (minimum confidence, energy/valence) ask the owner to plan again through
+    :attr:`replan_requested`; the owner answers with :meth:`set_changes`.
+    """
+
+    replan_requested = Signal(float, bool)  # min_confidence, energy_valence
+
+    def __init__(
+        self,
+        changes: Sequence[Any],
+        root: str,
+        parent: QWidget | None = None,
+        confidences: dict[int, float] | None = None,
+        min_confidence: float = 0.0,
+        energy_valence: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Write mood tags")
-        self.changes = list(changes)
-        n = len(self.changes)
+        self.root = Path(root)
+        self.confidences = confidences or {}
+        self.changes: list[Any] = []
         lay = QVBoxLayout(self)
-        if n:
-            text = (
-                f"{n} file{'s' if n != 1 else ''} will get a new mood tag. Only the mood "
-                "tag is changed; you can undo this afterwards (Tags ▸ Undo last write)."
-            )
-        else:
-            text = "Every file already has the right mood tag: nothing to write."
-        intro = QLabel(text)
-        intro.setWordWrap(True)
-        lay.addWidget(intro)
-        self.table = QTableWidget(n, 4)
-        self.table.setHorizontalHeaderLabels(["File", "Old value", "New value", "From"])
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        lay.addWidget(self.intro)
+
+        opts = QHBoxLayout()
+        opts.addWidget(QLabel("Skip predictions below"))
+        self.min_confidence = QSpinBox()
+        self.min_confidence.setRange(0, 100)
+        self.min_confidence.setSingleStep(5)
+        self.min_confidence.setSuffix(" % confidence")
+        self.min_confidence.setValue(round(min_confidence * 100))
+        self.min_confidence.setToolTip("Your own corrections are always written.")
+        opts.addWidget(self.min_confidence)
+        opts.addSpacing(12)
+        self.energy_valence = QCheckBox("Also write energy and valence (0-100)")
+        self.energy_valence.setChecked(energy_valence)
+        self.energy_valence.setToolTip(
+            "Adds MOOD_AROUSAL / MOOD_VALENCE style tags next to the mood tag."
+        )
+        opts.addWidget(self.energy_valence)
+        opts.addStretch(1)
+        lay.addLayout(opts)
+        self._replan = QTimer(self, singleShot=True, interval=300)
+        self._replan.timeout.connect(self._emit_replan)
+        self.min_confidence.valueChanged.connect(self._options_changed)
+        self.energy_valence.toggled.connect(self._options_changed)
+
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(
+            ["File", "Old value", "New value", "Confidence", "From"]
+        )
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        rootp = Path(root)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3, 4):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        lay.addWidget(self.table)
+        sb = QDialogButtonBox.StandardButton
+        self.buttons = QDialogButtonBox(sb.Ok | sb.Cancel)
+        self.ok_button = self.buttons.button(sb.Ok)
+        self.ok_button.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        fm = self.fontMetrics()
+        self.resize(fm.horizontalAdvance("M") * 76, fm.height() * 26)
+        self.set_changes(changes)
+
+    def options(self) -> tuple[float, bool]:
+        return self.min_confidence.value() / 100, self.energy_valence.isChecked()
+
+    def _options_changed(self, *_args: object) -> None:
+        self.ok_button.setEnabled(False)
+        self.intro.setText("Updating the list…")
+        self._replan.start()
+
+    def _emit_replan(self) -> None:
+        self.replan_requested.emit(*self.options())
+
+    def set_changes(self, changes: Sequence[Any]) -> None:
+        self.changes = list(changes)
+        n = len(self.changes)
+        if n:
+            self.intro.setText(
+                f"{n} file{'s' if n != 1 else ''} will get a new mood tag. Only the mood "
+                "tag is changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
+            )
+        else:
+            self.intro.setText("Nothing to write: every file already has the right mood tag.")
+        self.table.setRowCount(n)
         for i, c in enumerate(self.changes):
             p = Path(c.path)
             try:
-                shown = str(p.relative_to(rootp))
+                shown = str(p.relative_to(self.root))
             except ValueError:
                 shown = str(p)
             item = QTableWidgetItem(shown)
             item.setToolTip(str(p))
             self.table.setItem(i, 0, item)
             self.table.setItem(i, 1, QTableWidgetItem(_value(c.old_value) or "(none)"))
-            self.table.setItem(i, 2, QTableWidgetItem(_value(c.new_value)))
-            self.table.setItem(i, 3, QTableWidgetItem(_value(getattr(c, "source", ""))))
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3):
-            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        lay.addWidget(self.table)
-        sb = QDialogButtonBox.StandardButton
-        buttons = QDialogButtonBox(sb.Cancel | (sb.Ok if n else sb.NoButton))
-        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        if ok is not None:
-            ok.setText(f"Write {n} tag{'s' if n != 1 else ''}")
-            ok.setDefault(True)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.buttons = buttons
-        lay.addWidget(buttons)
-        fm = self.fontMetrics()
-        self.resize(fm.horizontalAdvance("M") * 70, fm.height() * 24)
+            new = _value(c.new_value)
+            extra = getattr(c, "extra", None) or {}
+            if extra:
+                new += "  (" + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())) + ")"
+            self.table.setItem(i, 2, QTableWidgetItem(new))
+            conf = self.confidences.get(c.track_id)
+            self.table.setItem(i, 3, QTableWidgetItem("" if conf is None else f"{conf:.0%}"))
+            self.table.setItem(i, 4, QTableWidgetItem(_value(getattr(c, "source", ""))))
+        self.ok_button.setText(f"Write {n} tag{'s' if n != 1 else ''}")
+        self.ok_button.setEnabled(n > 0)
 
 
 class WriteResultDialog(QDialog):

@@ -90,3 +90,64 @@ def test_cancelling_the_preview_writes_nothing(qtbot, make_window, small_library
         window.write_action.trigger()
     assert blocker.args == [None]
     assert all(read_tags(r.path).mood is None for r in window.rows)
+
+
+def drive(steps) -> None:
+    """Run ``(condition, action)`` steps in order from timers (a modal dialog blocks)."""
+    steps = list(steps)
+
+    def poll() -> None:
+        if not steps:
+            return
+        cond, action = steps[0]
+        if cond():
+            steps.pop(0)
+            action()
+        QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+
+
+def test_preview_options_plan_again(qtbot, make_window, small_library):
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(small_library)
+    seen: dict = {}
+
+    def dlg():
+        return getattr(window, "preview_dialog", None)
+
+    def shown() -> bool:
+        return dlg() is not None and dlg().isVisible()
+
+    def rows() -> list[list[str]]:
+        t = dlg().table
+        return [[t.item(r, c).text() for c in range(5)] for r in range(t.rowCount())]
+
+    drive(
+        [
+            (lambda: shown() and dlg().table.rowCount() == 12, lambda: seen.update(all=rows())),
+            (shown, lambda: dlg().min_confidence.setValue(100)),
+            (
+                lambda: dlg().table.rowCount() < 12 and dlg().ok_button.text() != "Write 12 tags",
+                lambda: seen.update(high=rows(), intro=dlg().intro.text()),
+            ),
+            (shown, lambda: dlg().min_confidence.setValue(0)),
+            (lambda: dlg().table.rowCount() == 12, lambda: dlg().energy_valence.setChecked(True)),
+            (
+                lambda: dlg().ok_button.isEnabled() and "arousal" in rows()[0][2],
+                lambda: (seen.update(ev=rows()), dlg().reject()),
+            ),
+        ]
+    )
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args == [None]  # cancelled: nothing written
+    assert all(r[3].endswith("%") and r[4] == "prediction" for r in seen["all"])
+    # at 100 % only predictions that are certain (none, or a saturated few) remain
+    assert all(r[3] == "100%" for r in seen["high"])
+    if not seen["high"]:
+        assert "Nothing to write" in seen["intro"]
+    assert all("valence" in r[2] for r in seen["ev"])
+    assert all(read_tags(r.path).mood is None for r in window.rows)
