@@ -4,11 +4,19 @@ Extension points for other views (review, playlists, mood map):
 
 * :meth:`MainWindow.add_view` ``(widget, title)`` adds a tab beside the Library tab.
 * Whenever rows change (analysis results, label changes, tag writes) every added view
-  that has a ``set_rows(rows: list[LibraryRow])`` method gets the new snapshot.
+  that has a ``set_rows(rows: list[LibraryRow])`` method gets the new snapshot (while
+  analysing, at most once a second; always once when analysis ends).
 * :meth:`MainWindow.refresh_rows` re-reads ``library_rows`` from :attr:`MainWindow.store`
   (the GUI thread's own ``Store``) — call it after changing labels in the store.
 * :attr:`MainWindow.root`, :attr:`MainWindow.model_id`, :attr:`MainWindow.loaded` and
-  :attr:`MainWindow.rows` describe the open library.
+  :attr:`MainWindow.rows` describe the open library; :meth:`MainWindow.select_track`
+  shows a track in the Library tab; :meth:`MainWindow.selected_rows` is the selection.
+* Signals: ``rows_changed``, ``analysis_started``, ``track_analysed(TrackAnalysed)``,
+  ``analysis_finished(cancelled)``, ``write_finished(WriteSummary | None)``.
+* Background work for a view goes through :class:`tagger.ui.workers.GeneratorWorker`.
+
+``tagger.ui.app.add_optional_views`` constructs ``ReviewView(window)``,
+``PlaylistView(window)`` and ``MoodMapView(window)`` when those modules exist.
 """
 
 from __future__ import annotations
@@ -213,7 +221,7 @@ class MainWindow(QMainWindow):
     analysis_started = Signal()
     track_analysed = Signal(object)  # TrackAnalysed, as results arrive
     analysis_finished = Signal(bool)  # cancelled
-    rows_changed = Signal()
+    rows_changed = Signal()  # any row changed (results, refresh, writes)
     write_finished = Signal(object)  # the WriteSummary (or None on failure)
 
     def __init__(
@@ -688,6 +696,7 @@ class MainWindow(QMainWindow):
             if new is not None and new != cur:
                 self.detail.show_row(new)
         self._schedule_views()
+        self.rows_changed.emit()
 
     def _advance_analysing(self) -> None:
         """Mark the next few queued tracks as 'analysing' (the pipeline takes them in order)."""
@@ -720,8 +729,6 @@ class MainWindow(QMainWindow):
         self._update_counts()
         if current is not None:
             self.detail.show_row(self.library_model.row_for(current.track_id))
-        elif rows and not self.table.currentIndex().isValid():
-            pass
         self._push_to_views()
         self.rows_changed.emit()
 
