@@ -45,7 +45,8 @@ class Heartbeat:
 
         self.interval = interval_ms / 1000
         self.lateness: list[float] = []
-        self._last = time.perf_counter()
+        self.at: list[float] = []  # when each beat fired (s since start)
+        self._start = self._last = time.perf_counter()
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._beat)
@@ -54,6 +55,7 @@ class Heartbeat:
     def _beat(self) -> None:
         now = time.perf_counter()
         self.lateness.append(max(0.0, now - self._last - self.interval))
+        self.at.append(now - self._start)
         self._last = now
 
     def stop(self) -> None:
@@ -104,6 +106,11 @@ def bench_stall(tracks: int, seconds: float, jobs: int | None, tiny: bool, tmp: 
     beat.stop()
     window.close()
     late = sorted(beat.lateness)
+    big = [
+        (round(t, 1), round(1000 * v))
+        for t, v in zip(beat.at, beat.lateness, strict=True)
+        if v > 0.05
+    ]
     done = sum(r.scores is not None for r in window.rows)
     print(
         json.dumps(
@@ -119,6 +126,8 @@ def bench_stall(tracks: int, seconds: float, jobs: int | None, tiny: bool, tmp: 
                 "p99_stall_ms": round(1000 * late[int(len(late) * 0.99)], 1) if late else None,
                 "median_lateness_ms": round(1000 * statistics.median(late), 2) if late else None,
                 "target_max_stall_ms": 100,
+                "stalls_over_50ms_at_s_ms": big[:10],
+                "load_average_1min": round(os.getloadavg()[0], 2),
             }
         ),
         flush=True,

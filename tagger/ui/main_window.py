@@ -860,13 +860,22 @@ class MainWindow(QMainWindow):
         has = self.root is not None
         can_write = has and tagwrite_available()
         self.write_action.setEnabled(can_write)
-        self.undo_write_action.setEnabled(can_write)
+        self.undo_write_action.setEnabled(can_write and self._has_write_to_undo())
         self.reanalyse_action.setEnabled(has)
         for a in self.mood_actions.values():
             a.setEnabled(has)
         self.search.setEnabled(has)
         if not tagwrite_available():
             self.write_action.setToolTip("Tag writing is not available in this build")
+
+    def _has_write_to_undo(self) -> bool:
+        if self.root is None or self._closing:
+            return False
+        try:
+            return self.store.last_write_batch(self.root) is not None
+        except Exception:  # an older store without the journal methods
+            log.debug("cannot read the write journal", exc_info=True)
+            return False
 
     def _run_job(self, func, *args, on_event, on_done) -> GeneratorWorker:
         w = GeneratorWorker(func, *args)

@@ -37,6 +37,8 @@ def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, mon
     window.show()
     with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
         window.open_folder(root)
+    assert window.write_action.isEnabled()
+    assert not window.undo_write_action.isEnabled()  # nothing written yet
     good = [r for r in window.rows if r.scores is not None]
     assert len(good) == 7
     # one file disappears after the scan: its write fails, the others go on
@@ -62,10 +64,12 @@ def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, mon
         assert model.index_for(r.track_id, Column.TAG).data() == r.mood.capitalize()
         assert model.index_for(r.track_id, Column.STATUS).data() == Status.WRITTEN
 
+    assert window.undo_write_action.isEnabled()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
         window.undo_write_action.trigger()
     assert blocker.args[0].written == 6
+    assert not window.undo_write_action.isEnabled()  # the only batch is undone
     for r in good[1:]:
         assert read_tags(r.path).mood is None
         assert model.index_for(r.track_id, Column.TAG).data() == ""
