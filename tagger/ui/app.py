@@ -32,34 +32,48 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def add_optional_views(window: MainWindow) -> None:
-    """Plug in the review, playlist and mood-map views when they are installed."""
+    """Plug in the review, playlist and mood-map views when they are installed.
+
+    Each is optional: a missing module or a failing constructor is logged and skipped.
+    """
     try:
         from tagger.ui.review_view import ReviewView  # type: ignore[import-not-found]
     except ImportError:
         ReviewView = None
     if ReviewView is not None:
         try:
-            window.add_view(ReviewView(window), "Review")
+            review = ReviewView(
+                window.store, window.root or Path.home(), lambda: window.loaded, parent=window
+            )
+            review.labelled.connect(lambda track_id, mood: window.set_label(track_id, mood))
+            review.model_changed.connect(lambda path: window.set_model(path))
+            window.add_view(review, "Review")
         except Exception:
             log.exception("could not add the review view")
+    playlist = mood_map = None
     try:
         from tagger.ui.playlist_view import PlaylistView  # type: ignore[import-not-found]
+
+        playlist = PlaylistView(window)
+        window.add_view(playlist, "Playlists")
     except ImportError:
-        PlaylistView = None
-    if PlaylistView is not None:
-        try:
-            window.add_view(PlaylistView(window), "Playlists")
-        except Exception:
-            log.exception("could not add the playlist view")
+        pass
+    except Exception:
+        log.exception("could not add the playlist view")
     try:
         from tagger.ui.mood_map import MoodMapView  # type: ignore[import-not-found]
+
+        mood_map = MoodMapView(window)
+        window.add_view(mood_map, "Mood Map")
     except ImportError:
-        MoodMapView = None
-    if MoodMapView is not None:
+        pass
+    except Exception:
+        log.exception("could not add the mood map")
+    if playlist is not None and mood_map is not None:
         try:
-            window.add_view(MoodMapView(window), "Mood Map")
-        except Exception:
-            log.exception("could not add the mood map")
+            mood_map.selection_made.connect(playlist.set_map_selection)
+        except (AttributeError, TypeError):
+            log.debug("mood map selection not wired to the playlist view")
 
 
 def run_app(folder: str | None = None, model: Any = None) -> int:

@@ -7,7 +7,10 @@ Extension points for other views (review, playlists, mood map):
   that has a ``set_rows(rows: list[LibraryRow])`` method gets the new snapshot (while
   analysing, at most once a second; always once when analysis ends).
 * :meth:`MainWindow.refresh_rows` re-reads ``library_rows`` from :attr:`MainWindow.store`
-  (the GUI thread's own ``Store``) — call it after changing labels in the store.
+  (the GUI thread's own ``Store``); :meth:`MainWindow.set_label` shows one label just
+  stored (cheap); :meth:`MainWindow.set_model` switches model and re-analyses.
+* Views with ``set_root(path)`` hear about a newly opened folder; views with
+  ``shutdown(timeout_ms)`` are asked to stop their work when the window closes.
 * :attr:`MainWindow.root`, :attr:`MainWindow.model_id`, :attr:`MainWindow.loaded` and
   :attr:`MainWindow.rows` describe the open library; :meth:`MainWindow.select_track`
   shows a track in the Library tab; :meth:`MainWindow.selected_rows` is the selection.
@@ -478,11 +481,45 @@ class MainWindow(QMainWindow):
         return idx
 
     def refresh_rows(self) -> None:
-        """Re-read every row from the store (after labels or tags changed elsewhere)."""
+        """Re-read every row from the store (after labels or tags changed elsewhere).
+
+        Runs ``library_rows`` on the GUI thread: fine for one action, too slow to call
+        per keypress on a huge library — use :meth:`set_label` for single label changes.
+        """
         if self.root is None or self._closing:
             return
         rows = library_rows(self.root, self.store, self.model_id)
         self._rows_arrived(rows)
+
+    def set_label(self, track_id: int, mood: str | None) -> None:
+        """Show a label that was just stored for ``track_id`` (None: label cleared).
+
+        Cheap: one row changes; other views get the rows at most once a second.
+        """
+        old = self.library_model.row_for(track_id)
+        if old is None or old.label == mood:
+            return
+        new = dataclasses.replace(old, label=mood)
+        self.library_model.update_rows([new])
+        if self.detail.row is not None and self.detail.row.track_id == track_id:
+            self.detail.show_row(new)
+        if not self._counts_timer.isActive():
+            self._counts_timer.start()
+        self._schedule_views()
+        self.rows_changed.emit()
+
+    def set_model(self, model: Any = None) -> None:
+        """Use another model (a checkpoint path, a LoadedModel, or None = the active one)
+        and analyse the open folder with it (results of each model are cached)."""
+        from tagger.core.checkpoint import LoadedModel
+
+        self.model_arg = model
+        if isinstance(model, LoadedModel):
+            self.loaded, self.model_id = model, model.model_id
+        else:
+            self.loaded, self.model_id = None, ""
+        if self.root is not None:
+            self.start_analysis()
 
     # -- folders ----------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -516,6 +553,13 @@ class MainWindow(QMainWindow):
         self._update_errors_button()
         self.library_model.set_rows([])
         self.detail.show_row(None)
+        for v in self._views:  # views that care about the folder itself
+            fn = getattr(v, "set_root", None)
+            if callable(fn):
+                try:
+                    fn(path)
+                except Exception:
+                    log.exception("view %r failed to take the new folder", v)
         self.stack.setCurrentWidget(self.tabs)
         self._update_title()
         self._remember(path)
@@ -1077,6 +1121,13 @@ class MainWindow(QMainWindow):
         for w in list(self._jobs_running):
             w.cancel()
         self.detail.cancel_all()
+        for v in self._views:
+            fn = getattr(v, "shutdown", None)
+            if callable(fn):
+                try:
+                    fn(timeout_ms)
+                except Exception:
+                    log.exception("view %r failed to shut down", v)
         ok = wait_for_all(timeout_ms)
         if not ok:
             log.warning("background work did not stop within %d ms", timeout_ms)

@@ -154,8 +154,17 @@ def test_added_views_get_rows_and_refresh_reads_labels(qtbot, make_window, small
             super().__init__()
             self.calls = []
 
+            self.roots = []
+            self.stopped = []
+
         def set_rows(self, rows):
             self.calls.append(rows)
+
+        def set_root(self, root):
+            self.roots.append(root)
+
+        def shutdown(self, timeout_ms):
+            self.stopped.append(timeout_ms)
 
     window = make_window()
     probe = Probe()
@@ -173,6 +182,15 @@ def test_added_views_get_rows_and_refresh_reads_labels(qtbot, make_window, small
     assert row.mood == other
     assert window.library_model.status_of(row) == Status.CORRECTED
     assert probe.calls[-1][0].label == other
+    assert probe.roots == [small_library.resolve()]
+    # a single label change (as the review view makes them) is cheap and reaches views
+    second = window.rows[1]
+    window.store.add_label(second.track_id, "sad")
+    window.set_label(second.track_id, "sad")
+    assert window.library_model.row_for(second.track_id).mood == "sad"
+    qtbot.waitUntil(lambda: probe.calls[-1][1].label == "sad", timeout=5000)
+    window.close()
+    assert probe.stopped
 
 
 def test_empty_state_without_a_folder(qtbot, make_window, monkeypatch, tmp_path):
