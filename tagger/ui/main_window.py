@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -438,6 +439,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolTip("Stop analysing (Esc); results so far are kept")
         self.cancel_button.clicked.connect(self.cancel_analysis)
         self.message_label = QLabel()
+        # the message gives way (clipped, full text in its tooltip); the counts never do
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.message_label.setMinimumWidth(0)
         self._message_timer = QTimer(self, singleShot=True)
         self._message_timer.timeout.connect(self.message_label.clear)
         sb.addWidget(self.counts_label)
