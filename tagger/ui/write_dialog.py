@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +29,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSpinBox,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -31,6 +39,8 @@ from PySide6.QtWidgets import (
 from tagger.core.progress import CancelToken
 
 log = logging.getLogger(__name__)
+
+_ROOT = QModelIndex()
 
 
 def tagwrite_available() -> bool:
@@ -91,6 +101,66 @@ def _value(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+class ChangesModel(QAbstractTableModel):
+    """The planned changes as a table (a model, so 50,000 changes open instantly)."""
+
+    HEADERS = ("File", "Old value", "New value", "Confidence", "From")
+
+    def __init__(self, root: Path, confidences: dict[int, float], parent=None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.confidences = confidences
+        self.changes: list[Any] = []
+
+    def set_changes(self, changes: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self.changes = list(changes)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.changes)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.HEADERS)
+        ):
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0):
+        if not index.isValid() or not 0 <= index.row() < len(self.changes):
+            return None
+        c = self.changes[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return str(c.path)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if col == 0:
+            p = Path(c.path)
+            try:
+                return str(p.relative_to(self.root))
+            except ValueError:
+                return str(p)
+        if col == 1:
+            return _value(c.old_value) or "(none)"
+        if col == 2:
+            extra = getattr(c, "extra", None) or {}
+            more = ", ".join(f"{k} {v}" for k, v in sorted(extra.items()))
+            return _value(c.new_value) + (f"  ({more})" if more else "")
+        if col == 3:
+            conf = self.confidences.get(c.track_id)
+            return "" if conf is None else f"{conf:.0%}"
+        if col == 4:
+            return _value(getattr(c, "source", ""))
+        return None
+
+
 class WritePreviewDialog(QDialog):
     """Lists every planned change (file, old value, new value) and asks to confirm.
 
@@ -143,20 +213,23 @@ class WritePreviewDialog(QDialog):
         self.min_confidence.valueChanged.connect(self._options_changed)
         self.energy_valence.toggled.connect(self._options_changed)
 
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(
-            ["File", "Old value", "New value", "Confidence", "From"]
-        )
+        self.model = ChangesModel(self.root, self.confidences, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3, 4):
-            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        em = self.fontMetrics().horizontalAdvance("M")
+        for col, width in ((1, 8), (2, 16), (3, 7), (4, 7)):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(col, width * em)
         lay.addWidget(self.table)
         sb = QDialogButtonBox.StandardButton
         self.buttons = QDialogButtonBox(sb.Ok | sb.Cancel)
@@ -168,6 +241,13 @@ class WritePreviewDialog(QDialog):
         fm = self.fontMetrics()
         self.resize(fm.horizontalAdvance("M") * 76, fm.height() * 26)
         self.set_changes(changes)
+
+    def cell(self, row: int, column: int) -> str:
+        """The text shown at ``(row, column)`` of the preview table."""
+        return str(self.model.index(row, column).data() or "")
+
+    def row_count(self) -> int:
+        return self.model.rowCount()
 
     def options(self) -> tuple[float, bool]:
         return self.min_confidence.value() / 100, self.energy_valence.isChecked()
@@ -190,25 +270,7 @@ class WritePreviewDialog(QDialog):
             )
         else:
             self.intro.setText("Nothing to write: every file already has the right mood tag.")
-        self.table.setRowCount(n)
-        for i, c in enumerate(self.changes):
-            p = Path(c.path)
-            try:
-                shown = str(p.relative_to(self.root))
-            except ValueError:
-                shown = str(p)
-            item = QTableWidgetItem(shown)
-            item.setToolTip(str(p))
-            self.table.setItem(i, 0, item)
-            self.table.setItem(i, 1, QTableWidgetItem(_value(c.old_value) or "(none)"))
-            new = _value(c.new_value)
-            extra = getattr(c, "extra", None) or {}
-            if extra:
-                new += "  (" + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())) + ")"
-            self.table.setItem(i, 2, QTableWidgetItem(new))
-            conf = self.confidences.get(c.track_id)
-            self.table.setItem(i, 3, QTableWidgetItem("" if conf is None else f"{conf:.0%}"))
-            self.table.setItem(i, 4, QTableWidgetItem(_value(getattr(c, "source", ""))))
+        self.model.set_changes(self.changes)
         self.ok_button.setText(f"Write {n} tag{'s' if n != 1 else ''}")
         self.ok_button.setEnabled(n > 0)
 

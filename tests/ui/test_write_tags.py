@@ -23,8 +23,7 @@ def accept_preview_when_shown(window, seen: list) -> None:
         if dlg is None or not dlg.isVisible():
             QTimer.singleShot(20, poll)
             return
-        t = dlg.table
-        seen.extend(tuple(t.item(r, c).text() for c in range(3)) for r in range(t.rowCount()))
+        seen.extend(tuple(dlg.cell(r, c) for c in range(3)) for r in range(dlg.row_count()))
         dlg.accept()
 
     QTimer.singleShot(0, poll)
@@ -126,19 +125,19 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
         return dlg() is not None and dlg().isVisible()
 
     def rows() -> list[list[str]]:
-        t = dlg().table
-        return [[t.item(r, c).text() for c in range(5)] for r in range(t.rowCount())]
+        d = dlg()
+        return [[d.cell(r, c) for c in range(5)] for r in range(d.row_count())]
 
     drive(
         [
-            (lambda: shown() and dlg().table.rowCount() == 12, lambda: seen.update(all=rows())),
+            (lambda: shown() and dlg().row_count() == 12, lambda: seen.update(all=rows())),
             (shown, lambda: dlg().min_confidence.setValue(100)),
             (
-                lambda: dlg().table.rowCount() < 12 and dlg().ok_button.text() != "Write 12 tags",
+                lambda: dlg().row_count() < 12 and dlg().ok_button.text() != "Write 12 tags",
                 lambda: seen.update(high=rows(), intro=dlg().intro.text()),
             ),
             (shown, lambda: dlg().min_confidence.setValue(0)),
-            (lambda: dlg().table.rowCount() == 12, lambda: dlg().energy_valence.setChecked(True)),
+            (lambda: dlg().row_count() == 12, lambda: dlg().energy_valence.setChecked(True)),
             (
                 lambda: dlg().ok_button.isEnabled() and "arousal" in rows()[0][2],
                 lambda: (seen.update(ev=rows()), dlg().reject()),
@@ -155,3 +154,20 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
         assert "Nothing to write" in seen["intro"]
     assert all("valence" in r[2] for r in seen["ev"])
     assert all(read_tags(r.path).mood is None for r in window.rows)
+
+
+def test_changes_model_contract(qtmodeltester, tmp_path):
+    from tagger.core.tagwrite import PlannedChange
+    from tagger.ui.write_dialog import ChangesModel
+
+    model = ChangesModel(tmp_path, {1: 0.8})
+    model.set_changes(
+        [
+            PlannedChange(1, str(tmp_path / "a" / "x.mp3"), None, "Calm", "prediction"),
+            PlannedChange(2, str(tmp_path / "y.flac"), "Sad", "Happy", "label", {"valence": "80"}),
+        ]
+    )
+    qtmodeltester.check(model)
+    cells = [[model.index(r, c).data() for c in range(5)] for r in range(2)]
+    assert cells[0] == ["a/x.mp3", "(none)", "Calm", "80%", "prediction"]
+    assert cells[1] == ["y.flac", "Sad", "Happy  (valence 80)", "", "label"]
