@@ -157,6 +157,8 @@ def _check_writable(path: str, st: os.stat_result) -> None:
         path, os.W_OK
     ):
         raise FileError(path, "file is read-only")
+    if st.st_nlink > 1:  # os.replace would split the links: the others keep the old file
+        raise FileError(path, f"file has {st.st_nlink} hard links; not written")
     folder = os.path.dirname(path) or "."
     if not os.access(folder, os.W_OK | os.X_OK):
         raise FileError(path, "the folder is not writable")
@@ -197,8 +199,8 @@ def remove_stale_temp_files(folders: set[str]) -> int:
             if not (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)):
                 continue
             pid_text = name[len(TMP_PREFIX) :].split("-", 1)[0]
-            if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != 0:
-                continue
+            if pid_text.isdigit() and _pid_alive(int(pid_text)):
+                continue  # a live writer's copy (or a reused pid: left alone, harmless)
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(folder, name))
                 removed += 1

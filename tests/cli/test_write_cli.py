@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import mutagen
 import pytest
 
 from tagger.cli import main
@@ -157,3 +158,14 @@ def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_mod
     assert "wrote the mood of 1 file(s)" in out
     assert "3 file(s) not analysed yet were skipped" in out
     assert read_tags(song).mood == "Happy"
+
+
+def test_energy_valence_setting(music, tiny_model_path, capsys):
+    from tagger.core.settings import update_settings
+
+    _analyze(music, tiny_model_path, capsys)
+    update_settings(write_energy_valence=True)
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
+    flac = mutagen.File(music / "Ärtist" / "Album" / "02 two.flac")
+    energy, valence = int(flac["MOOD_AROUSAL"][0]), int(flac["MOOD_VALENCE"][0])
+    assert 0 <= energy <= 100 and 0 <= valence <= 100

@@ -351,3 +351,15 @@ def test_id3v1_tag_is_kept_byte_for_byte(keep_v2, tmp_path):
     assert tag_dump(path) == before
     if not keep_v2:
         assert path.read_bytes() == original
+
+
+def test_hard_linked_file_is_refused(tmp_path):
+    root = tmp_path / "music"
+    path = make_tagged(root / "song.flac", "flac")
+    os.link(path, tmp_path / "seeding copy.flac")
+    data = path.read_bytes()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 0 and "hard links" in summary.errors[0][1]
+    assert path.read_bytes() == data
