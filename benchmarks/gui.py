@@ -37,6 +37,31 @@ def _app():
     return create_application(["bench"])
 
 
+class GcPauses:
+    """Longest garbage-collector pause per generation (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.max_ms = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._t = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            g = info["generation"]
+            self.count[g] += 1
+            self.max_ms[g] = max(self.max_ms[g], 1000 * (time.perf_counter() - self._t))
+
+    def stop(self) -> None:
+        import gc
+
+        gc.callbacks.remove(self._cb)
+
+
 class Heartbeat:
     """Measures how late a periodic QTimer fires (the GUI thread's stalls)."""
 
@@ -99,11 +124,13 @@ def bench_stall(tracks: int, seconds: float, jobs: int | None, tiny: bool, tmp: 
     loop = QEventLoop()
     window.analysis_finished.connect(lambda _c: loop.quit())
     beat = Heartbeat()
+    gcp = GcPauses()
     t0 = time.perf_counter()
     QTimer.singleShot(0, lambda: window.open_folder(root))
     loop.exec()
     elapsed = time.perf_counter() - t0
     beat.stop()
+    gcp.stop()
     window.close()
     late = sorted(beat.lateness)
     big = [
@@ -128,6 +155,8 @@ def bench_stall(tracks: int, seconds: float, jobs: int | None, tiny: bool, tmp: 
                 "target_max_stall_ms": 100,
                 "stalls_over_50ms_at_s_ms": big[:10],
                 "load_average_1min": round(os.getloadavg()[0], 2),
+                "gc_max_pause_ms_by_generation": [round(x, 1) for x in gcp.max_ms],
+                "gc_collections_by_generation": gcp.count,
             }
         ),
         flush=True,

@@ -13,6 +13,9 @@ model opened there belongs to that thread.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -139,6 +142,25 @@ class RowsLoaded:
     model_id: str
 
 
+#: Niceness of analysis work, so the GUI thread wins the CPU when every core is busy.
+ANALYSIS_NICENESS = 10
+
+
+def lower_thread_priority(niceness: int = ANALYSIS_NICENESS) -> bool:
+    """Lower the calling thread's CPU priority (Linux: niceness is per thread, and the
+    analysis processes it starts inherit it). True if it worked; harmless elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        if current < niceness:
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
 def analysis_job(
     root: str | Path,
     model: Any = None,
@@ -158,6 +180,7 @@ def analysis_job(
     from tagger.core.store import Store
 
     root = Path(root).expanduser().resolve()
+    lower_thread_priority()
     loaded = None
     try:
         loaded = model if isinstance(model, LoadedModel) else load_model(model)
