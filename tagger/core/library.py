@@ -6,6 +6,7 @@ per-track events that honours a cancel token) and read :func:`library_rows`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 from tagger.core.analysis import ANALYSIS_VERSION, SongAnalysis, analyze_many
 from tagger.core.checkpoint import LoadedModel
 from tagger.core.errors import FileError
-from tagger.core.moods import MoodScores
+from tagger.core.moods import MOODS, MoodScores
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.scan import ScanResult, scan
 from tagger.core.store import Store
@@ -139,29 +140,59 @@ def analyze_library(
 def library_rows(root: str | Path, store: Store, model_id: str) -> list[LibraryRow]:
     """Snapshot of every present track under ``root`` with its prediction and label."""
     root = Path(root).expanduser().resolve()
-    tracks = store.tracks_under(root)
-    preds = store.predictions_under(root, model_id, ANALYSIS_VERSION)
     labels = store.labels_under(root)
+    windows_seen: dict[str, tuple[float, ...]] = {}  # songs of one length share windows
     rows = []
-    for path in sorted(tracks):
-        t = tracks[path]
-        p = preds.get(path)
-        scores = MoodScores.from_probabilities(p.probabilities) if p and p.probabilities else None
+    for (
+        track_id,
+        path,
+        title,
+        artist,
+        album,
+        tracknumber,
+        track_duration,
+        mood_tag,
+        probs,
+        pred_duration,
+        windows,
+        error,
+        pred_model,
+    ) in store.library_snapshot(root, model_id, ANALYSIS_VERSION):
+        has_pred = pred_model is not None
+        starts: tuple[float, ...] = ()
+        if has_pred and windows:
+            starts = windows_seen.get(windows) or windows_seen.setdefault(
+                windows, tuple(json.loads(windows))
+            )
         rows.append(
             LibraryRow(
-                track_id=t.id,
+                track_id=track_id,
                 path=path,
-                title=t.title,
-                artist=t.artist,
-                album=t.album,
-                tracknumber=t.tracknumber,
-                duration=(p.duration if p and p.duration else t.duration),
-                mood_tag=t.mood_tag,
-                scores=scores,
+                title=title,
+                artist=artist,
+                album=album,
+                tracknumber=tracknumber,
+                duration=pred_duration if pred_duration else track_duration,
+                mood_tag=mood_tag,
+                scores=_scores(probs) if probs else None,
                 label=labels.get(path),
-                error=p.error if p else None,
-                model_id=p.model_id if p else None,
-                window_starts=p.window_starts if p else (),
+                error=error if has_pred else None,
+                model_id=pred_model,
+                window_starts=starts,
             )
         )
     return rows
+
+
+def _scores(probs_json: str) -> MoodScores | None:
+    """Stored probabilities -> scores; a fast path for what :meth:`Store.save_prediction`
+    wrote (a JSON list of floats that already sums to 1)."""
+    try:
+        p = tuple(float(x) for x in probs_json.strip()[1:-1].split(","))
+    except ValueError:
+        p = tuple(json.loads(probs_json))
+    if not p:
+        return None
+    if len(p) == len(MOODS) and abs(sum(p) - 1.0) < 1e-9:
+        return MoodScores(p)  # type: ignore[arg-type]
+    return MoodScores.from_probabilities(p)

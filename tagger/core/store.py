@@ -378,3 +378,27 @@ class Store:
         with self.db:
             self.db.execute("DELETE FROM tag_journal WHERE batch_id = ?", (batch_id,))
             self.db.execute("DELETE FROM write_batches WHERE id = ?", (batch_id,))
+
+    # -- library snapshot (GUI speed) ------------------------------------------------------
+    def library_snapshot(
+        self, root: str | Path, model_id: str, analysis_version: int
+    ) -> list[tuple]:
+        """Every present track under ``root`` with its valid prediction, in one query.
+
+        Rows (path order): ``(track_id, path, title, artist, album, tracknumber,
+        track_duration, mood_tag, probs_json, prediction_duration, windows_json, error,
+        prediction_model_id)``; the prediction columns are None without a valid prediction.
+        One LEFT JOIN is several times faster than reading tracks and predictions apart
+        (what makes a 50,000-track library show quickly).
+        """
+        lo, hi = _under(root)
+        return self.db.execute(
+            """SELECT t.id, t.path, t.title, t.artist, t.album, t.tracknumber, t.duration,
+                      t.mood_tag, p.probs, p.duration, p.windows, p.error, p.model_id
+               FROM tracks t
+               LEFT JOIN predictions p ON p.track_id = t.id AND p.model_id = ?
+                    AND p.analysis_version = ? AND p.size = t.size AND p.mtime_ns = t.mtime_ns
+               WHERE t.path >= ? AND t.path < ? AND t.present = 1
+               ORDER BY t.path""",
+            (model_id, analysis_version, lo, hi),
+        ).fetchall()

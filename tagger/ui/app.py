@@ -1,0 +1,93 @@
+"""Entry point of the desktop app: ``mood-tagger`` / ``mood-tagger FOLDER``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from tagger.ui.main_window import MainWindow, default_folder
+
+log = logging.getLogger(__name__)
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (reused if one exists), with high-DPI friendly settings."""
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Mood Tagger")
+    app.setOrganizationName("mood-tagger")
+    app.setDesktopFileName("mood-tagger")
+    return app  # type: ignore[return-value]
+
+
+def add_optional_views(window: MainWindow) -> None:
+    """Plug in the review, playlist and mood-map views when they are installed.
+
+    Each is optional: a missing module or a failing constructor is logged and skipped.
+    """
+    try:
+        from tagger.ui.review_view import ReviewView  # type: ignore[import-not-found]
+    except ImportError:
+        ReviewView = None
+    if ReviewView is not None:
+        try:
+            review = ReviewView(
+                window.store, window.root or Path.home(), lambda: window.loaded, parent=window
+            )
+            review.labelled.connect(lambda track_id, mood: window.set_label(track_id, mood))
+            review.model_changed.connect(lambda path: window.set_model(path))
+            window.add_view(review, "Review")
+        except Exception:
+            log.exception("could not add the review view")
+    playlist = mood_map = None
+    try:
+        from tagger.ui.playlist_view import PlaylistView  # type: ignore[import-not-found]
+
+        playlist = PlaylistView(window)
+        window.add_view(playlist, "Playlists")
+    except ImportError:
+        pass
+    except Exception:
+        log.exception("could not add the playlist view")
+    try:
+        from tagger.ui.mood_map import MoodMapView  # type: ignore[import-not-found]
+
+        mood_map = MoodMapView(window)
+        window.add_view(mood_map, "Mood Map")
+    except ImportError:
+        pass
+    except Exception:
+        log.exception("could not add the mood map")
+    if playlist is not None and mood_map is not None:
+        try:
+            mood_map.selection_made.connect(playlist.set_map_selection)
+        except (AttributeError, TypeError):
+            log.debug("mood map selection not wired to the playlist view")
+
+
+def run_app(folder: str | None = None, model: Any = None) -> int:
+    """Open the main window on ``folder`` (else the last/music folder, else empty state)."""
+    app = create_application()
+    target = default_folder(folder)
+    if folder and (target is None or not Path(target).is_dir()):
+        log.warning("folder %s does not exist", folder)
+    window = MainWindow(target, model=model)
+    add_optional_views(window)
+    window.show()
+    # let Ctrl+C in the terminal close the window cleanly
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    timer = QTimer()
+    timer.start(250)
+    timer.timeout.connect(lambda: None)
+    return app.exec()

@@ -1,0 +1,366 @@
+"""The detail pane: everything about the selected track.
+
+Mood probabilities as bars, energy and valence meters, the log-mel spectrogram of the
+segments the model listened to (computed by a worker: decoding never runs on the GUI
+thread), the file path and the state of its mood tag.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagger.core.library import LibraryRow
+from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.ui.library_model import text_on
+from tagger.ui.workers import GeneratorWorker, SpectrogramReady, spectrogram_job
+
+log = logging.getLogger(__name__)
+
+
+class BarsWidget(QWidget):
+    """Horizontal labelled bars (value 0..1 each), painted with QPainter."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._items: list[tuple[str, float, QColor, bool]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_items(self, items: list[tuple[str, float, QColor, bool]]) -> None:
+        """``(label, value 0..1, colour, emphasised)`` per bar."""
+        self._items = items
+        self.updateGeometry()
+        self.update()
+
+    def items(self) -> list[tuple[str, float, QColor, bool]]:
+        return list(self._items)
+
+    def _row_height(self) -> int:
+        return self.fontMetrics().height() + 8
+
+    def sizeHint(self) -> QSize:
+        return QSize(240, max(1, len(self._items)) * self._row_height() + 2)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(160, self.sizeHint().height())
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        fm = QFontMetrics(bold)  # the emphasised label is bold: measure the widest
+        label_w = max((fm.horizontalAdvance(t) for t, *_ in self._items), default=0) + 10
+        pct_w = fm.horizontalAdvance("100%") + 8
+        rh = self._row_height()
+        track = self.palette().color(QPalette.ColorRole.Mid)
+        track.setAlpha(70)
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        for k, (label, value, colour, strong) in enumerate(self._items):
+            y = k * rh
+            f = QFont(self.font())
+            f.setBold(strong)
+            p.setFont(f)
+            p.setPen(text)
+            p.drawText(
+                QRectF(0, y, label_w, rh),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                label,
+            )
+            bar_w = max(10.0, self.width() - label_w - pct_w)
+            bar = QRectF(label_w, y + 4, bar_w, rh - 8)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(track)
+            p.drawRoundedRect(bar, 3, 3)
+            fill = QRectF(bar.x(), bar.y(), bar.width() * max(0.0, min(1.0, value)), bar.height())
+            p.setBrush(colour)
+            p.drawRoundedRect(fill, 3, 3)
+            p.setPen(text)
+            p.drawText(
+                QRectF(label_w + bar_w, y, pct_w, rh),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                f"{value:.0%}",
+            )
+        p.end()
+
+
+class SpectrogramLabel(QLabel):
+    """Shows an RGB image stretched to the width available, at a fixed height.
+
+    The height never depends on the width: in a scroll area that feedback (taller ->
+    scrollbar -> narrower -> shorter -> no scrollbar -> ...) recurses until the stack
+    overflows.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pixmap: QPixmap | None = None
+        self._scaled_for: tuple[int, int] | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(max(100, 8 * self.fontMetrics().height()))
+
+    def set_rgb(self, rgb) -> None:
+        h, w, _ = rgb.shape
+        img = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        self._pixmap = QPixmap.fromImage(img)
+        self._scaled_for = None
+        self.setText("")
+        self._rescale()
+
+    def clear_image(self, text: str = "") -> None:
+        self._pixmap = None
+        self._scaled_for = None
+        self.setPixmap(QPixmap())
+        self.setText(text)
+
+    def has_image(self) -> bool:
+        return self._pixmap is not None
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap is None or self.width() <= 1:
+            return
+        size = (self.width(), self.height())
+        if size == self._scaled_for:
+            return
+        self._scaled_for = size
+        scaled = self._pixmap.scaled(
+            size[0],
+            size[1],
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        super().setPixmap(scaled)
+
+
+def _fmt_time(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+class DetailPane(QWidget):
+    """Details of one :class:`LibraryRow`; call :meth:`show_row` (None clears)."""
+
+    CACHE_SIZE = 16
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._row: LibraryRow | None = None
+        self._loaded: Any = None
+        self._worker: GeneratorWorker | None = None
+        self._workers: list[GeneratorWorker] = []
+        self._cache: OrderedDict[str, SpectrogramReady] = OrderedDict()
+        self._debounce = QTimer(self, singleShot=True, interval=150)
+        self._debounce.timeout.connect(self._start_spectrogram)
+
+        self.title = QLabel()
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.35)
+        f.setBold(True)
+        self.title.setFont(f)
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle = QLabel()
+        self.subtitle.setWordWrap(True)
+        self.mood_label = QLabel()
+        self.mood_label.setTextFormat(Qt.TextFormat.RichText)
+        self.probs = BarsWidget()
+        self.probs.setAccessibleName("Mood probabilities")
+        self.axes = BarsWidget()
+        self.axes.setAccessibleName("Energy and valence")
+        self.spectrogram = SpectrogramLabel()
+        self.spectrogram.setAccessibleName("Spectrogram of the analysed segments")
+        self.spec_caption = QLabel()
+        self.spec_caption.setWordWrap(True)
+        small = self.spec_caption.font()
+        small.setPointSizeF(small.pointSizeF() * 0.9)
+        self.spec_caption.setFont(small)
+        self.path_label = QLabel()
+        self.path_label.setWordWrap(True)
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tag_label = QLabel()
+        self.tag_label.setWordWrap(True)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #d9453d;")
+        self.placeholder = QLabel("Select a track to see its mood in detail.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.addWidget(self.title)
+        lay.addWidget(self.subtitle)
+        lay.addSpacing(6)
+        lay.addWidget(self.mood_label)
+        lay.addWidget(self.probs)
+        lay.addSpacing(6)
+        lay.addWidget(self.axes)
+        lay.addSpacing(6)
+        lay.addWidget(self.spectrogram)
+        lay.addWidget(self.spec_caption)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("File:", self.path_label)
+        form.addRow("Mood tag:", self.tag_label)
+        lay.addLayout(form)
+        lay.addWidget(self.error_label)
+        lay.addStretch(1)
+        self._body = body
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.placeholder)
+        outer.addWidget(scroll)
+        self._scroll = scroll
+        self.setMinimumWidth(260)
+        self.show_row(None)
+
+    def set_model(self, loaded: Any) -> None:
+        """The loaded model whose feature settings the spectrogram uses."""
+        self._loaded = loaded
+        self._cache.clear()
+        if self._row is not None:
+            self.show_row(self._row)
+
+    @property
+    def row(self) -> LibraryRow | None:
+        return self._row
+
+    def show_row(self, row: LibraryRow | None) -> None:
+        same_track = (
+            row is not None
+            and self._row is not None
+            and row.path == self._row.path
+            and self.spectrogram.has_image()
+        )
+        self._row = row
+        self.placeholder.setVisible(row is None)
+        self._scroll.setVisible(row is not None)
+        if row is None:
+            self._cancel_worker()
+            return
+        self.title.setText(row.title or Path(row.path).stem)
+        self.subtitle.setText(" — ".join(x for x in (row.artist, row.album) if x) or "")
+        s = row.scores
+        if s is not None:
+            mood = row.mood or s.mood
+            colour = QColor(COLOURS[mood])
+            chip = (
+                f'<span style="background:{colour.name()}; color:{text_on(colour).name()};">'
+                f"&nbsp;{display_name(mood)}&nbsp;</span>"
+            )
+            extra = ""
+            if row.label and row.label != s.mood:
+                extra = f" &nbsp;(corrected; the model said {display_name(s.mood)})"
+            elif row.label:
+                extra = " &nbsp;(confirmed)"
+            self.mood_label.setText(f"{chip}&nbsp; {s.confidence:.0%} confident{extra}")
+            self.probs.set_items(
+                [
+                    (display_name(m), p, QColor(COLOURS[m]), m == s.mood)
+                    for m, p in zip(MOODS, s.probabilities, strict=True)
+                ]
+            )
+            accent = self.palette().color(QPalette.ColorRole.Highlight)
+            self.axes.set_items(
+                [("Energy", s.energy, accent, False), ("Valence", s.valence, accent, False)]
+            )
+            self.probs.show()
+            self.axes.show()
+        else:
+            self.mood_label.setText("Not analysed yet." if not row.error else "Could not analyse.")
+            self.probs.hide()
+            self.axes.hide()
+        self.path_label.setText(row.path)
+        tag = row.mood_tag
+        self.tag_label.setText(f"“{tag}”" if tag else "none written")
+        self.error_label.setText(row.error or "")
+        self.error_label.setVisible(bool(row.error and s is None))
+        if same_track:
+            return
+        self._cancel_worker()
+        cached = self._cache.get(row.path)
+        if cached is not None:
+            self._show_spectrogram(cached)
+        elif self._loaded is None or (row.error and s is None):
+            self.spectrogram.clear_image("")
+            self.spec_caption.setText("")
+        else:
+            self.spectrogram.clear_image("Loading spectrogram…")
+            self.spec_caption.setText("")
+            self._debounce.start()
+
+    def _cancel_worker(self) -> None:
+        self._debounce.stop()
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+
+    def _start_spectrogram(self) -> None:
+        if self._row is None or self._loaded is None:
+            return
+        w = GeneratorWorker(spectrogram_job, self._row.path, self._loaded)
+        w.signals.yielded.connect(self._on_worker_yielded)
+        w.signals.finished.connect(lambda _c, w=w: self._forget(w))
+        self._worker = w
+        self._workers.append(w)
+        w.start()
+
+    def _forget(self, w: GeneratorWorker) -> None:
+        if w in self._workers:
+            self._workers.remove(w)
+
+    def cancel_all(self) -> None:
+        for w in self._workers:
+            w.cancel()
+
+    def _on_worker_yielded(self, event: object) -> None:
+        if not isinstance(event, SpectrogramReady):
+            return
+        if event.error is None:
+            self._cache[event.path] = event
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+        if self._row is not None and self._row.path == event.path:
+            self._show_spectrogram(event)
+
+    def _show_spectrogram(self, ev: SpectrogramReady) -> None:
+        if ev.error:
+            self.spectrogram.clear_image("No spectrogram")
+            self.spec_caption.setText(ev.error)
+            return
+        self.spectrogram.set_rgb(ev.rgb)
+        starts = ", ".join(_fmt_time(t) for t in ev.starts)
+        n = len(ev.starts)
+        self.spec_caption.setText(
+            f"Log-mel spectrogram of the {n} segment{'s' if n != 1 else ''} the model "
+            f"listened to (starting at {starts} of {_fmt_time(ev.duration)})."
+        )
+
+    def spectrogram_shown_for(self) -> str | None:
+        """Path whose spectrogram is on screen (for tests)."""
+        if self._row is not None and self.spectrogram.has_image():
+            return self._row.path
+        return None

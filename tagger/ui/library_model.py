@@ -1,0 +1,444 @@
+"""The library as a Qt item model: a flat table of :class:`LibraryRow` with grouping columns.
+
+Views only ever see :class:`LibraryProxyModel` (mood filter + search). Sorting is done
+here on the plain Python list (one ``list.sort`` + ``layoutChanged``) because a
+``QSortFilterProxyModel`` comparing 50,000 rows through Python ``lessThan`` calls takes
+seconds; the proxy forwards ``sort()`` to this model and keeps its order.
+
+Rows change in batches: :meth:`LibraryModel.update_rows` replaces many rows and emits one
+``dataChanged`` per contiguous run, never a reset, so selection and scroll survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from tagger.core.library import LibraryRow
+from tagger.core.moods import COLOURS, MOODS, display_name, parse_mood
+
+_ROOT = QModelIndex()
+
+#: Custom roles.
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the LibraryRow
+MOOD_ROLE = Qt.ItemDataRole.UserRole + 2  # the mood key shown (label or prediction)
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 3  # the Status value
+
+
+class Column(IntEnum):
+    TITLE = 0
+    ARTIST = 1
+    ALBUM = 2
+    MOOD = 3
+    CONFIDENCE = 4
+    ENERGY = 5
+    VALENCE = 6
+    TAG = 7
+    STATUS = 8
+
+
+HEADERS = {
+    Column.TITLE: "Title",
+    Column.ARTIST: "Artist",
+    Column.ALBUM: "Album",
+    Column.MOOD: "Mood",
+    Column.CONFIDENCE: "Confidence",
+    Column.ENERGY: "Energy",
+    Column.VALENCE: "Valence",
+    Column.TAG: "Mood tag in file",
+    Column.STATUS: "Status",
+}
+
+
+class Status:
+    QUEUED = "queued"
+    ANALYSING = "analysing"
+    DONE = "done"
+    CORRECTED = "corrected"
+    WRITTEN = "written"
+    ERROR = "error"
+
+
+def row_status(row: LibraryRow, analysing: bool = False) -> str:
+    """The Status column: error > analysing/queued > written > corrected > done.
+
+    ``written``: the file's mood tag already says the mood shown (nothing left to write);
+    ``corrected``: the person set a label (it wins over the prediction).
+    """
+    if row.scores is None:
+        if row.error:
+            return Status.ERROR
+        return Status.ANALYSING if analysing else Status.QUEUED
+    mood = row.mood
+    if mood is not None and parse_mood(row.mood_tag) == mood:
+        return Status.WRITTEN
+    if row.label:
+        return Status.CORRECTED
+    return Status.DONE
+
+
+def _sort_key(column: int):
+    def text(v: str | None) -> tuple[int, str]:
+        return (v is None or v == "", (v or "").casefold())
+
+    def num(v: float | None) -> tuple[int, float]:
+        return (v is None, v or 0.0)
+
+    keys = {
+        Column.TITLE: lambda r: text(r.title or Path(r.path).stem),
+        Column.ARTIST: lambda r: (text(r.artist), text(r.album), r.tracknumber or 0, r.path),
+        Column.ALBUM: lambda r: (text(r.album), r.tracknumber or 0, r.path),
+        Column.MOOD: lambda r: (
+            MOODS.index(r.mood) if r.mood else len(MOODS),
+            -(r.scores.confidence if r.scores else 0.0),
+        ),
+        Column.CONFIDENCE: lambda r: num(r.scores.confidence if r.scores else None),
+        Column.ENERGY: lambda r: num(r.scores.energy if r.scores else None),
+        Column.VALENCE: lambda r: num(r.scores.valence if r.scores else None),
+        Column.TAG: lambda r: text(r.mood_tag),
+        Column.STATUS: lambda r: row_status(r),
+    }
+    return keys[Column(column)]
+
+
+class LibraryModel(QAbstractTableModel):
+    """A flat table over ``list[LibraryRow]``; row identity is ``track_id``."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[LibraryRow] = []
+        self._index: dict[int, int] = {}  # track_id -> row number
+        self._analysing: set[int] = set()  # track ids being analysed now
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    # -- access -----------------------------------------------------------------------
+    @property
+    def rows(self) -> list[LibraryRow]:
+        """The rows in display (source) order. Do not mutate."""
+        return self._rows
+
+    def row_at(self, n: int) -> LibraryRow:
+        return self._rows[n]
+
+    def row_for(self, track_id: int) -> LibraryRow | None:
+        n = self._index.get(track_id)
+        return None if n is None else self._rows[n]
+
+    def index_for(self, track_id: int, column: int = 0) -> QModelIndex:
+        n = self._index.get(track_id)
+        return QModelIndex() if n is None else self.index(n, column)
+
+    def status_of(self, row: LibraryRow) -> str:
+        return row_status(row, row.track_id in self._analysing)
+
+    # -- changes ----------------------------------------------------------------------
+    def set_rows(self, rows: Iterable[LibraryRow]) -> None:
+        """Replace everything with a new snapshot.
+
+        When the track ids are the same set as now (the common case: a refresh after a
+        write or label change) the rows are updated in place; otherwise one reset.
+        """
+        rows = list(rows)
+        if (
+            self._rows
+            and len(rows) == len(self._rows)
+            and all(r.track_id in self._index for r in rows)
+        ):
+            self.update_rows(rows)
+            return
+        self.beginResetModel()
+        self._rows = rows
+        self._apply_sort()
+        self._reindex()
+        self._analysing &= set(self._index)
+        self.endResetModel()
+
+    def update_rows(self, rows: Iterable[LibraryRow]) -> None:
+        """Replace the rows with the same track ids; unknown ones are appended."""
+        changed: list[int] = []
+        new: list[LibraryRow] = []
+        for r in rows:
+            n = self._index.get(r.track_id)
+            if n is None:
+                new.append(r)
+            else:
+                self._rows[n] = r
+                changed.append(n)
+        self._emit_changed(changed)
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for k, r in enumerate(new):
+                self._rows.append(r)
+                self._index[r.track_id] = first + k
+            self.endInsertRows()
+
+    def set_analysing(self, track_ids: Iterable[int]) -> None:
+        """Mark which tracks are being analysed now (Status column)."""
+        new = {t for t in track_ids if t in self._index}
+        touched = new ^ self._analysing
+        self._analysing = new
+        self._emit_changed([self._index[t] for t in touched], Column.STATUS, Column.STATUS)
+
+    def _emit_changed(
+        self, rows: list[int], first_col: int = 0, last_col: int = len(Column) - 1
+    ) -> None:
+        """One ``dataChanged`` per contiguous run of changed rows."""
+        if not rows:
+            return
+        rows = sorted(set(rows))
+        start = prev = rows[0]
+        for n in [*rows[1:], None]:  # type: ignore[list-item]
+            if n is not None and n == prev + 1:
+                prev = n
+                continue
+            self.dataChanged.emit(self.index(start, first_col), self.index(prev, last_col))
+            if n is not None:
+                start = prev = n
+
+    def _reindex(self) -> None:
+        self._index = {r.track_id: n for n, r in enumerate(self._rows)}
+
+    # -- sorting (see the module docstring) -------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if column < 0 or column >= len(Column):
+            self._sort = None
+            return
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        old_rows = list(self._rows)
+        persistent = self.persistentIndexList()
+        self._apply_sort()
+        self._reindex()
+        self.changePersistentIndexList(
+            persistent,
+            [
+                self.index(self._index[old_rows[p.row()].track_id], p.column())
+                if 0 <= p.row() < len(old_rows)
+                else QModelIndex()
+                for p in persistent
+            ],
+        )
+        self.layoutChanged.emit()
+
+    def _apply_sort(self) -> None:
+        if self._sort is None:
+            return
+        column, order = self._sort
+        self._rows.sort(key=_sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+
+    # -- QAbstractItemModel -----------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(Column):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[Column(section)]
+            if role == Qt.ItemDataRole.TextAlignmentRole and section in _NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(r, col)
+        if role == ROW_ROLE:
+            return r
+        if role == MOOD_ROLE:
+            return r.mood
+        if role == STATUS_ROLE:
+            return self.status_of(r)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if r.error and r.scores is None:
+                return f"{r.path}\n{r.error}"
+            if col == Column.MOOD and r.mood:
+                if r.label and r.label != r.predicted_mood:
+                    return (
+                        f"Corrected to {display_name(r.label)} "
+                        f"(model said {display_name(r.predicted_mood)})"
+                    )
+                return None
+            if col in (Column.TITLE, Column.ARTIST, Column.ALBUM):
+                return r.path
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in _NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and col == Column.STATUS
+            and self.status_of(r) == Status.ERROR
+        ):
+            return QColor("#d9453d")
+        if role == Qt.ItemDataRole.FontRole and col == Column.MOOD and r.label:
+            return self._bold
+        return None
+
+    def _display(self, r: LibraryRow, col: int) -> str | None:
+        s = r.scores
+        if col == Column.TITLE:
+            return r.title or Path(r.path).stem
+        if col == Column.ARTIST:
+            return r.artist or ""
+        if col == Column.ALBUM:
+            return r.album or ""
+        if col == Column.MOOD:
+            return display_name(r.mood) if r.mood else ""
+        if col == Column.CONFIDENCE:
+            return f"{s.confidence:.0%}" if s else ""
+        if col == Column.ENERGY:
+            return f"{s.energy:.2f}" if s else ""
+        if col == Column.VALENCE:
+            return f"{s.valence:.2f}" if s else ""
+        if col == Column.TAG:
+            return r.mood_tag or ""
+        if col == Column.STATUS:
+            return self.status_of(r)
+        return None
+
+
+_NUMERIC = {Column.CONFIDENCE, Column.ENERGY, Column.VALENCE}
+
+
+class LibraryProxyModel(QSortFilterProxyModel):
+    """Mood filter (a set of mood keys) and a search text; keeps the source's order."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._moods: frozenset[str] = frozenset(MOODS)
+        self._needle = ""
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
+        self.setDynamicSortFilter(True)
+
+    @property
+    def moods(self) -> frozenset[str]:
+        return self._moods
+
+    def set_moods(self, moods: Iterable[str]) -> None:
+        """Show only rows whose mood is in ``moods``; all moods = no filter at all."""
+        moods = frozenset(moods)
+        if moods != self._moods:
+            self._change_filter(lambda: setattr(self, "_moods", moods))
+
+    def set_search(self, text: str) -> None:
+        needle = text.strip().casefold()
+        if needle != self._needle:
+            self._change_filter(lambda: setattr(self, "_needle", needle))
+
+    def _change_filter(self, change) -> None:
+        if hasattr(self, "endFilterChange"):  # Qt >= 6.10; invalidateFilter is deprecated
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        src = self.sourceModel()
+        if not isinstance(src, LibraryModel) or source_row >= len(src.rows):
+            return True
+        r = src.rows[source_row]
+        if len(self._moods) < len(MOODS) and r.mood not in self._moods:
+            return False
+        if self._needle:
+            hay = f"{r.title or ''}\x00{r.artist or ''}\x00{r.album or ''}\x00{r.path}"
+            return self._needle in hay.casefold()
+        return True
+
+    # sorting happens in the source model (fast); the proxy keeps source order
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort_column, self._sort_order = column, order
+        src = self.sourceModel()
+        if src is not None:
+            src.sort(column, order)
+
+    def sortColumn(self) -> int:
+        return self._sort_column
+
+    def sortOrder(self) -> Qt.SortOrder:
+        return self._sort_order
+
+    def row_at(self, proxy_row: int) -> LibraryRow | None:
+        idx = self.index(proxy_row, 0)
+        return idx.data(ROW_ROLE) if idx.isValid() else None
+
+
+def text_on(colour: QColor) -> QColor:
+    """Black or white, whichever reads better on ``colour``."""
+    lum = 0.2126 * colour.redF() + 0.7152 * colour.greenF() + 0.0722 * colour.blueF()
+    return QColor("#111111") if lum > 0.5 else QColor("#ffffff")
+
+
+class MoodChipDelegate(QStyledItemDelegate):
+    """Paints the mood as a rounded coloured chip (bold with a pencil when corrected)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        mood = index.data(MOOD_ROLE)
+        if not mood:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        row = index.data(ROW_ROLE)
+        corrected = bool(row is not None and row.label)
+        text = display_name(mood) + (" ✎" if corrected else "")
+        fm = option.fontMetrics
+        pad = max(4, fm.height() // 3)
+        w = min(option.rect.width() - 2 * pad, fm.horizontalAdvance(text) + 3 * pad)
+        h = min(option.rect.height() - 4, fm.height() + 2)
+        chip = QRect(option.rect.x() + pad, option.rect.center().y() - h // 2 + 1, w, h)
+        colour = QColor(COLOURS.get(mood, "#888888"))
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(chip, h / 2, h / 2)
+        painter.setPen(text_on(colour))
+        f = QFont(option.font)
+        f.setBold(corrected)
+        painter.setFont(f)
+        painter.drawText(chip, int(Qt.AlignmentFlag.AlignCenter), text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        s = super().sizeHint(option, index)
+        fm = option.fontMetrics
+        return QSize(max(s.width(), fm.horizontalAdvance("Aggressive ✎") + fm.height()), s.height())
+
+
+def status_colour(status: str, palette: QPalette) -> QColor:
+    if status == Status.ERROR:
+        return QColor("#d9453d")
+    return palette.color(QPalette.ColorRole.Text)

@@ -1,0 +1,1160 @@
+"""The main window: library table + detail pane, background analysis, tag writing.
+
+Extension points for other views (review, playlists, mood map):
+
+* :meth:`MainWindow.add_view` ``(widget, title)`` adds a tab beside the Library tab.
+* Whenever rows change (analysis results, label changes, tag writes) every added view
+  that has a ``set_rows(rows: list[LibraryRow])`` method gets the new snapshot (while
+  analysing, at most once a second; always once when analysis ends).
+* :meth:`MainWindow.refresh_rows` re-reads ``library_rows`` from :attr:`MainWindow.store`
+  (the GUI thread's own ``Store``); :meth:`MainWindow.set_label` shows one label just
+  stored (cheap); :meth:`MainWindow.set_model` switches model and re-analyses.
+* Views with ``set_root(path)`` hear about a newly opened folder; views with
+  ``shutdown(timeout_ms)`` are asked to stop their work when the window closes.
+* :attr:`MainWindow.root`, :attr:`MainWindow.model_id`, :attr:`MainWindow.loaded` and
+  :attr:`MainWindow.rows` describe the open library; :meth:`MainWindow.select_track`
+  shows a track in the Library tab; :meth:`MainWindow.selected_rows` is the selection.
+* Signals: ``rows_changed``, ``analysis_started``, ``track_analysed(TrackAnalysed)``,
+  ``analysis_finished(cancelled)``, ``write_finished(WriteSummary | None)``.
+* Background work for a view goes through :class:`tagger.ui.workers.GeneratorWorker`.
+
+``tagger.ui.app.add_optional_views`` constructs ``ReviewView(window)``,
+``PlaylistView(window)`` and ``MoodMapView(window)`` when those modules exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelectionModel,
+    QModelIndex,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagger.core.library import AnalysisSummary, LibraryRow, TrackAnalysed, library_rows
+from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.core.progress import Progress
+from tagger.core.scan import ScanResult
+from tagger.core.settings import load_settings, update_settings
+from tagger.core.store import Store
+from tagger.ui.detail_pane import DetailPane
+from tagger.ui.library_model import (
+    HEADERS,
+    ROW_ROLE,
+    Column,
+    LibraryModel,
+    LibraryProxyModel,
+    MoodChipDelegate,
+)
+from tagger.ui.log_view import LogView
+from tagger.ui.workers import (
+    GeneratorWorker,
+    ModelFailed,
+    ModelReady,
+    RowsLoaded,
+    analysis_job,
+    wait_for_all,
+)
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "Mood Tagger"
+MAX_RECENT = 10
+
+
+def mood_icon(mood: str, size: int = 14) -> QIcon:
+    pm = QPixmap(size * 2, size * 2)
+    pm.setDevicePixelRatio(2.0)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(COLOURS[mood]))
+    p.drawEllipse(1, 1, size - 2, size - 2)
+    p.end()
+    return QIcon(pm)
+
+
+def default_folder(folder: str | Path | None) -> Path | None:
+    """The folder to open: the given one, else the last used, else the platform's music
+    folder if it exists, else None (the empty state)."""
+    if folder:
+        return Path(folder).expanduser()
+    last = load_settings().get("last_folder")
+    if last and Path(last).is_dir():
+        return Path(last)
+    music = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
+    if music and Path(music).is_dir():
+        return Path(music)
+    return None
+
+
+class EmptyState(QWidget):
+    """Shown when no folder is open: one big button."""
+
+    def __init__(self, on_open, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        title = QLabel("Find the mood of every song in your music folder")
+        f = title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.6)
+        title.setFont(f)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setWordWrap(True)
+        lay.addWidget(title)
+        hint = QLabel(
+            "Mood Tagger listens to a few seconds of each song on this computer and sorts "
+            "them into Happy, Aggressive, Sad and Calm. Nothing is changed in your files "
+            "until you choose to write tags."
+        )
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
+        lay.addSpacing(18)
+        self.button = QPushButton("Open music folder…")
+        bf = self.button.font()
+        bf.setPointSizeF(bf.pointSizeF() * 1.4)
+        self.button.setFont(bf)
+        fm = self.button.fontMetrics()
+        self.button.setMinimumSize(
+            fm.horizontalAdvance(self.button.text()) + 4 * fm.height(), int(2.4 * fm.height())
+        )
+        self.button.setDefault(True)
+        self.button.clicked.connect(on_open)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.message = QLabel("")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setStyleSheet("color: #d9453d;")
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+        lay.addStretch(3)
+
+
+class LibraryTableView(QTableView):
+    """The library table: fixed row heights and column widths so 50k rows stay fast."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAlternatingRowColors(True)
+        self.setSortingEnabled(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTabKeyNavigation(False)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vh = self.verticalHeader()
+        vh.hide()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vh.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        self.horizontalHeader().setHighlightSections(False)
+        self.horizontalHeader().setSortIndicatorShown(True)
+        self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.setAccessibleName("Library")
+
+    def set_default_widths(self) -> None:
+        """Title stretches; the rest get widths in ems (sane on any DPI)."""
+        em = self.fontMetrics().horizontalAdvance("M")
+        widths = {
+            Column.ARTIST: 11,
+            Column.ALBUM: 11,
+            Column.MOOD: 9,
+            Column.CONFIDENCE: 6,
+            Column.ENERGY: 5,
+            Column.VALENCE: 5,
+            Column.TAG: 8,
+            Column.STATUS: 6,
+        }
+        hh = self.horizontalHeader()
+        hh.setStretchLastSection(False)
+        hh.setMinimumSectionSize(3 * em)
+        hfm = hh.fontMetrics()
+        for col, w in widths.items():
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            label = HEADERS[Column(col)]
+            # room for the header text and the sort arrow
+            self.setColumnWidth(col, max(w * em, hfm.horizontalAdvance(label) + 3 * em))
+        hh.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
+
+
+class MainWindow(QMainWindow):
+    """The app's window. ``model`` is a checkpoint path, a LoadedModel or None (active)."""
+
+    analysis_started = Signal()
+    track_analysed = Signal(object)  # TrackAnalysed, as results arrive
+    analysis_finished = Signal(bool)  # cancelled
+    rows_changed = Signal()  # any row changed (results, refresh, writes)
+    write_finished = Signal(object)  # the WriteSummary (or None on failure)
+
+    def __init__(
+        self,
+        folder: str | Path | None = None,
+        model: Any = None,
+        jobs: int | None = None,
+        auto_analyse: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model_arg = model
+        self.jobs = jobs
+        self.auto_analyse = auto_analyse
+        self.root: Path | None = None
+        self.loaded: Any = None
+        self.model_id: str = ""
+        from tagger.core.checkpoint import LoadedModel
+
+        if isinstance(model, LoadedModel):  # already loaded: rows can show at once
+            self.loaded, self.model_id = model, model.model_id
+        #: The GUI thread's store (workers open their own).
+        self.store = Store.open_default()
+        self._views: list[QWidget] = []
+        self._analysis: GeneratorWorker | None = None
+        self._jobs_running: list[GeneratorWorker] = []
+        self._pending: list[TrackAnalysed] = []
+        self._queue: list[int] = []  # track ids waiting for analysis, in order
+        self._queue_pos = 0
+        self._finished_ids: set[int] = set()
+        self._analyse_started: float | None = None
+        self._analyse_base = 0
+        self._errors: dict[str, str] = {}
+        self._scan_errors: list[tuple[str, str]] = []
+        self._last_view_push = 0.0
+        self._closing = False
+
+        self.library_model = LibraryModel(self)
+        self.proxy = LibraryProxyModel(self)
+        self.proxy.setSourceModel(self.library_model)
+
+        self._flush_timer = QTimer(self, singleShot=True, interval=100)
+        self._flush_timer.timeout.connect(self._flush_results)
+        self._views_timer = QTimer(self, singleShot=True, interval=1000)
+        self._views_timer.timeout.connect(self._push_to_views)
+        self._counts_timer = QTimer(self, singleShot=True, interval=500)
+        self._counts_timer.timeout.connect(self._update_counts)
+        self._search_timer = QTimer(self, singleShot=True, interval=200)
+        self._search_timer.timeout.connect(self._apply_search)
+
+        self._build_ui()
+        if self.loaded is not None:
+            self.detail.set_model(self.loaded)
+        self._build_actions()
+        self._build_status_bar()
+        self._restore_geometry()
+        self._update_title()
+
+        target = Path(folder).expanduser() if folder else None
+        if target is not None:
+            QTimer.singleShot(0, lambda: self.open_folder(target))
+        else:
+            self.stack.setCurrentWidget(self.empty)
+
+    # -- construction -----------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.table = LibraryTableView()
+        self.table.setModel(self.proxy)
+        self.table.setItemDelegateForColumn(Column.MOOD, MoodChipDelegate(self.table))
+        self.table.set_default_widths()
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        self.detail = DetailPane()
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        em = self.fontMetrics().horizontalAdvance("M")
+        self.splitter.setSizes([80 * em, 28 * em])
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.splitter, "Library")
+
+        self.empty = EmptyState(self.choose_folder)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.tabs)
+        self.setCentralWidget(self.stack)
+
+        self.errors_list = QListWidget()
+        self.errors_list.setAccessibleName("Files that could not be analysed")
+        self.errors_list.itemActivated.connect(self._on_errors_list_item_activated)
+        self.errors_dock = QDockWidget("Errors", self)
+        self.errors_dock.setObjectName("errors_dock")
+        self.errors_dock.setWidget(self.errors_list)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.errors_dock)
+        self.errors_dock.hide()
+
+        self.log_view = LogView()
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("log_dock")
+        self.log_dock.setWidget(self.log_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.tabifyDockWidget(self.errors_dock, self.log_dock)
+        self.log_dock.hide()
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        self.open_action = QAction("&Open Folder…", self)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self.choose_folder)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        self.reanalyse_action = QAction("&Rescan Folder", self)
+        self.reanalyse_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.reanalyse_action.triggered.connect(self.start_analysis)
+        file_menu.addAction(self.reanalyse_action)
+        self.cancel_action = QAction("&Stop Analysis", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.cancel_action.triggered.connect(self.cancel_analysis)
+        self.cancel_action.setEnabled(False)
+        file_menu.addAction(self.cancel_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        tags_menu = mb.addMenu("&Tags")
+        self.write_action = QAction("&Write Mood Tags…", self)
+        self.write_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
+        self.write_action.triggered.connect(self.write_tags)
+        tags_menu.addAction(self.write_action)
+        self.undo_write_action = QAction("&Undo Last Write", self)
+        self.undo_write_action.triggered.connect(self.undo_last_write)
+        tags_menu.addAction(self.undo_write_action)
+
+        view_menu = mb.addMenu("&View")
+        self.find_action = QAction("&Find…", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.triggered.connect(self._focus_search)
+        view_menu.addAction(self.find_action)
+        view_menu.addAction(self.errors_dock.toggleViewAction())
+        log_action = self.log_dock.toggleViewAction()
+        log_action.setText("&Log")
+        view_menu.addAction(log_action)
+        self.detail_action = QAction("&Details Pane", self, checkable=True, checked=True)
+        self.detail_action.toggled.connect(self.detail.setVisible)
+        view_menu.addAction(self.detail_action)
+        view_menu.addSeparator()
+
+        help_menu = mb.addMenu("&Help")
+        about = QAction("&About Mood Tagger", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        icon = self.fontMetrics().height()
+        tb.setIconSize(QSize(icon, icon))
+        tb.addAction(self.open_action)
+        tb.addAction(self.write_action)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Show: "))
+        self.mood_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        group.setExclusive(False)
+        for k, mood in enumerate(MOODS, start=1):
+            a = QAction(mood_icon(mood), display_name(mood), self, checkable=True, checked=True)
+            a.setShortcut(QKeySequence(f"Ctrl+{k}"))
+            a.setToolTip(f"Show {display_name(mood)} songs (Ctrl+{k})")
+            a.toggled.connect(self._on_mood_filter_toggled)
+            group.addAction(a)
+            tb.addAction(a)
+            view_menu.addAction(a)
+            self.mood_actions[mood] = a
+        tb.addSeparator()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search title, artist, album (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search")
+        self.search.setMaximumWidth(self.fontMetrics().horizontalAdvance("M") * 24)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self._on_search_return_pressed)
+        tb.addWidget(self.search)
+        self._update_actions()
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.counts_label = QLabel()
+        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.errors_button = QToolButton()
+        self.errors_button.setAutoRaise(True)
+        self.errors_button.clicked.connect(self._show_errors)
+        self.errors_button.hide()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(self.fontMetrics().horizontalAdvance("M") * 16)
+        self.progress.setFormat("%v / %m")
+        self.progress.setTextVisible(True)
+        self.eta_label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop analysing (Esc); results so far are kept")
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.message_label = QLabel()
+        # the message gives way (clipped, full text in its tooltip); the counts never do
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.message_label.setMinimumWidth(0)
+        self._message_timer = QTimer(self, singleShot=True)
+        self._message_timer.timeout.connect(self.message_label.clear)
+        sb.addWidget(self.counts_label)
+        sb.addWidget(self.message_label, 1)
+        sb.addPermanentWidget(self.errors_button)
+        sb.addPermanentWidget(self.eta_label)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
+        self._set_busy(False)
+
+    def _restore_geometry(self) -> None:
+        s = load_settings()
+        geo = s.get("window_geometry")
+        restored = False
+        if isinstance(geo, str):
+            restored = self.restoreGeometry(QByteArray.fromBase64(geo.encode("ascii")))
+        split = s.get("splitter_sizes")
+        if isinstance(split, list) and len(split) == 2 and all(isinstance(x, int) for x in split):
+            self.splitter.setSizes(split)
+        if not restored:
+            screen = QApplication.primaryScreen()
+            avail = screen.availableGeometry() if screen else None
+            em = self.fontMetrics().horizontalAdvance("M")
+            w, h = 140 * em, 56 * self.fontMetrics().height()
+            if avail is not None:
+                w, h = min(w, int(avail.width() * 0.9)), min(h, int(avail.height() * 0.9))
+            self.resize(w, h)
+
+    # -- public API (see the module docstring) ----------------------------------------
+    @property
+    def rows(self) -> list[LibraryRow]:
+        """The current library rows (a copy)."""
+        return list(self.library_model.rows)
+
+    def add_view(self, widget: QWidget, title: str) -> int:
+        """Add ``widget`` as a tab beside Library; it gets ``set_rows`` calls if it has one."""
+        self._views.append(widget)
+        idx = self.tabs.addTab(widget, title)
+        if self.library_model.rows:
+            self._push_view(widget)
+        return idx
+
+    def refresh_rows(self) -> None:
+        """Re-read every row from the store (after labels or tags changed elsewhere).
+
+        Runs ``library_rows`` on the GUI thread: fine for one action, too slow to call
+        per keypress on a huge library — use :meth:`set_label` for single label changes.
+        """
+        if self.root is None or self._closing:
+            return
+        rows = library_rows(self.root, self.store, self.model_id)
+        self._rows_arrived(rows)
+
+    def set_label(self, track_id: int, mood: str | None) -> None:
+        """Show a label that was just stored for ``track_id`` (None: label cleared).
+
+        Cheap: one row changes; other views get the rows at most once a second.
+        """
+        old = self.library_model.row_for(track_id)
+        if old is None or old.label == mood:
+            return
+        new = dataclasses.replace(old, label=mood)
+        self.library_model.update_rows([new])
+        if self.detail.row is not None and self.detail.row.track_id == track_id:
+            self.detail.show_row(new)
+        if not self._counts_timer.isActive():
+            self._counts_timer.start()
+        self._schedule_views()
+        self.rows_changed.emit()
+
+    def set_model(self, model: Any = None) -> None:
+        """Use another model (a checkpoint path, a LoadedModel, or None = the active one)
+        and analyse the open folder with it (results of each model are cached)."""
+        from tagger.core.checkpoint import LoadedModel
+
+        self.model_arg = model
+        if isinstance(model, LoadedModel):
+            self.loaded, self.model_id = model, model.model_id
+        else:
+            self.loaded, self.model_id = None, ""
+        if self.root is not None:
+            self.start_analysis()
+
+    # -- folders ----------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        start = str(self.root or default_folder(None) or Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Open music folder", start)
+        if path:
+            self.open_folder(path)
+
+    def open_folder(self, folder: str | Path) -> bool:
+        """Show ``folder`` and start analysing it; False (and a message) if it is unusable."""
+        path = Path(folder).expanduser()
+        try:
+            path = path.resolve()
+            ok = path.is_dir()
+        except OSError:
+            ok = False
+        if not ok:
+            msg = f"The folder {path} does not exist or cannot be opened."
+            log.warning(msg)
+            if self.root is None:
+                self.empty.message.setText(msg)
+                self.stack.setCurrentWidget(self.empty)
+            else:
+                self.say(msg, 8000)
+            return False
+        self.cancel_analysis()
+        self.root = path
+        self._errors.clear()
+        self._scan_errors.clear()
+        self.errors_list.clear()
+        self._update_errors_button()
+        self.library_model.set_rows([])
+        self.detail.show_row(None)
+        for v in self._views:  # views that care about the folder itself
+            fn = getattr(v, "set_root", None)
+            if callable(fn):
+                try:
+                    fn(path)
+                except Exception:
+                    log.exception("view %r failed to take the new folder", v)
+        self.stack.setCurrentWidget(self.tabs)
+        self._update_title()
+        self._remember(path)
+        self._update_actions()
+        if self.auto_analyse:
+            self.start_analysis()
+        else:
+            self.refresh_rows()
+        self.table.setFocus()
+        return True
+
+    def _remember(self, path: Path) -> None:
+        s = load_settings()
+        recent = [p for p in s.get("recent_folders", []) if isinstance(p, str) and p != str(path)]
+        recent.insert(0, str(path))
+        update_settings(last_folder=str(path), recent_folders=recent[:MAX_RECENT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in load_settings().get("recent_folders", []) if isinstance(p, str)]
+        for p in recent:
+            a = self.recent_menu.addAction(p)
+            a.triggered.connect(lambda _c=False, p=p: self.open_folder(p))
+            a.setEnabled(Path(p).is_dir())
+        if not recent:
+            none = self.recent_menu.addAction("No recent folders")
+            none.setEnabled(False)
+
+    def _update_title(self) -> None:
+        if self.root is None:
+            self.setWindowTitle(APP_TITLE)
+        else:
+            self.setWindowTitle(f"{APP_TITLE} — {self.root.name or self.root}")
+
+    # -- analysis ---------------------------------------------------------------------
+    @property
+    def analysing(self) -> bool:
+        return self._analysis is not None and not self._analysis.done
+
+    def start_analysis(self) -> None:
+        """Scan the open folder and analyse what has no valid prediction (in a worker)."""
+        if self.root is None:
+            return
+        self.cancel_analysis()
+        w = GeneratorWorker(analysis_job, str(self.root), self.loaded or self.model_arg, self.jobs)
+        w.signals.yielded.connect(lambda ev, w=w: self._on_analysis_yielded(w, ev))
+        w.signals.progress.connect(lambda ev, w=w: self._on_analysis_progress(w, ev))
+        w.signals.errored.connect(lambda msg, w=w: self._on_analysis_errored(w, msg))
+        w.signals.finished.connect(lambda c, w=w: self._on_analysis_finished(w, c))
+        self._analysis = w
+        self._jobs_running.append(w)
+        self._pending.clear()
+        self._queue, self._queue_pos = [], 0
+        self._finished_ids = set()
+        self._analyse_started = None
+        self.progress.setRange(0, 0)
+        self.eta_label.setText("Scanning…")
+        self._set_busy(True)
+        w.start()
+        self.analysis_started.emit()
+
+    def cancel_analysis(self) -> None:
+        if self._analysis is not None and not self._analysis.done:
+            self._analysis.cancel()
+            self.eta_label.setText("Stopping…")
+
+    def _on_analysis_yielded(self, w: GeneratorWorker, ev: object) -> None:
+        if w is not self._analysis:
+            return
+        if isinstance(ev, TrackAnalysed):
+            self.track_analysed.emit(ev)
+            self._pending.append(ev)
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+        elif isinstance(ev, RowsLoaded):
+            if self.root is not None and Path(ev.root) == self.root:
+                self._rows_arrived(list(ev.rows))
+                self._queue = [
+                    r.track_id for r in self.library_model.rows if r.scores is None and not r.error
+                ]
+                self._queue_pos = 0
+        elif isinstance(ev, ModelReady):
+            self.loaded = ev.loaded
+            self.model_id = ev.model_id
+            self.detail.set_model(ev.loaded)
+            self.say(f"Model: {ev.name}", 5000)
+        elif isinstance(ev, ModelFailed):
+            self._add_error("(mood model)", ev.message)
+            QMessageBox.warning(
+                self, APP_TITLE, f"The mood model could not be loaded:\n\n{ev.message}"
+            )
+        elif isinstance(ev, ScanResult):
+            self._scan_errors = list(ev.errors)
+            for path, msg in ev.errors:
+                self._add_error(path, msg)
+        elif isinstance(ev, AnalysisSummary):
+            self._flush_results()
+            if ev.cancelled:
+                text = f"Stopped: {ev.analysed + ev.cached} of {ev.total} songs have a mood."
+            else:
+                text = (
+                    f"Done: {ev.total} songs ({ev.analysed} analysed, {ev.cached} from cache"
+                    f", {ev.failed} failed)."
+                )
+            self.say(text, 15000)
+
+    def _on_analysis_progress(self, w: GeneratorWorker, ev: Progress) -> None:
+        if w is not self._analysis:
+            return
+        if ev.stage == "scan":
+            self.progress.setRange(0, 0)
+            self.eta_label.setText(f"Scanning… {ev.done} files")
+            return
+        if self._analyse_started is None:
+            self._analyse_started = time.monotonic()
+            self._analyse_base = ev.done
+            self._advance_analysing()
+        self.progress.setRange(0, max(1, ev.total))
+        self.progress.setValue(ev.done)
+        self.progress.setFormat(f"{ev.done} / {ev.total}")
+        elapsed = time.monotonic() - self._analyse_started
+        left = ev.total - ev.done
+        if ev.done > self._analyse_base and left > 0:
+            eta = elapsed / (ev.done - self._analyse_base) * left
+            self.eta_label.setText(f"Analysing · about {_duration(eta)} left")
+        elif left > 0:
+            self.eta_label.setText("Analysing…")
+        else:
+            self.eta_label.setText("")
+
+    def _on_analysis_errored(self, w: GeneratorWorker, msg: str) -> None:
+        self._add_error("(analysis)", msg)
+        if w is self._analysis:
+            self.say(f"Analysis failed: {msg}", 15000)
+
+    def _on_analysis_finished(self, w: GeneratorWorker, cancelled: bool) -> None:
+        if w in self._jobs_running:
+            self._jobs_running.remove(w)
+        if w is not self._analysis:
+            return
+        self._flush_results()
+        self._update_counts()
+        self.library_model.set_analysing(())
+        self._set_busy(False)
+        self._push_to_views()
+        self.analysis_finished.emit(cancelled)
+
+    def _flush_results(self) -> None:
+        """Apply buffered results to the model in one batch (one dataChanged per run)."""
+        self._flush_timer.stop()
+        if not self._pending:
+            return
+        events, self._pending = self._pending, []
+        updated = []
+        for ev in events:
+            old = self.library_model.row_for(ev.track_id)
+            self._finished_ids.add(ev.track_id)
+            if old is None:
+                continue
+            updated.append(
+                dataclasses.replace(
+                    old,
+                    scores=ev.scores,
+                    error=ev.error,
+                    model_id=self.model_id if ev.scores else old.model_id,
+                    window_starts=ev.window_starts,
+                )
+            )
+            if ev.error:
+                self._add_error(ev.path, ev.error)
+        self.library_model.update_rows(updated)
+        self._advance_analysing()
+        if not self._counts_timer.isActive():  # counting 50k rows 10x a second is waste
+            self._counts_timer.start()
+        cur = self.detail.row
+        if cur is not None:
+            new = self.library_model.row_for(cur.track_id)
+            if new is not None and new != cur:
+                self.detail.show_row(new)
+        self._schedule_views()
+        self.rows_changed.emit()
+
+    def _advance_analysing(self) -> None:
+        """Mark the next few queued tracks as 'analysing' (the pipeline takes them in order)."""
+        if self._analyse_started is None:
+            return
+        from tagger.core.analysis import default_jobs
+
+        while (
+            self._queue_pos < len(self._queue)
+            and self._queue[self._queue_pos] in self._finished_ids
+        ):
+            self._queue_pos += 1
+        k = self.jobs if self.jobs else default_jobs()
+        ahead = [
+            t
+            for t in self._queue[self._queue_pos : self._queue_pos + 4 * k]
+            if t not in self._finished_ids
+        ][: max(1, k)]
+        self.library_model.set_analysing(ahead)
+
+    # -- rows -------------------------------------------------------------------------
+    def _rows_arrived(self, rows: list[LibraryRow]) -> None:
+        current = self.detail.row
+        self.library_model.set_rows(rows)
+        for r in rows:
+            if r.error and r.scores is None:
+                self._add_error(r.path, r.error)
+            elif r.path in self._errors:
+                self._remove_error(r.path)
+        self._update_counts()
+        if current is not None:
+            self.detail.show_row(self.library_model.row_for(current.track_id))
+        self._push_to_views()
+        self.rows_changed.emit()
+
+    def _schedule_views(self) -> None:
+        if not self._views_timer.isActive():
+            self._views_timer.start()
+
+    def _push_to_views(self) -> None:
+        self._views_timer.stop()
+        for v in self._views:
+            self._push_view(v)
+
+    def _push_view(self, v: QWidget) -> None:
+        fn = getattr(v, "set_rows", None)
+        if callable(fn):
+            try:
+                fn(list(self.library_model.rows))
+            except Exception:  # another view's bug must not break the library
+                log.exception("view %r failed to take the new rows", v)
+
+    def _update_counts(self) -> None:
+        self._counts_timer.stop()
+        rows = self.library_model.rows
+        counts = Counter(r.mood for r in rows if r.mood)
+        parts = [
+            f'<span style="color:{COLOURS[m]}">●</span>&nbsp;{display_name(m)} {counts.get(m, 0)}'
+            for m in MOODS
+        ]
+        self.counts_label.setText(f"{len(rows)} songs &nbsp; " + " &nbsp; ".join(parts))
+
+    # -- errors -----------------------------------------------------------------------
+    def _add_error(self, path: str, message: str) -> None:
+        if self._errors.get(path) == message:
+            return
+        if path in self._errors:
+            self._remove_error(path)
+        self._errors[path] = message
+        item = QListWidgetItem(f"{Path(path).name} — {message}")
+        item.setToolTip(path)
+        item.setData(Qt.ItemDataRole.UserRole, path)
+        self.errors_list.addItem(item)
+        self._update_errors_button()
+
+    def _remove_error(self, path: str) -> None:
+        self._errors.pop(path, None)
+        for i in range(self.errors_list.count()):
+            if self.errors_list.item(i).data(Qt.ItemDataRole.UserRole) == path:
+                self.errors_list.takeItem(i)
+                break
+        self._update_errors_button()
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """path -> message of every file (or job) that failed."""
+        return dict(self._errors)
+
+    def _update_errors_button(self) -> None:
+        n = len(self._errors)
+        self.errors_button.setText(f"⚠ {n} error{'s' if n != 1 else ''}")
+        self.errors_button.setToolTip("Show the files that could not be analysed")
+        self.errors_button.setVisible(n > 0)
+
+    def _show_errors(self) -> None:
+        if not self.errors_dock.isVisible():
+            self.resizeDocks(
+                [self.errors_dock], [8 * self.fontMetrics().height()], Qt.Orientation.Vertical
+            )
+        self.errors_dock.show()
+        self.errors_dock.raise_()
+        self.errors_list.setFocus()
+
+    def _on_errors_list_item_activated(self, item: QListWidgetItem) -> None:
+        path = item.data(Qt.ItemDataRole.UserRole)
+        for r in self.library_model.rows:
+            if r.path == path:
+                self.select_track(r.track_id)
+                break
+
+    def select_track(self, track_id: int) -> None:
+        src = self.library_model.index_for(track_id)
+        idx = self.proxy.mapFromSource(src)
+        if idx.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                idx,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.table.scrollTo(idx)
+
+    # -- filter / search / selection --------------------------------------------------
+    def _on_mood_filter_toggled(self, _checked: bool) -> None:
+        self.proxy.set_moods(m for m, a in self.mood_actions.items() if a.isChecked())
+
+    def _apply_search(self) -> None:
+        self._search_timer.stop()
+        self.proxy.set_search(self.search.text())
+
+    def _on_search_return_pressed(self) -> None:
+        self._apply_search()
+        if self.proxy.rowCount():
+            self.table.setFocus()
+            if not self.table.currentIndex().isValid():
+                self.table.selectRow(0)
+
+    def _focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _on_table_current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        sel = self.table.selectionModel()
+        if current.isValid() and not sel.isRowSelected(current.row(), QModelIndex()):
+            # focus alone makes a row current: select it so the highlight matches the pane
+            sel.select(
+                current,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        row = current.data(ROW_ROLE) if current.isValid() else None
+        self.detail.show_row(row)
+
+    def selected_rows(self) -> list[LibraryRow]:
+        idxs = self.table.selectionModel().selectedRows()
+        return [i.data(ROW_ROLE) for i in idxs if i.data(ROW_ROLE) is not None]
+
+    # -- tag writing ------------------------------------------------------------------
+    def _update_actions(self) -> None:
+        from tagger.ui.write_dialog import tagwrite_available
+
+        has = self.root is not None
+        can_write = has and tagwrite_available()
+        self.write_action.setEnabled(can_write)
+        self.undo_write_action.setEnabled(can_write and self._has_write_to_undo())
+        self.reanalyse_action.setEnabled(has)
+        for a in self.mood_actions.values():
+            a.setEnabled(has)
+        self.search.setEnabled(has)
+        if not tagwrite_available():
+            self.write_action.setToolTip("Tag writing is not available in this build")
+
+    def _has_write_to_undo(self) -> bool:
+        if self.root is None or self._closing:
+            return False
+        try:
+            return self.store.last_write_batch(self.root) is not None
+        except Exception:  # an older store without the journal methods
+            log.debug("cannot read the write journal", exc_info=True)
+            return False
+
+    def _run_job(self, func, *args, on_event, on_done) -> GeneratorWorker:
+        w = GeneratorWorker(func, *args)
+        w.signals.yielded.connect(on_event)
+        w.signals.progress.connect(self._on_job_progress)
+        w.signals.errored.connect(lambda msg: self._add_error("(tag write)", msg))
+        w.signals.finished.connect(lambda c, w=w: (self._job_done(w), on_done(c)))
+        self._jobs_running.append(w)
+        w.start()
+        return w
+
+    def _job_done(self, w: GeneratorWorker) -> None:
+        if w in self._jobs_running:
+            self._jobs_running.remove(w)
+
+    def _on_job_progress(self, ev: Progress) -> None:
+        self.progress.show()
+        self.progress.setRange(0, max(1, ev.total))
+        self.progress.setValue(ev.done)
+        self.progress.setFormat(f"{ev.done} / {ev.total}")
+        self.eta_label.show()
+        self.eta_label.setText("Writing tags…")
+
+    def write_tags(self, _checked: bool = False, confirm: bool = True) -> None:
+        """Plan the write (worker), show the preview, then apply it (worker)."""
+        from tagger.core.tagwrite import energy_valence_setting
+        from tagger.ui.write_dialog import tagwrite_available
+
+        if self.root is None or not tagwrite_available() or not self.model_id:
+            return
+        if self.analysing:
+            QMessageBox.information(
+                self, APP_TITLE, "Please wait for the analysis to finish (or stop it) first."
+            )
+            return
+        self.write_action.setEnabled(False)
+        root = str(self.root)
+        s = load_settings()
+        try:
+            min_conf = min(1.0, max(0.0, float(s.get("write_min_confidence", 0.0))))
+        except (TypeError, ValueError):
+            min_conf = 0.0
+        ev = energy_valence_setting()
+        self._plan(
+            root,
+            min_conf,
+            ev,
+            lambda changes: (
+                self._update_actions(),
+                self._show_preview(root, changes, confirm, min_conf, ev),
+            ),
+        )
+
+    def _plan(self, root: str, min_conf: float, ev: bool, then) -> None:
+        """Run ``plan_write`` in a worker; ``then(changes)`` on the GUI thread."""
+        from tagger.ui.write_dialog import PlanReady, plan_job
+
+        plans: list = []
+
+        def on_event(ev_: object) -> None:
+            if isinstance(ev_, PlanReady):
+                plans.extend(ev_.changes)
+
+        self._run_job(
+            plan_job,
+            root,
+            self.model_id,
+            min_conf,
+            ev,
+            on_event=on_event,
+            on_done=lambda _c: then(plans),
+        )
+
+    def _show_preview(
+        self, root: str, changes: list, confirm: bool, min_conf: float = 0.0, ev: bool = False
+    ) -> None:
+        from tagger.ui.write_dialog import WritePreviewDialog
+
+        confidences = {
+            r.track_id: r.scores.confidence
+            for r in self.library_model.rows
+            if r.scores is not None and not r.label
+        }
+        dlg = WritePreviewDialog(changes, root, self, confidences, min_conf, ev)
+
+        def replan(mc: float, e: bool) -> None:
+            def show(new: list) -> None:
+                if self.preview_dialog is dlg and dlg.options() == (mc, e):
+                    dlg.set_changes(new)
+
+            self._plan(root, mc, e, show)
+
+        dlg.replan_requested.connect(replan)
+        self.preview_dialog = dlg
+        ok = dlg.exec() == WritePreviewDialog.DialogCode.Accepted if confirm else True
+        self.preview_dialog = None
+        changes = dlg.changes
+        if ok:
+            mc, e = dlg.options()
+            update_settings(write_min_confidence=mc, write_energy_valence=e)
+        if ok and changes:
+            self._apply(root, changes)
+        else:
+            self.write_finished.emit(None)
+
+    def _apply(self, root: str, changes: list) -> None:
+        from tagger.ui.write_dialog import apply_job
+
+        self._start_write_job(apply_job, (root, changes), "Write mood tags")
+
+    def undo_last_write(self, _checked: bool = False, confirm: bool = True) -> None:
+        from tagger.ui.write_dialog import tagwrite_available, undo_job
+
+        if self.root is None or not tagwrite_available():
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self,
+                APP_TITLE,
+                "Put back the mood tags as they were before the last write?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self._start_write_job(undo_job, (str(self.root),), "Undo last write")
+
+    def _start_write_job(self, func, args: tuple, title: str) -> None:
+        summary: list = []
+        failures: list[tuple[str, str]] = []
+        self.write_action.setEnabled(False)
+        self.undo_write_action.setEnabled(False)
+        self._set_busy(True, cancellable=False)
+
+        def on_event(ev: object) -> None:
+            name = type(ev).__name__
+            if name == "WriteOutcome" and not ev.ok:
+                failures.append((str(ev.path), str(ev.error)))
+            elif name == "WriteSummary":
+                summary.append(ev)
+
+        def on_done(_cancelled: bool) -> None:
+            self._set_busy(False)
+            self._update_actions()
+            self.refresh_rows()
+            s = summary[0] if summary else None
+            written = int(getattr(s, "written", 0) or 0)
+            errs = failures or [(str(p), str(e)) for p, e in (getattr(s, "errors", None) or ())]
+            self.last_write_result = (title, written, errs)
+            for p, e in errs:
+                self._add_error(p, f"{title}: {e}")
+            self.say(
+                f"{title}: {written} file(s) updated" + (f", {len(errs)} failed" if errs else ""),
+                15000,
+            )
+            if errs and self.isVisible() and not self._closing:
+                from tagger.ui.write_dialog import WriteResultDialog
+
+                WriteResultDialog(title, written, errs, self).open()
+            self.write_finished.emit(s)
+
+        self._run_job(func, *args, on_event=on_event, on_done=on_done)
+
+    # -- misc -------------------------------------------------------------------------
+    def _set_busy(self, busy: bool, cancellable: bool = True) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy and cancellable)
+        self.cancel_action.setEnabled(busy and cancellable)
+        self.eta_label.setVisible(busy)
+        if not busy:
+            self.eta_label.setText("")
+
+    def say(self, text: str, timeout_ms: int = 0) -> None:
+        """A message in the status bar (beside the mood counts, which stay visible)."""
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)
+        if timeout_ms:
+            self._message_timer.start(timeout_ms)
+        else:
+            self._message_timer.stop()
+
+    def _about(self) -> None:
+        from tagger import __version__
+
+        name = ""
+        if self.loaded is not None:
+            name = f"<p>Model: {Path(str(self.loaded.path)).name} ({self.model_id[:12]})</p>"
+        QMessageBox.about(
+            self,
+            f"About {APP_TITLE}",
+            f"<h3>{APP_TITLE} {__version__}</h3><p>Classifies the mood of your music "
+            "(Happy, Aggressive, Sad, Calm) with a small neural network that runs on "
+            f"this computer.</p>{name}",
+        )
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel every background job and wait for them (bounded). True if all stopped."""
+        self._closing = True
+        if self._analysis is not None:
+            self._analysis.cancel()
+        for w in list(self._jobs_running):
+            w.cancel()
+        self.detail.cancel_all()
+        for v in self._views:
+            fn = getattr(v, "shutdown", None)
+            if callable(fn):
+                try:
+                    fn(timeout_ms)
+                except Exception:
+                    log.exception("view %r failed to shut down", v)
+        ok = wait_for_all(timeout_ms)
+        if not ok:
+            log.warning("background work did not stop within %d ms", timeout_ms)
+        return ok
+
+    def closeEvent(self, event) -> None:
+        try:
+            geo = bytes(self.saveGeometry().toBase64()).decode("ascii")
+            update_settings(window_geometry=geo, splitter_sizes=self.splitter.sizes())
+        except OSError as exc:
+            log.warning("could not save window settings: %s", exc)
+        self.shutdown()
+        self.log_view.detach()
+        self.store.close()
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    m, s = divmod(seconds, 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"

@@ -1,0 +1,314 @@
+"""Writing mood tags from the GUI: plan (worker) -> preview dialog -> apply (worker).
+
+The same core code as ``mood-tagger write``: :mod:`tagger.core.tagwrite`'s ``plan_write``,
+``apply_write`` and ``undo_last``. Each job opens its own ``Store`` inside the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagger.core.progress import CancelToken
+
+log = logging.getLogger(__name__)
+
+_ROOT = QModelIndex()
+
+
+def tagwrite_available() -> bool:
+    try:
+        import tagger.core.tagwrite  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReady:
+    changes: tuple  # PlannedChange
+
+
+def plan_job(
+    root: str,
+    model_id: str,
+    min_confidence: float = 0.0,
+    energy_valence: bool | None = None,
+    cancel: CancelToken | None = None,
+) -> Iterator[Any]:
+    """Plan a write like ``mood-tagger write`` (energy/valence from the settings)."""
+    from tagger.core.store import Store
+    from tagger.core.tagwrite import energy_valence_setting, plan_write
+
+    if energy_valence is None:
+        energy_valence = energy_valence_setting()
+
+    with Store.open_default() as store:
+        changes = plan_write(
+            Path(root),
+            store,
+            model_id,
+            min_confidence=min_confidence,
+            energy_valence=energy_valence,
+        )
+    yield PlanReady(tuple(changes))
+
+
+def apply_job(root: str, changes: Sequence[Any], cancel: CancelToken | None = None):
+    from tagger.core.store import Store
+    from tagger.core.tagwrite import apply_write
+
+    with Store.open_default() as store:
+        yield from apply_write(list(changes), store, Path(root), cancel=cancel)
+
+
+def undo_job(root: str, cancel: CancelToken | None = None):
+    from tagger.core.store import Store
+    from tagger.core.tagwrite import undo_last
+
+    with Store.open_default() as store:
+        yield from undo_last(Path(root), store, cancel=cancel)
+
+
+def _value(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+class ChangesModel(QAbstractTableModel):
+    """The planned changes as a table (a model, so 50,000 changes open instantly)."""
+
+    HEADERS = ("File", "Old value", "New value", "Confidence", "From")
+
+    def __init__(self, root: Path, confidences: dict[int, float], parent=None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.confidences = confidences
+        self.changes: list[Any] = []
+
+    def set_changes(self, changes: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self.changes = list(changes)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.changes)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.HEADERS)
+        ):
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0):
+        if not index.isValid() or not 0 <= index.row() < len(self.changes):
+            return None
+        c = self.changes[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return str(c.path)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if col == 0:
+            p = Path(c.path)
+            try:
+                return str(p.relative_to(self.root))
+            except ValueError:
+                return str(p)
+        if col == 1:
+            return _value(c.old_value) or "(none)"
+        if col == 2:
+            extra = getattr(c, "extra", None) or {}
+            more = ", ".join(f"{k} {v}" for k, v in sorted(extra.items()))
+            return _value(c.new_value) + (f"  ({more})" if more else "")
+        if col == 3:
+            conf = self.confidences.get(c.track_id)
+            return "" if conf is None else f"{conf:.0%}"
+        if col == 4:
+            return _value(getattr(c, "source", ""))
+        return None
+
+
+class WritePreviewDialog(QDialog):
+    """Lists every planned change (file, old value, new value) and asks to confirm.
+
+    The options (minimum confidence, energy/valence) ask the owner to plan again through
+    :attr:`replan_requested`; the owner answers with :meth:`set_changes`.
+    """
+
+    replan_requested = Signal(float, bool)  # min_confidence, energy_valence
+
+    def __init__(
+        self,
+        changes: Sequence[Any],
+        root: str,
+        parent: QWidget | None = None,
+        confidences: dict[int, float] | None = None,
+        min_confidence: float = 0.0,
+        energy_valence: bool = False,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Write mood tags")
+        self.root = Path(root)
+        self.confidences = confidences or {}
+        self.changes: list[Any] = []
+        lay = QVBoxLayout(self)
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        lay.addWidget(self.intro)
+
+        opts = QHBoxLayout()
+        opts.addWidget(QLabel("Write predictions at least"))
+        self.min_confidence = QSpinBox()
+        self.min_confidence.setRange(0, 100)
+        self.min_confidence.setSingleStep(5)
+        self.min_confidence.setSuffix(" %")
+        self.min_confidence.setValue(round(min_confidence * 100))
+        self.min_confidence.setToolTip("Your own corrections are always written.")
+        opts.addWidget(self.min_confidence)
+        opts.addWidget(QLabel("confident"))
+        opts.addSpacing(12)
+        self.energy_valence = QCheckBox("Also write energy and valence (0-100)")
+        self.energy_valence.setChecked(energy_valence)
+        self.energy_valence.setToolTip(
+            "Adds MOOD_AROUSAL / MOOD_VALENCE style tags next to the mood tag."
+        )
+        opts.addWidget(self.energy_valence)
+        opts.addStretch(1)
+        lay.addLayout(opts)
+        self._replan = QTimer(self, singleShot=True, interval=300)
+        self._replan.timeout.connect(self._emit_replan)
+        self.min_confidence.valueChanged.connect(self._options_changed)
+        self.energy_valence.toggled.connect(self._options_changed)
+
+        self.model = ChangesModel(self.root, self.confidences, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        em = self.fontMetrics().horizontalAdvance("M")
+        for col, width in ((1, 8), (2, 16), (3, 7), (4, 7)):
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(col, width * em)
+        lay.addWidget(self.table)
+        sb = QDialogButtonBox.StandardButton
+        self.buttons = QDialogButtonBox(sb.Ok | sb.Cancel)
+        self.ok_button = self.buttons.button(sb.Ok)
+        self.ok_button.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        fm = self.fontMetrics()
+        self.resize(fm.horizontalAdvance("M") * 76, fm.height() * 26)
+        self.set_changes(changes)
+
+    def cell(self, row: int, column: int) -> str:
+        """The text shown at ``(row, column)`` of the preview table."""
+        return str(self.model.index(row, column).data() or "")
+
+    def row_count(self) -> int:
+        return self.model.rowCount()
+
+    def options(self) -> tuple[float, bool]:
+        return self.min_confidence.value() / 100, self.energy_valence.isChecked()
+
+    def _options_changed(self, *_args: object) -> None:
+        self.ok_button.setEnabled(False)
+        self.intro.setText("Updating the list…")
+        self._replan.start()
+
+    def _emit_replan(self) -> None:
+        self.replan_requested.emit(*self.options())
+
+    def set_changes(self, changes: Sequence[Any]) -> None:
+        self.changes = list(changes)
+        n = len(self.changes)
+        if n:
+            self.intro.setText(
+                f"{n} file{'s' if n != 1 else ''} will get a new mood tag. Only the mood "
+                "tag is changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
+            )
+        else:
+            self.intro.setText("Nothing to write: every file already has the right mood tag.")
+        self.model.set_changes(self.changes)
+        self.ok_button.setText(f"Write {n} tag{'s' if n != 1 else ''}")
+        self.ok_button.setEnabled(n > 0)
+
+
+class WriteResultDialog(QDialog):
+    """After a write or undo: how many files changed and which failed, and why."""
+
+    def __init__(
+        self,
+        title: str,
+        written: int,
+        errors: Sequence[tuple[str, str]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        lay = QVBoxLayout(self)
+        msg = f"{written} file{'s' if written != 1 else ''} updated."
+        if errors:
+            msg += f" {len(errors)} could not be changed (they were left untouched):"
+        lab = QLabel(msg)
+        lab.setWordWrap(True)
+        lay.addWidget(lab)
+        self.table = QTableWidget(len(errors), 2)
+        self.table.setHorizontalHeaderLabels(["File", "Error"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        for i, (path, err) in enumerate(errors):
+            item = QTableWidgetItem(Path(path).name)
+            item.setToolTip(path)
+            self.table.setItem(i, 0, item)
+            self.table.setItem(i, 1, QTableWidgetItem(err))
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setVisible(bool(errors))
+        lay.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        lay.addWidget(buttons)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
+        self.setWindowModality(Qt.WindowModality.WindowModal)

@@ -1,0 +1,36 @@
+"""run_app: the entry point of `mood-tagger [FOLDER]`."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from tagger.core.settings import load_settings
+from tagger.ui.app import add_optional_views, run_app
+from tagger.ui.main_window import APP_TITLE, MainWindow
+
+
+def test_run_app_opens_the_folder_and_quits_cleanly(qapp, small_library, tiny_model_path):
+    seen = {}
+
+    def poll() -> None:
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if wins and wins[0].isVisible() and wins[0].root is not None:
+            w = wins[0]
+            seen["title"] = w.windowTitle()
+            seen["tabs"] = w.tabs.count()
+            w.close()
+            return
+        QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    assert run_app(str(small_library), model=tiny_model_path) == 0
+    assert seen["title"] == f"{APP_TITLE} — {small_library.name}"
+    assert load_settings()["last_folder"] == str(small_library.resolve())
+
+
+def test_optional_views_are_skipped_when_absent(make_window):
+    window = make_window(None)
+    before = window.tabs.count()
+    add_optional_views(window)  # review/playlist modules may or may not be installed
+    assert window.tabs.count() >= before

@@ -1,0 +1,138 @@
+"""LibraryModel / LibraryProxyModel: Qt model contract, batch updates, sort, filter."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tagger.core.library import LibraryRow
+from tagger.core.moods import MOODS, MoodScores
+from tagger.ui.library_model import (
+    MOOD_ROLE,
+    ROW_ROLE,
+    Column,
+    LibraryModel,
+    LibraryProxyModel,
+    Status,
+    row_status,
+)
+
+
+def make_rows(n: int, analysed: bool = True) -> list[LibraryRow]:
+    rows = []
+    for i in range(n):
+        probs = [0.1, 0.1, 0.1, 0.1]
+        probs[i % 4] = 0.7
+        rows.append(
+            LibraryRow(
+                track_id=i + 1,
+                path=f"/music/Artist {i % 3}/Album {i % 2}/{i:03d} Song {i}.mp3",
+                title=f"Song {i}",
+                artist=f"Artist {i % 3}",
+                album=f"Album {i % 2}",
+                tracknumber=i,
+                duration=100.0,
+                mood_tag=None,
+                scores=MoodScores.from_probabilities(probs) if analysed else None,
+                label=None,
+                error=None,
+                model_id="m" if analysed else None,
+            )
+        )
+    return rows
+
+
+def test_model_contract(qtmodeltester):
+    model = LibraryModel()
+    model.set_rows(make_rows(20))
+    qtmodeltester.check(model)
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+
+
+def test_display_values():
+    model = LibraryModel()
+    model.set_rows(make_rows(4))
+    idx = model.index(1, Column.MOOD)
+    assert idx.data() == "Aggressive"
+    assert idx.data(MOOD_ROLE) == "aggressive"
+    assert model.index(1, Column.CONFIDENCE).data() == "70%"
+    assert model.index(1, Column.STATUS).data() == Status.DONE
+    assert model.index(0, Column.TITLE).data(ROW_ROLE).track_id == 1
+
+
+def test_update_rows_emits_one_range_per_run(qtbot):
+    model = LibraryModel()
+    rows = make_rows(10, analysed=False)
+    model.set_rows(rows)
+    seen = []
+    model.dataChanged.connect(lambda a, b, _roles=(): seen.append((a.row(), b.row())))
+    model.modelReset.connect(lambda: seen.append("reset"))
+    scores = MoodScores.from_probabilities([0.7, 0.1, 0.1, 0.1])
+    changed = [dataclasses.replace(rows[i], scores=scores) for i in (2, 3, 4, 7)]
+    model.update_rows(changed)
+    assert seen == [(2, 4), (7, 7)]
+    assert model.row_at(3).mood == "happy"
+    assert model.row_at(5).mood is None
+
+
+def test_status_values():
+    r = make_rows(1, analysed=False)[0]
+    assert row_status(r) == Status.QUEUED
+    assert row_status(r, analysing=True) == Status.ANALYSING
+    assert row_status(dataclasses.replace(r, error="bad file")) == Status.ERROR
+    done = make_rows(1)[0]
+    assert row_status(done) == Status.DONE
+    assert row_status(dataclasses.replace(done, label="sad")) == Status.CORRECTED
+    assert row_status(dataclasses.replace(done, mood_tag="Happy")) == Status.WRITTEN
+
+
+def test_set_analysing_marks_status():
+    model = LibraryModel()
+    model.set_rows(make_rows(3, analysed=False))
+    model.set_analysing([2])
+    assert [model.index(i, Column.STATUS).data() for i in range(3)] == [
+        Status.QUEUED,
+        Status.ANALYSING,
+        Status.QUEUED,
+    ]
+
+
+def test_sort_through_proxy_keeps_selection_rows():
+    model = LibraryModel()
+    model.set_rows(make_rows(12))
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+    proxy.sort(Column.MOOD, Qt.SortOrder.AscendingOrder)
+    moods = [proxy.index(i, Column.MOOD).data(MOOD_ROLE) for i in range(proxy.rowCount())]
+    assert moods == sorted(moods, key=MOODS.index)
+    proxy.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    titles = [proxy.index(i, Column.TITLE).data() for i in range(proxy.rowCount())]
+    assert titles == sorted(titles, key=str.casefold, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("moods", "search", "expected"),
+    [
+        (MOODS, "", 12),
+        (("happy",), "", 3),
+        (("happy", "sad"), "", 6),
+        (MOODS, "song 1", 3),  # Song 1, Song 10, Song 11
+        (("calm",), "artist 0", 1),  # Song 3 (calm, artist 0); Song 7 is artist 1
+    ],
+)
+def test_filter_and_search(moods, search, expected):
+    model = LibraryModel()
+    model.set_rows(make_rows(12))
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+    proxy.set_moods(moods)
+    proxy.set_search(search)
+    assert proxy.rowCount() == expected
+    for i in range(proxy.rowCount()):
+        row = proxy.row_at(i)
+        assert row.mood in moods
+        assert search.casefold() in f"{row.title} {row.artist} {row.album}".casefold()

@@ -1,0 +1,260 @@
+"""The main window end to end (offscreen): analysis, cancel, filters, errors, views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from tagger.core.moods import MOODS
+from tagger.core.settings import load_settings, update_settings
+from tagger.ui.library_model import ROW_ROLE, Column, Status
+from tagger.ui.main_window import APP_TITLE, default_folder
+
+TIMEOUT = 120_000  # ms; analysis of a few short files on a busy 2-core machine
+
+
+def wait_analysed(qtbot, window, folder):
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT) as blocker:
+        window.open_folder(folder)
+    return blocker.args[0]
+
+
+def test_open_library_analyses_every_song(qtbot, make_window, library):
+    window = make_window(auto_analyse=True)
+    window.show()
+    cancelled = wait_analysed(qtbot, window, library)
+    assert cancelled is False
+    assert window.windowTitle() == f"{APP_TITLE} — {library.name}"
+    rows = window.rows
+    good = [r for r in rows if "Broken Artist" not in r.path]
+    bad = [r for r in rows if "Broken Artist" in r.path]
+    assert len(good) == 7 and len(bad) == 4
+    model = window.library_model
+    for r in good:
+        assert r.mood in MOODS
+        idx = model.index_for(r.track_id, Column.MOOD)
+        assert idx.data() == r.mood.capitalize()
+        assert model.index_for(r.track_id, Column.STATUS).data() == Status.DONE
+    # every corrupt file is an error row, with its message as tooltip and in the list
+    for r in bad:
+        status = model.index_for(r.track_id, Column.STATUS)
+        assert status.data() == Status.ERROR
+        assert r.error and r.error in status.data(Qt.ItemDataRole.ToolTipRole)
+        assert window.errors[r.path] == r.error
+    assert window.errors_list.count() == 4
+    assert window.errors_button.isVisibleTo(window)
+    # the counts in the status bar add up
+    text = window.counts_label.text()
+    assert text.startswith("11 songs")
+    # the settings remember the folder
+    s = load_settings()
+    assert s["last_folder"] == str(library.resolve())
+    assert s["recent_folders"][0] == str(library.resolve())
+
+
+def test_second_open_uses_the_cache(qtbot, make_window, small_library):
+    w1 = make_window()
+    wait_analysed(qtbot, w1, small_library)
+    first = {r.path: r.scores for r in w1.rows}
+    w2 = make_window()
+    events = []
+    w2.track_analysed.connect(events.append)
+    with qtbot.waitSignal(w2.analysis_finished, timeout=TIMEOUT):
+        w2.open_folder(small_library)
+    assert events == []
+    second = {r.path: r.scores for r in w2.rows}
+    assert second.keys() == first.keys()
+    for path, scores in first.items():
+        assert second[path].probabilities == pytest.approx(scores.probabilities)
+
+
+def test_cancel_mid_way(qtbot, make_window, small_library):
+    window = make_window()
+    got = []
+
+    def on_event(ev):
+        got.append(ev)
+        window.cancel_analysis()
+
+    window.track_analysed.connect(on_event)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT) as blocker:
+        window.open_folder(small_library)
+    assert blocker.args == [True]
+    rows = window.rows
+    done = [r for r in rows if r.scores is not None]
+    assert 1 <= len(done) < len(rows) == 12
+    statuses = {window.library_model.status_of(r) for r in rows if r.scores is None}
+    assert statuses == {Status.QUEUED}
+    assert not window.progress.isVisibleTo(window)
+    # a rescan picks up where it stopped
+    window.track_analysed.disconnect(on_event)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT) as blocker:
+        window.start_analysis()
+    assert blocker.args == [False]
+    assert all(r.scores is not None for r in window.rows)
+
+
+def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_library):
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    proxy = window.proxy
+    total = proxy.rowCount()
+    assert total == 12
+    by_mood = {m: sum(r.mood == m for r in window.rows) for m in MOODS}
+    keep = max(by_mood, key=by_mood.get)
+    for m, action in window.mood_actions.items():
+        if m != keep:
+            action.trigger()  # untick
+    assert proxy.rowCount() == by_mood[keep]
+    assert {proxy.row_at(i).mood for i in range(proxy.rowCount())} == {keep}
+    for m, action in window.mood_actions.items():
+        if m != keep:
+            action.trigger()
+    assert proxy.rowCount() == total
+    qtbot.keyClicks(window.search, "track 1")  # Track 1, Track 10, Track 11
+    qtbot.waitUntil(lambda: proxy.rowCount() == 3, timeout=5000)
+    titles = sorted(proxy.index(i, Column.TITLE).data() for i in range(3))
+    assert titles == ["Track 1", "Track 10", "Track 11"]
+    window.search.clear()
+    qtbot.waitUntil(lambda: proxy.rowCount() == total, timeout=5000)
+
+
+def test_detail_pane_shows_scores_and_spectrogram(qtbot, make_window, small_library):
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    window.table.selectRow(2)
+    row = window.table.currentIndex().data(ROW_ROLE)
+    assert window.detail.row == row
+    assert window.detail.title.text() == row.title
+    bars = window.detail.probs.items()
+    assert [b[0].lower() for b in bars] == list(MOODS)
+    assert [b[1] for b in bars] == pytest.approx(list(row.scores.probabilities))
+    assert [b[1] for b in window.detail.axes.items()] == pytest.approx(
+        [row.scores.energy, row.scores.valence]
+    )
+    assert row.path in window.detail.path_label.text()
+    qtbot.waitUntil(lambda: window.detail.spectrogram_shown_for() == row.path, timeout=30_000)
+    assert "segment" in window.detail.spec_caption.text()
+    # regression: the errors dock + resizes once sent the spectrogram's height into a
+    # width/scrollbar feedback loop that overflowed the stack
+    window._show_errors()
+    for w, h in ((900, 500), (700, 400), (1300, 800), (640, 360)):
+        window.resize(w, h)
+        QApplication.processEvents()
+    assert window.detail.spectrogram_shown_for() == row.path
+
+
+def test_added_views_get_rows_and_refresh_reads_labels(qtbot, make_window, small_library):
+    class Probe(QWidget):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+            self.roots = []
+            self.stopped = []
+
+        def set_rows(self, rows):
+            self.calls.append(rows)
+
+        def set_root(self, root):
+            self.roots.append(root)
+
+        def shutdown(self, timeout_ms):
+            self.stopped.append(timeout_ms)
+
+    window = make_window()
+    probe = Probe()
+    window.add_view(probe, "Probe")
+    assert window.tabs.count() == 2 and window.tabs.tabText(1) == "Probe"
+    wait_analysed(qtbot, window, small_library)
+    assert probe.calls and len(probe.calls[-1]) == 12
+    assert all(r.scores is not None for r in probe.calls[-1])
+    # another view changes a label in the store, then asks for a refresh
+    target = window.rows[0]
+    other = next(m for m in MOODS if m != target.mood)
+    window.store.add_label(target.track_id, other)
+    window.refresh_rows()
+    row = window.library_model.row_for(target.track_id)
+    assert row.mood == other
+    assert window.library_model.status_of(row) == Status.CORRECTED
+    assert probe.calls[-1][0].label == other
+    assert probe.roots == [small_library.resolve()]
+    # a single label change (as the review view makes them) is cheap and reaches views
+    second = window.rows[1]
+    window.store.add_label(second.track_id, "sad")
+    window.set_label(second.track_id, "sad")
+    assert window.library_model.row_for(second.track_id).mood == "sad"
+    qtbot.waitUntil(lambda: probe.calls[-1][1].label == "sad", timeout=5000)
+    window.close()
+    assert probe.stopped
+
+
+def test_empty_state_without_a_folder(qtbot, make_window, monkeypatch, tmp_path):
+    monkeypatch.setattr(
+        QStandardPaths, "writableLocation", staticmethod(lambda _loc: str(tmp_path / "nope"))
+    )
+    assert default_folder(None) is None
+    window = make_window(None)
+    window.show()
+    assert window.stack.currentWidget() is window.empty
+    assert window.empty.button.isVisible()
+    assert window.windowTitle() == APP_TITLE
+    assert not window.write_action.isEnabled()
+    # a missing folder keeps the empty state and says why
+    assert window.open_folder(tmp_path / "missing") is False
+    assert window.stack.currentWidget() is window.empty
+    assert "does not exist" in window.empty.message.text()
+
+
+def test_default_folder_prefers_last_then_music(monkeypatch, tmp_path):
+    music = tmp_path / "Music"
+    music.mkdir()
+    monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda _loc: str(music)))
+    assert default_folder(None) == music
+    last = tmp_path / "last"
+    last.mkdir()
+    update_settings(last_folder=str(last))
+    assert default_folder(None) == last
+    assert default_folder(str(tmp_path)) == Path(tmp_path)
+
+
+def test_quit_while_analysing_stops_the_worker(qtbot, make_window, small_library):
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.track_analysed, timeout=TIMEOUT):
+        window.open_folder(small_library)
+    assert window.analysing
+    window.close()  # cancels, then waits (bounded) for the worker
+    assert not window.analysing
+    assert any(r.scores is None for r in window.rows)
+
+
+def test_recent_folders_menu_lists_opened_folders(qtbot, make_window, tmp_path):
+    a, b = tmp_path / "A music", tmp_path / "B music"
+    a.mkdir()
+    b.mkdir()
+    window = make_window(auto_analyse=False)
+    window.open_folder(a)
+    window.open_folder(b)
+    window.open_folder(a)
+    window._fill_recent_menu()
+    texts = [act.text() for act in window.recent_menu.actions()]
+    assert texts == [str(a.resolve()), str(b.resolve())]
+    window.recent_menu.actions()[1].trigger()
+    assert window.root == b.resolve()
+    assert window.windowTitle() == f"{APP_TITLE} — B music"
+
+
+def test_log_dock_shows_records_from_any_thread(qtbot, make_window):
+    import logging
+    import threading
+
+    window = make_window(None)
+    t = threading.Thread(target=lambda: logging.getLogger("tagger.test").warning("from a worker"))
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: "from a worker" in window.log_view.toPlainText(), timeout=5000)

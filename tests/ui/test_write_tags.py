@@ -1,0 +1,173 @@
+"""Writing mood tags and undoing them through the main window's actions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from tagger.core.tags import read_tags
+from tagger.ui.library_model import Column, Status
+from tagger.ui.write_dialog import WriteResultDialog
+
+TIMEOUT = 120_000
+
+
+def accept_preview_when_shown(window, seen: list) -> None:
+    """Accept the modal preview dialog as soon as it is open (records its table)."""
+
+    def poll() -> None:
+        dlg = getattr(window, "preview_dialog", None)
+        if dlg is None or not dlg.isVisible():
+            QTimer.singleShot(20, poll)
+            return
+        seen.extend(tuple(dlg.cell(r, c) for c in range(3)) for r in range(dlg.row_count()))
+        dlg.accept()
+
+    QTimer.singleShot(0, poll)
+
+
+def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, monkeypatch):
+    root = tmp_path / "lib"
+    shutil.copytree(library, root)
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(root)
+    assert window.write_action.isEnabled()
+    assert not window.undo_write_action.isEnabled()  # nothing written yet
+    good = [r for r in window.rows if r.scores is not None]
+    assert len(good) == 7
+    # one file disappears after the scan: its write fails, the others go on
+    gone = good[0]
+    Path(gone.path).unlink()
+
+    preview: list = []
+    accept_preview_when_shown(window, preview)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    summary = blocker.args[0]
+    assert len(preview) == 7
+    assert {new for _f, _old, new in preview} <= {"Happy", "Aggressive", "Sad", "Calm"}
+    assert all(old == "(none)" for _f, old, _new in preview)
+    assert summary.written == 6 and summary.failed == 1
+    _title, written, errors = window.last_write_result
+    assert written == 6 and [p for p, _e in errors] == [gone.path]
+    assert window.findChildren(WriteResultDialog)  # the per-file errors are listed
+    assert "not found" in window.errors[gone.path]
+    model = window.library_model
+    for r in good[1:]:
+        assert read_tags(r.path).mood == r.mood.capitalize()
+        assert model.index_for(r.track_id, Column.TAG).data() == r.mood.capitalize()
+        assert model.index_for(r.track_id, Column.STATUS).data() == Status.WRITTEN
+
+    assert window.undo_write_action.isEnabled()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.undo_write_action.trigger()
+    assert blocker.args[0].written == 6
+    assert not window.undo_write_action.isEnabled()  # the only batch is undone
+    for r in good[1:]:
+        assert read_tags(r.path).mood is None
+        assert model.index_for(r.track_id, Column.TAG).data() == ""
+        assert model.index_for(r.track_id, Column.STATUS).data() == Status.DONE
+
+
+def test_cancelling_the_preview_writes_nothing(qtbot, make_window, small_library):
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(small_library)
+
+    def reject() -> None:
+        dlg = getattr(window, "preview_dialog", None)
+        if dlg is None or not dlg.isVisible():
+            QTimer.singleShot(20, reject)
+            return
+        dlg.reject()
+
+    QTimer.singleShot(0, reject)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args == [None]
+    assert all(read_tags(r.path).mood is None for r in window.rows)
+
+
+def drive(steps) -> None:
+    """Run ``(condition, action)`` steps in order from timers (a modal dialog blocks)."""
+    steps = list(steps)
+
+    def poll() -> None:
+        if not steps:
+            return
+        cond, action = steps[0]
+        if cond():
+            steps.pop(0)
+            action()
+        QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+
+
+def test_preview_options_plan_again(qtbot, make_window, small_library):
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(small_library)
+    seen: dict = {}
+
+    def dlg():
+        return getattr(window, "preview_dialog", None)
+
+    def shown() -> bool:
+        return dlg() is not None and dlg().isVisible()
+
+    def rows() -> list[list[str]]:
+        d = dlg()
+        return [[d.cell(r, c) for c in range(5)] for r in range(d.row_count())]
+
+    drive(
+        [
+            (lambda: shown() and dlg().row_count() == 12, lambda: seen.update(all=rows())),
+            (shown, lambda: dlg().min_confidence.setValue(100)),
+            (
+                lambda: dlg().row_count() < 12 and dlg().ok_button.text() != "Write 12 tags",
+                lambda: seen.update(high=rows(), intro=dlg().intro.text()),
+            ),
+            (shown, lambda: dlg().min_confidence.setValue(0)),
+            (lambda: dlg().row_count() == 12, lambda: dlg().energy_valence.setChecked(True)),
+            (
+                lambda: dlg().ok_button.isEnabled() and "arousal" in rows()[0][2],
+                lambda: (seen.update(ev=rows()), dlg().reject()),
+            ),
+        ]
+    )
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args == [None]  # cancelled: nothing written
+    assert all(r[3].endswith("%") and r[4] == "prediction" for r in seen["all"])
+    # at 100 % only predictions that are certain (none, or a saturated few) remain
+    assert all(r[3] == "100%" for r in seen["high"])
+    if not seen["high"]:
+        assert "Nothing to write" in seen["intro"]
+    assert all("valence" in r[2] for r in seen["ev"])
+    assert all(read_tags(r.path).mood is None for r in window.rows)
+
+
+def test_changes_model_contract(qtmodeltester, tmp_path):
+    from tagger.core.tagwrite import PlannedChange
+    from tagger.ui.write_dialog import ChangesModel
+
+    model = ChangesModel(tmp_path, {1: 0.8})
+    model.set_changes(
+        [
+            PlannedChange(1, str(tmp_path / "a" / "x.mp3"), None, "Calm", "prediction"),
+            PlannedChange(2, str(tmp_path / "y.flac"), "Sad", "Happy", "label", {"valence": "80"}),
+        ]
+    )
+    qtmodeltester.check(model)
+    cells = [[model.index(r, c).data() for c in range(5)] for r in range(2)]
+    assert cells[0] == ["a/x.mp3", "(none)", "Calm", "80%", "prediction"]
+    assert cells[1] == ["y.flac", "Sad", "Happy  (valence 80)", "", "label"]
