@@ -1,9 +1,7 @@
 """Background jobs of the review view, run by the app's generator worker.
 
-The worker class comes from :mod:`tagger.ui.workers` (the only place the app starts
-threads). Until that module is present on this branch, a minimal stand-in with the same
-API (``GeneratorWorker(func, *args)``, ``.signals.yielded/progress/errored/finished``,
-``.start()``, ``.cancel()``) is defined here; delete it once ``workers.py`` is merged.
+The worker class comes from :mod:`tagger.ui.workers`, the only place the app starts
+threads; this module only defines the jobs (core generators) it runs.
 """
 
 from __future__ import annotations
@@ -17,63 +15,9 @@ from typing import Any
 import numpy as np
 
 from tagger.core.progress import CancelToken
+from tagger.ui.workers import GeneratorWorker
 
 log = logging.getLogger(__name__)
-
-try:
-    from tagger.ui.workers import GeneratorWorker
-except ImportError:  # pragma: no cover - depends on merge order
-    from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-
-    _POOL = QThreadPool()
-    _POOL.setMaxThreadCount(2)
-
-    class _Signals(QObject):
-        started = Signal()
-        yielded = Signal(object)
-        progress = Signal(object)
-        errored = Signal(str)
-        finished = Signal(bool)
-
-    class GeneratorWorker(QRunnable):  # type: ignore[no-redef]
-        """Runs ``func(*args, cancel=token, **kwargs)`` and forwards what it yields."""
-
-        def __init__(self, func, *args: Any, **kwargs: Any) -> None:
-            super().__init__()
-            self.setAutoDelete(False)
-            self.func, self.args, self.kwargs = func, args, kwargs
-            self.cancel_token = CancelToken()
-            self.signals = _Signals()
-            self.done = False
-
-        def cancel(self) -> None:
-            self.cancel_token.cancel()
-
-        @property
-        def cancelled(self) -> bool:
-            return self.cancel_token.cancelled
-
-        def start(self, pool: QThreadPool | None = None) -> GeneratorWorker:
-            (pool or _POOL).start(self)
-            return self
-
-        def run(self) -> None:
-            from tagger.core.progress import Progress
-
-            s = self.signals
-            s.started.emit()
-            try:
-                for ev in self.func(*self.args, cancel=self.cancel_token, **self.kwargs):
-                    (s.progress if isinstance(ev, Progress) else s.yielded).emit(ev)
-                    if self.cancel_token.cancelled:
-                        break
-            except Exception as exc:
-                log.exception("background job failed")
-                s.errored.emit(f"{type(exc).__name__}: {exc}")
-            finally:
-                self.done = True
-                s.finished.emit(self.cancel_token.cancelled)
-
 
 __all__ = ["GeneratorWorker", "decode_job", "retrain_job", "spectrogram_job"]
 
