@@ -11,6 +11,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,9 +117,21 @@ def analyze_one(analyzer: Analyzer, path: str | Path) -> SongAnalysis | FileErro
 _worker_analyzer: Analyzer | None = None
 
 
+def _limit_native_threads() -> None:
+    """One thread for torch AND for NumPy's BLAS: with one worker process per core, any
+    extra thread only oversubscribes the CPU (measured: it halves throughput)."""
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with librosa's deps
+        pass
+
+
 def _init_worker(model_path: str) -> None:
     global _worker_analyzer
-    torch.set_num_threads(1)
+    _limit_native_threads()
     _worker_analyzer = Analyzer(load_checkpoint(model_path))
 
 
@@ -145,12 +158,7 @@ def analyze_many(
     todo = [str(p) for p in paths]
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs == 1 or len(todo) <= 2:
-        torch.set_num_threads(1)
-        analyzer = Analyzer(loaded)
-        for p in todo:
-            if cancel is not None and cancel.cancelled:
-                return
-            yield p, analyze_one(analyzer, p)
+        yield from _analyze_serial(todo, loaded, cancel)
         return
     ctx = multiprocessing.get_context("spawn")
     jobs = min(jobs, len(todo))
@@ -171,8 +179,9 @@ def analyze_many(
                     return
                 pending[pool.submit(_work, p)] = p
 
-        fill()
+        leftover: list[str] = []
         try:
+            fill()
             while pending:
                 done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 if cancel is not None and cancel.cancelled:
@@ -181,11 +190,34 @@ def analyze_many(
                     p = pending.pop(fut)
                     try:
                         yield p, fut.result()
-                    except Exception as exc:  # worker crashed
+                    except BrokenProcessPool:
+                        leftover.append(p)
+                    except Exception as exc:
                         log.exception("worker failed on %s", p)
                         yield p, DecodeError(p, f"analysis worker failed: {exc}")
+                if leftover:
+                    raise BrokenProcessPool("a worker process died")
                 fill()
+        except BrokenProcessPool:
+            # A worker died (out of memory, a crash in a native library...): finish the
+            # remaining songs in this process rather than failing them all.
+            log.warning("analysis worker process died; continuing in-process")
+            leftover += list(pending.values()) + list(it)
+            pending.clear()
         finally:
             for fut in pending:
                 fut.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+    if leftover:
+        yield from _analyze_serial(leftover, loaded, cancel)
+
+
+def _analyze_serial(
+    paths: list[str], loaded: LoadedModel, cancel: CancelToken | None
+) -> Iterator[tuple[str, SongAnalysis | FileError]]:
+    _limit_native_threads()
+    analyzer = Analyzer(loaded)
+    for p in paths:
+        if cancel is not None and cancel.cancelled:
+            return
+        yield p, analyze_one(analyzer, p)

@@ -114,7 +114,8 @@ class _Reader:
         """Mono samples from ``start`` for ``seconds`` (fewer if the stream ends)."""
         av = self._av
         need = round(seconds * self.rate)
-        out: list[np.ndarray] = []
+        out: list[np.ndarray] = []  # raw (channels, n) arrays: converted once at the end
+        fmt = None
         have = 0
         tb = self.stream.time_base
         try:
@@ -124,15 +125,16 @@ class _Reader:
                 self.container.seek(0, stream=self.stream, backward=True)
             for packet in self.container.demux(self.stream):
                 for frame in packet.decode():
-                    data = _frame_mono(frame)
+                    data = _frame_array(frame)
+                    fmt = frame.format.name.rstrip("p")
                     t0 = float(frame.pts * tb) if frame.pts is not None else start
                     skip = round((start - t0) * self.rate)
-                    if skip >= data.shape[0]:
+                    if skip >= data.shape[1]:
                         continue
                     if skip > 0:
-                        data = data[skip:]
+                        data = data[:, skip:]
                     out.append(data)
-                    have += data.shape[0]
+                    have += data.shape[1]
                     if have >= need:
                         break
                 if have >= need:
@@ -143,22 +145,26 @@ class _Reader:
             log.debug("%s: decoder stopped early: %s", self.path, exc)
         if not out:
             return np.zeros(0, dtype=np.float32)
-        return np.concatenate(out)[:need]
+        return _to_mono_float(np.concatenate(out, axis=1)[:, :need], fmt or "flt")
 
 
-def _frame_mono(frame) -> np.ndarray:
-    """An AudioFrame -> mono float32 (mean of channels, like librosa)."""
+def _frame_array(frame) -> np.ndarray:
+    """An AudioFrame's samples as a raw ``(channels, n)`` array (no conversion)."""
     arr = frame.to_ndarray()
-    channels = len(frame.layout.channels)
     if not frame.format.is_planar:
+        channels = len(frame.layout.channels)
         arr = arr.reshape(-1, channels).T
+    return arr
+
+
+def _to_mono_float(arr: np.ndarray, fmt: str) -> np.ndarray:
+    """Raw samples of sample format ``fmt`` -> mono float32 (mean of channels, like librosa)."""
     arr = arr.astype(np.float32, copy=False)
-    name = frame.format.name.rstrip("p")
-    if name == "s16":
+    if fmt == "s16":
         arr = arr / 32768.0
-    elif name == "s32":
+    elif fmt == "s32":
         arr = arr / 2147483648.0
-    elif name == "u8":
+    elif fmt == "u8":
         arr = (arr - 128.0) / 128.0
     return arr.mean(axis=0) if arr.shape[0] > 1 else arr[0]
 
