@@ -31,6 +31,7 @@ from tagger.core.checkpoint import save_checkpoint
 from tagger.core.features import FeatureConfig
 from tagger.core.metrics import song_metrics
 from tagger.core.model import MoodCNN
+from training import pretrained
 from training.dataset import DEFAULT_DATA, Dataset, load_dataset
 
 log = logging.getLogger("training")
@@ -55,6 +56,17 @@ class Recipe:
     label_smoothing: float = 0.0
     #: Average the weights of the last ``swa_epochs`` epochs (then refresh BatchNorm).
     swa_epochs: int = 0
+    #: Model front end (see ``tagger.core.model.ARCHS``), input time pooling, per-band norm.
+    arch: str = "cnn2d"
+    time_pool: int = 1
+    band_norm: bool = False
+    #: arch "musicnn": pretrained weights (training/pretrained/musicnn_<name>.npz), the
+    #: linear head's weight decay and full-batch steps, and the share of its logits when
+    #: a trained conv branch (``channels`` non-empty) sits beside it.
+    pretrained: str = "msd"
+    head_weight_decay: float = 0.01
+    head_steps: int = 300
+    pretrained_weight: float = 0.5
     seed: int = 0
 
 
@@ -122,13 +134,26 @@ def _augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator) -> torch.Ten
 
 
 def train_model(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> MoodCNN:
+    if recipe.arch == "musicnn":
+        return train_pretrained(ds, train_idx, recipe)
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)
-    model = MoodCNN(n_mels=ds.features.n_mels, channels=recipe.channels, dropout=recipe.dropout)
+    model = MoodCNN(
+        n_mels=ds.features.n_mels,
+        channels=recipe.channels,
+        dropout=recipe.dropout,
+        arch=recipe.arch,
+        time_pool=recipe.time_pool,
+        band_norm=recipe.band_norm,
+    )
     x0, _ = fixed_patches(ds, train_idx)
-    model.input_mean.fill_(float(x0.mean()))
-    model.input_std.fill_(float(x0.std()))
+    if recipe.band_norm:
+        model.input_mean.copy_(torch.from_numpy(x0.mean(axis=(0, 1, 3))[:, None]))
+        model.input_std.copy_(torch.from_numpy(x0.std(axis=(0, 1, 3))[:, None] + 1e-3))
+    else:
+        model.input_mean.fill_(float(x0.mean()))
+        model.input_std.fill_(float(x0.std()))
     del x0
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     n_seg = len(train_idx) * (6 if recipe.crops == "fixed" else recipe.crops_per_clip)
@@ -183,7 +208,7 @@ def _refresh_batchnorm(model: MoodCNN, ds: Dataset, idx: np.ndarray) -> None:
     """Recompute BatchNorm statistics for averaged weights (one pass, no augmentation)."""
     x, _ = fixed_patches(ds, idx)
     for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the pass
     model.train()
@@ -192,11 +217,69 @@ def _refresh_batchnorm(model: MoodCNN, ds: Dataset, idx: np.ndarray) -> None:
     model.eval()
 
 
+def train_pretrained(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> MoodCNN:
+    """musicnn backbone (frozen) + linear head, and optionally a trained conv branch.
+
+    With a branch, the head is the weighted sum of the two heads (a logit ensemble that is
+    still one linear layer over the concatenated embeddings, so retraining can refit it).
+    """
+    emb, owner = pretrained.window_embeddings(ds, recipe.pretrained)
+    sel = np.isin(owner, train_idx)
+    mean, std, w, b = pretrained.fit_head(
+        emb[sel], ds.labels[owner[sel]], recipe.head_weight_decay, recipe.head_steps, recipe.seed
+    )
+    model = MoodCNN(
+        n_mels=ds.features.n_mels,
+        channels=recipe.channels,
+        dropout=recipe.dropout,
+        arch="musicnn",
+        time_pool=recipe.time_pool,
+        band_norm=recipe.band_norm,
+    )
+    pretrained.load_backbone(model, recipe.pretrained)
+    branch = None
+    if recipe.channels:
+        branch = train_model(ds, train_idx, dataclasses.replace(recipe, arch="cnn2d"))
+    with torch.no_grad():
+        model.pen_mean.copy_(torch.from_numpy(mean))
+        model.pen_std.copy_(torch.from_numpy(std))
+        if branch is not None:
+            model.features.load_state_dict(branch.features.state_dict())
+            model.input_mean.copy_(branch.input_mean)
+            model.input_std.copy_(branch.input_std)
+            a = recipe.pretrained_weight
+            w = torch.cat([a * w, (1 - a) * branch.head.weight], dim=1)
+            b = a * b + (1 - a) * branch.head.bias
+        model.head.weight.copy_(w)
+        model.head.bias.copy_(b)
+    model.eval()
+    return model
+
+
 @torch.no_grad()
-def segment_logits(model: MoodCNN, ds: Dataset, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def segment_logits(
+    model: MoodCNN, ds: Dataset, idx: np.ndarray, recipe: Recipe | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Window logits of songs ``idx`` (sorted) and each window's song index.
+
+    For a pretrained model the backbone's part comes from the embedding cache (the same
+    numbers ``model.embed`` computes, without running the backbone again).
+    """
     model.eval()
     x, owner = fixed_patches(ds, idx)
-    out = [model(torch.from_numpy(x[b : b + 256])) for b in range(0, len(x), 256)]
+    out = []
+    if model.arch == "musicnn":
+        emb, emb_owner = pretrained.window_embeddings(ds, (recipe or Recipe()).pretrained)
+        emb = torch.from_numpy(emb[np.isin(emb_owner, idx)])
+        emb = (emb - model.pen_mean) / model.pen_std
+    for b in range(0, len(x), 256):
+        if model.arch == "musicnn":
+            parts = [emb[b : b + 256]]
+            if len(model.features):
+                parts.append(model.branch_embed(torch.from_numpy(x[b : b + 256])))
+            out.append(model.head(torch.cat(parts, dim=1)))
+        else:
+            out.append(model(torch.from_numpy(x[b : b + 256])))
     return torch.cat(out).numpy(), owner
 
 
@@ -229,7 +312,7 @@ def cross_validate(ds: Dataset, recipe: Recipe, folds: list[int]) -> dict[str, A
         train_idx = np.flatnonzero(ds.folds != k)
         test_idx = np.flatnonzero(ds.folds == k)
         model = train_model(ds, train_idx, recipe)
-        logits, owner = segment_logits(model, ds, test_idx)
+        logits, owner = segment_logits(model, ds, test_idx, recipe)
         all_logits.append(logits)
         all_owner.append(owner)
         m = song_metrics(song_probs(logits, owner, test_idx, 1.0), ds.labels[test_idx])
@@ -264,6 +347,7 @@ def cross_validate(ds: Dataset, recipe: Recipe, folds: list[int]) -> dict[str, A
         "temperature": temperature,
         "pooled_uncalibrated": raw,
         "pooled_calibrated": cal,
+        "_oof": (logits, owner),
     }
 
 
@@ -285,18 +369,28 @@ def main(argv: list[str] | None = None) -> int:
         default={},
         help='recipe overrides as JSON, e.g. \'{"crops": "random"}\'',
     )
+    ap.add_argument(
+        "--features",
+        type=json.loads,
+        default={},
+        help="feature overrides as JSON, e.g. '{\"hop_length\": 256}'",
+    )
     ap.add_argument("--no-final", action="store_true", help="cross-validate only")
+    ap.add_argument("--oof", type=Path, help="save the out-of-fold window logits here (.npz)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     recipe = dataclasses.replace(Recipe(epochs=args.epochs, seed=args.seed), **args.recipe)
     if isinstance(recipe.channels, list):
         recipe = dataclasses.replace(recipe, channels=tuple(recipe.channels))
-    cfg = FeatureConfig()
+    cfg = FeatureConfig(**args.features)
     t_start = time.perf_counter()
     ds = load_dataset(args.data, cfg)
     folds = [int(f) for f in args.folds.split(",") if f != ""]
     cv = cross_validate(ds, recipe, folds)
+    oof_logits, oof_owner = cv.pop("_oof")
+    if args.oof:
+        np.savez(args.oof, logits=oof_logits, owner=oof_owner, labels=ds.labels)
     log.info("CV: %s", json.dumps(cv["spread"]))
     log.info(
         "temperature %.3f; calibrated ECE %.3f (uncalibrated %.3f)",

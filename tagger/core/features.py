@@ -20,6 +20,7 @@ import numpy as np
 
 #: Bump when the meaning of a field or the computation changes.
 FEATURES_VERSION = 1
+SCALES = ("db", "log1p")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,9 @@ class FeatureConfig:
     segment_seconds: float = 5.0
     #: dB floor; dB are relative to a full-scale reference of 1.0 so loudness is kept.
     amin: float = 1e-10
+    #: "db": ``10 log10(max(mel, amin))``; "log1p": ``log10(1 + 10000 mel)`` (musicnn's
+    #: compression, needed by the pretrained backbone). Both keep absolute loudness.
+    scale: str = "db"
     version: int = FEATURES_VERSION
 
     @property
@@ -53,6 +57,8 @@ class FeatureConfig:
         if unknown:
             raise ValueError(f"unknown feature parameters: {sorted(unknown)}")
         cfg = cls(**d)
+        if cfg.scale not in SCALES:
+            raise ValueError(f"unknown feature scale {cfg.scale!r}")
         if cfg.version != FEATURES_VERSION:
             raise ValueError(
                 f"features version {cfg.version} is not supported (this app: {FEATURES_VERSION})"
@@ -99,6 +105,8 @@ def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     )
     power = (spec.real**2 + spec.imag**2).astype(np.float32)
     mel = np.matmul(_mel_basis(cfg), power)
+    if cfg.scale == "log1p":
+        return np.log10(1.0 + 10000.0 * mel).astype(np.float32)
     return (10.0 * np.log10(np.maximum(mel, cfg.amin))).astype(np.float32)
 
 
