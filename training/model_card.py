@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tagger.core.metrics import format_confusion
+from tagger.core.moods import MOODS
 
 
 def _pm(s: dict[str, float]) -> str:
@@ -32,15 +35,71 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
     else:
         heading = f"Cross-validated metrics (song level, folds {folds})"
     command = report.get("command", "python -m training.train --data ../shared/datasets/4q")
+    feats = report["features"]
+    n_win, win_s = feats["max_windows"], f"{feats['segment_seconds']:g}"
+    recipe = report["recipe"]
+    scale = (
+        "log10(1 + 10000 x mel power) as musicnn expects"
+        if feats.get("scale") == "log1p"
+        else "dB re full scale"
+    )
+    if recipe.get("arch") == "musicnn":
+        branch = (
+            f" Beside it, a small conv branch ({json.dumps(recipe['channels'])} channels,"
+            f" conv3x3/BN/ReLU/max-pool, mean+max pooling) is trained from scratch on the"
+            f" same patches; the head is the {recipe['pretrained_weight']:g} /"
+            f" {1 - recipe['pretrained_weight']:g} weighted sum of the two heads' logits."
+            if recipe.get("channels")
+            else ""
+        )
+        model_text = (
+            "- Model: `MoodCNN` arch `musicnn`. Backbone: musicnn (Pons & Serra 2019), the\n"
+            "  CNN pretrained to tag the Million Song Dataset (timbral and temporal filters,\n"
+            "  residual mid end, mean+max pooling, 200-unit penultimate layer), ported to\n"
+            "  PyTorch (`tagger/core/musicnn.py`, weights converted by\n"
+            "  `training/convert_musicnn.py`, ISC licence in `training/pretrained/`). It is\n"
+            "  frozen; a linear layer on its standardised penultimate features is fitted\n"
+            f"  (AdamW, full batch).{branch}\n"
+            f"  {report['n_parameters']:,} parameters."
+        )
+    else:
+        model_text = (
+            f"- Model: `MoodCNN` {json.dumps(recipe.get('channels'))} channels, conv3x3/BN/"
+            "ReLU/max-pool blocks, global mean+max pooling, dropout, linear;"
+            f" {report['n_parameters']:,} parameters."
+        )
+    keys = (
+        ("arch", "pretrained", "head_weight_decay", "head_steps", "seed")
+        if recipe.get("arch") == "musicnn" and not recipe.get("channels")
+        else tuple(recipe)
+    )
+    shown_recipe = {k: recipe[k] for k in keys if k in recipe}
+    cm = np.asarray(cal["confusion"])
+    pairs = sorted(
+        ((cm[i, j] + cm[j, i], MOODS[i], MOODS[j]) for i in range(4) for j in range(i + 1, 4)),
+        reverse=True,
+    )
+    confusions = ", ".join(f"{a} / {b} ({n} songs)" for n, a, b in pairs[:3])
+    fold_f1 = [m["macro_f1"] for m in cv["per_fold"]]
+    spread_gap = max(fold_f1) - min(fold_f1)
+    inf = report.get("inference")
+    cost = (
+        f"- Inference cost (one CPU thread): {inf['ms_per_segment_batch1']:.1f} ms per"
+        f" {feats['segment_seconds']:g}-s segment at batch 1,"
+        f" {inf['ms_per_segment_batch32']:.1f} ms at batch 32; weights"
+        f" {inf['weights_mb']:.1f} MB."
+        if inf
+        else ""
+    )
     text = f"""# Mood CNN (bundled model)
 
 Model id `{report["model_id"]}` · created {report.get("created", "")}
 
 ## What it does
 Predicts the mood of a song as probabilities over Russell's quadrants: `happy` (Q1),
-`aggressive` (Q2), `sad` (Q3), `calm` (Q4). The app cuts a song into up to six evenly
-spaced 5-s windows (skipping the first and last 10 s of songs of a minute or more),
-scores each window and averages the calibrated probabilities.
+`aggressive` (Q2), `sad` (Q3), `calm` (Q4). The app scores up to {n_win} evenly spaced
+{win_s}-s windows of a song (skipping the first and last 10 s of songs of a minute or
+more) and averages their calibrated probabilities.
 
 ## Data
 4Q audio emotion dataset (Panda et al. 2018): the 764 clips of the shared training copy,
@@ -49,16 +108,16 @@ Labels are AllMusic mood tags mapped to quadrants, so they describe Western popu
 music as AllMusic editors hear it.
 
 ## Recipe
-- Features (`tagger/core/features.py`, saved in the checkpoint): {json.dumps(report["features"])}
-- Input: 128 mel bands x {report.get("segment_frames", 212)} frames (5 s) log-mel patches,
-  dB re full scale.
-- Model: `MoodCNN` {json.dumps(report["recipe"].get("channels"))} channels, conv3x3/BN/ReLU/max-pool
-  blocks, global mean+max pooling, dropout, linear; {report["n_parameters"]:,} parameters.
-- Training: {json.dumps(report["recipe"])}
+- Features (`tagger/core/features.py`, saved in the checkpoint): {json.dumps(feats)}
+- Input: {feats["n_mels"]} mel bands x {report.get("segment_frames", 0)} frames
+  ({feats["segment_seconds"]:g} s) log-mel patches, {scale}.
+{model_text}
+- Training: {json.dumps(shown_recipe)}
 - Calibration: temperature {cv["temperature"]:.3f}, fitted on the out-of-fold predictions.
-- The shipped weights are trained on all folds with the recipe and epoch count fixed by CV.
-- Rebuild: `{command}`
-  ({report["train_seconds"] / 60:.0f} min on {report["machine"]}).
+- The shipped weights are trained on all folds with the recipe fixed by CV.
+- Rebuild: `{command.strip()}`
+  ({report["train_seconds"] / 60:.1f} min from scratch on {report["machine"]}, no GPU).
+{cost}
 
 ## {heading}
 | metric | mean ± std over folds |
@@ -72,8 +131,13 @@ music as AllMusic editors hear it.
 |---|---|---|---|---|---|
 {per_fold}
 
+Pooled over all {cal["n"]} out-of-fold songs: macro-F1 {cal["macro_f1"]:.3f}, accuracy
+{cal["accuracy"]:.3f}, energy accuracy {cal["energy_accuracy"]:.3f}, 3-class macro-F1
+{cal["three_class_macro_f1"]:.3f}.
+
 Calibration (pooled out-of-fold, 10 bins): ECE {raw["ece"]:.3f} before, **{cal["ece"]:.3f}** after
-temperature scaling.
+temperature scaling (the temperature minimises the held-out log-loss; both are well
+calibrated, so `confidence` can be read as the chance the mood is right).
 
 Pooled confusion matrix (rows = true, columns = predicted):
 ```
@@ -81,9 +145,13 @@ Pooled confusion matrix (rows = true, columns = predicted):
 ```
 
 ## Known weaknesses
-- Sad vs calm (valence among quiet songs) is the main confusion, then happy vs aggressive.
+- Most confused pairs (out-of-fold songs, both directions): {confusions}. Valence
+  among quiet songs (sad vs calm) is the hardest call; energy errors are mostly
+  soft happy songs taken for sad or calm.
 - Trained on 30-s previews of AllMusic-labelled songs; other genres, live recordings and
   very long pieces may be judged less well. Labels are per song, moods inside a song vary.
+- Folds differ by up to {spread_gap:.2f} in macro-F1: expect that much variation from one
+  collection to another.
 {extra}
 """
     path.write_text(text, encoding="utf-8")

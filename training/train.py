@@ -39,13 +39,34 @@ log = logging.getLogger("training")
 REPO = Path(__file__).resolve().parent.parent
 
 
+#: The bundled model's features: what musicnn was trained on (16 kHz, 512-point FFT, hop
+#: 256, 96 mel bands, log10(1 + 10000 x)); three 5-s windows per song keep the analysis
+#: above 8 songs/s on two cores (see the model card).
+DEFAULT_FEATURES: dict[str, Any] = {
+    "sample_rate": 16000,
+    "n_fft": 512,
+    "hop_length": 256,
+    "n_mels": 96,
+    "fmax": 8000.0,
+    "scale": "log1p",
+    "segment_seconds": 5.0,
+    "max_windows": 3,
+}
+
+
 @dataclass(frozen=True)
 class Recipe:
+    """How the model is trained. The defaults are the bundled model's recipe.
+
+    ``arch="cnn2d"`` trains a small CNN from scratch (the earlier recipe: set ``channels``
+    to e.g. ``[16, 32, 64, 128]`` and use ``--features '{}'`` for its 22 kHz dB input).
+    """
+
     epochs: int = 24
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    channels: tuple[int, ...] = (16, 32, 64, 128)
+    channels: tuple[int, ...] = ()
     dropout: float = 0.3
     #: "fixed": the analysis windows of each clip; "random": random crops each epoch.
     crops: str = "fixed"
@@ -57,7 +78,7 @@ class Recipe:
     #: Average the weights of the last ``swa_epochs`` epochs (then refresh BatchNorm).
     swa_epochs: int = 0
     #: Model front end (see ``tagger.core.model.ARCHS``), input time pooling, per-band norm.
-    arch: str = "cnn2d"
+    arch: str = "musicnn"
     time_pool: int = 1
     band_norm: bool = False
     #: arch "musicnn": pretrained weights (training/pretrained/musicnn_<name>.npz), the
@@ -77,7 +98,7 @@ def _fixed_frames(n_frames: int, cfg: FeatureConfig) -> list[int]:
     """Frame offsets of the windows the app analyses in a clip of ``n_frames`` frames."""
     t = cfg.segment_frames
     duration = ((n_frames - 1) * cfg.hop_length + cfg.n_fft) / cfg.sample_rate
-    starts = window_starts(duration, cfg.segment_seconds)
+    starts = window_starts(duration, cfg.segment_seconds, cfg.max_windows)
     return [max(0, min(round(s * cfg.sample_rate / cfg.hop_length), n_frames - t)) for s in starts]
 
 
@@ -305,13 +326,24 @@ def fit_temperature(logits: np.ndarray, owner: np.ndarray, ds: Dataset) -> float
 # -- the command ------------------------------------------------------------------------
 
 
-def cross_validate(ds: Dataset, recipe: Recipe, folds: list[int]) -> dict[str, Any]:
+def cross_validate(
+    ds: Dataset, recipe: Recipe, folds: list[int], save_dir: Path | None = None
+) -> dict[str, Any]:
+    """Train on the other folds, score each fold; ``save_dir`` keeps each fold's model
+    (``fold<k>.pt``, calibrated with temperature 1) to check ``mood-tagger eval`` with."""
     all_logits, all_owner, per_fold = [], [], []
     for k in folds:
         t0 = time.perf_counter()
         train_idx = np.flatnonzero(ds.folds != k)
         test_idx = np.flatnonzero(ds.folds == k)
         model = train_model(ds, train_idx, recipe)
+        if save_dir is not None:
+            save_checkpoint(
+                save_dir / f"fold{k}.pt",
+                model,
+                ds.features,
+                {"name": f"mood-cnn-4q fold {k}", "data": f"4Q without fold {k}"},
+            )
         logits, owner = segment_logits(model, ds, test_idx, recipe)
         all_logits.append(logits)
         all_owner.append(owner)
@@ -351,6 +383,28 @@ def cross_validate(ds: Dataset, recipe: Recipe, folds: list[int]) -> dict[str, A
     }
 
 
+@torch.no_grad()
+def inference_cost(model: MoodCNN, cfg: FeatureConfig, path: Path) -> dict[str, float]:
+    """ms per segment on one thread at batch 1 and 32 (median of 5), weights size."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    model.eval()
+    out = {"weights_mb": path.stat().st_size / 1e6}
+    try:
+        for batch in (1, 32):
+            x = torch.randn(batch, 1, cfg.n_mels, cfg.segment_frames)
+            model.predict_proba(x)
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                model.predict_proba(x)
+                times.append((time.perf_counter() - t0) * 1000 / batch)
+            out[f"ms_per_segment_batch{batch}"] = float(np.median(times))
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m training.train",
@@ -372,11 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--features",
         type=json.loads,
-        default={},
-        help="feature overrides as JSON, e.g. '{\"hop_length\": 256}'",
+        default=DEFAULT_FEATURES,
+        help="feature settings as JSON (default: the bundled model's); '{}' = FeatureConfig()",
     )
     ap.add_argument("--no-final", action="store_true", help="cross-validate only")
     ap.add_argument("--oof", type=Path, help="save the out-of-fold window logits here (.npz)")
+    ap.add_argument(
+        "--save-fold-models", type=Path, metavar="DIR", help="keep each CV fold's model here"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
@@ -387,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     ds = load_dataset(args.data, cfg)
     folds = [int(f) for f in args.folds.split(",") if f != ""]
-    cv = cross_validate(ds, recipe, folds)
+    cv = cross_validate(ds, recipe, folds, args.save_fold_models)
     oof_logits, oof_owner = cv.pop("_oof")
     if args.oof:
         np.savez(args.oof, logits=oof_logits, owner=oof_owner, labels=ds.labels)
@@ -423,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         train_seconds=round(train_seconds),
         n_parameters=sum(p.numel() for p in model.parameters()),
         machine=f"{platform.machine()}, torch threads {args.threads}",
+        inference=inference_cost(model, cfg, args.out / "mood_cnn.pt"),
     )
     (args.out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     from training.model_card import write_model_card

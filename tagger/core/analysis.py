@@ -73,7 +73,9 @@ class Analyzer:
     def windows(self, path: str | Path) -> tuple[float, list[float], np.ndarray]:
         """``(duration, starts, waveforms)`` of the windows analysis uses."""
         info = audio.probe(path)
-        starts = window_starts(info.duration, self.features.segment_seconds)
+        starts = window_starts(
+            info.duration, self.features.segment_seconds, self.features.max_windows
+        )
         wav = audio.load_windows(
             path, starts, self.features.segment_seconds, self.features.sample_rate
         )
@@ -86,8 +88,12 @@ class Analyzer:
 
     def predict_patches(self, patches: np.ndarray) -> np.ndarray:
         """Segment probabilities ``(n, 4)``."""
+        model = self.loaded.model
         with torch.inference_mode():
-            return self.loaded.model.predict_proba(torch.from_numpy(patches)).numpy()
+            # One window at a time: on a CPU the activations of a batch outgrow the caches.
+            return np.concatenate(
+                [model.predict_proba(torch.from_numpy(p[None])).numpy() for p in patches]
+            )
 
     def analyze(self, path: str | Path) -> SongAnalysis:
         duration, starts, patches = self.patches(path)

@@ -37,6 +37,8 @@ class FeatureConfig:
     #: "db": ``10 log10(max(mel, amin))``; "log1p": ``log10(1 + 10000 mel)`` (musicnn's
     #: compression, needed by the pretrained backbone). Both keep absolute loudness.
     scale: str = "db"
+    #: At most this many windows per song are analysed (a model's cost decides).
+    max_windows: int = 6
     version: int = FEATURES_VERSION
 
     @property
@@ -108,6 +110,15 @@ def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     if cfg.scale == "log1p":
         return np.log10(1.0 + 10000.0 * mel).astype(np.float32)
     return (10.0 * np.log10(np.maximum(mel, cfg.amin))).astype(np.float32)
+
+
+def to_db(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Model input (either scale) -> dB re full scale, for display."""
+    x = np.asarray(x, dtype=np.float32)
+    if cfg.scale == "log1p":
+        mel = (np.power(10.0, x, dtype=np.float32) - 1.0) / 10000.0
+        return (10.0 * np.log10(np.maximum(mel, cfg.amin))).astype(np.float32)
+    return x
 
 
 def segment_patches(segments: np.ndarray, cfg: FeatureConfig) -> np.ndarray:

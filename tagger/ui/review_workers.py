@@ -55,13 +55,15 @@ def spectrogram_job(
     """The analysed windows' log-mel patches, side by side."""
     from tagger.core.analysis import Analyzer
     from tagger.core.errors import FileError
+    from tagger.core.features import to_db
 
     try:
         _, starts, patches = Analyzer(loaded).patches(path)
     except FileError as exc:
         yield JobFailed(track_id, exc.message)
         return
-    yield SpectrogramReady(track_id, np.concatenate(list(patches[:, 0]), axis=1), tuple(starts))
+    db = to_db(np.concatenate(list(patches[:, 0]), axis=1), loaded.features)
+    yield SpectrogramReady(track_id, db, tuple(starts))
 
 
 def retrain_job(

@@ -20,6 +20,7 @@ def test_window_plan():
     assert w[0] == 10.0 and w[-1] + 5.0 == 230.0 and len(w) == 6  # intro/outro skipped
     assert window_starts(3.0, 5.0) == [0.0]
     assert window_starts(12.0, 5.0) == [0.0, 7.0]
+    assert window_starts(240.0, 5.0, n_max=3) == [10.0, 117.5, 225.0]
 
 
 def test_song_analysis_is_deterministic_and_consistent(tmp_path, bundled_model):
@@ -32,7 +33,9 @@ def test_song_analysis_is_deterministic_and_consistent(tmp_path, bundled_model):
     assert a.scores.energy == pytest.approx(p[0] + p[1])
     assert a.scores.valence == pytest.approx(p[0] + p[3])
     assert a.scores.confidence == pytest.approx(p.max())
-    assert a.window_starts[0] == 10.0 and len(a.window_starts) == 6
+    n = bundled_model.features.max_windows
+    assert a.window_starts[0] == 10.0 and len(a.window_starts) == n
+    assert a.window_starts[-1] + bundled_model.features.segment_seconds == pytest.approx(60.008)
 
 
 def test_parallel_and_serial_agree(library, bundled_model):

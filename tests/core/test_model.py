@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -8,12 +12,17 @@ from tagger.core.errors import CheckpointError
 from tagger.core.features import FeatureConfig
 from tagger.core.model import MoodCNN
 from tagger.core.moods import MOODS
+from tagger.core.musicnn import MusicnnBackbone, load_tf_weights
 from tagger.core.paths import bundled_model_path
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_bundled_model_loads_with_metadata(bundled_model):
     assert bundled_model.labels == MOODS
-    assert bundled_model.features == FeatureConfig()
+    report = json.loads((bundled_model_path().parent / "metrics.json").read_text())
+    assert bundled_model.features == FeatureConfig.from_dict(report["features"])
+    assert bundled_model.model_id == report["model_id"]
     assert len(bundled_model.model_id) == 16
     prov = bundled_model.provenance
     assert "4Q" in prov["data"] and prov["created"]
@@ -21,13 +30,22 @@ def test_bundled_model_loads_with_metadata(bundled_model):
 
 
 def test_bundled_model_is_trained_not_random(bundled_model):
-    """A trained model separates loud harsh noise from a soft chord; random weights do not
-    reliably. Checks the weights differ from a fresh init and the BN stats were learnt."""
-    fresh = MoodCNN(**bundled_model.model.kwargs).state_dict()
-    trained = bundled_model.model.state_dict()
-    assert not torch.equal(fresh["features.0.weight"], trained["features.0.weight"])
-    assert not torch.allclose(trained["features.1.running_var"], torch.ones(16))
-    assert float(trained["input_std"]) > 1.0
+    """The head differs from a fresh init and the input statistics were fitted; a musicnn
+    model carries the pretrained backbone unchanged."""
+    model = bundled_model.model
+    fresh = MoodCNN(**model.kwargs).state_dict()
+    trained = model.state_dict()
+    assert not torch.equal(fresh["head.weight"], trained["head.weight"])
+    if model.arch == "musicnn":
+        assert not torch.allclose(trained["pen_std"], torch.ones_like(trained["pen_std"]))
+        with np.load(REPO / "training" / "pretrained" / "musicnn_msd.npz") as z:
+            ref = MusicnnBackbone()
+            load_tf_weights(ref, {k: z[k] for k in z.files})
+        for k, v in ref.state_dict().items():
+            assert torch.equal(trained[f"backbone.{k}"], v), k
+    else:
+        assert not torch.equal(fresh["features.0.weight"], trained["features.0.weight"])
+        assert float(trained["input_std"].mean()) > 1.0
 
 
 def test_model_id_changes_with_weights(tmp_path):
