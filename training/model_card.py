@@ -114,7 +114,8 @@ music as AllMusic editors hear it.
 {model_text}
 - Training: {json.dumps(shown_recipe)}
 - Calibration: temperature {cv["temperature"]:.3f}, fitted on the out-of-fold predictions.
-- The shipped weights are trained on all folds with the recipe fixed by CV.
+- The shipped weights are trained on all folds with the recipe fixed by CV; how the
+  recipe was chosen, with every variant's CV score: `training/EXPERIMENTS.md`.
 - Rebuild: `{command.strip()}`
   ({report["train_seconds"] / 60:.1f} min from scratch on {report["machine"]}, no GPU).
 {cost}
