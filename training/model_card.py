@@ -44,14 +44,6 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
         else "dB re full scale"
     )
     if recipe.get("arch") == "musicnn":
-        branch = (
-            f" Beside it, a small conv branch ({json.dumps(recipe['channels'])} channels,"
-            f" conv3x3/BN/ReLU/max-pool, mean+max pooling) is trained from scratch on the"
-            f" same patches; the head is the {recipe['pretrained_weight']:g} /"
-            f" {1 - recipe['pretrained_weight']:g} weighted sum of the two heads' logits."
-            if recipe.get("channels")
-            else ""
-        )
         model_text = (
             "- Model: `MoodCNN` arch `musicnn`. Backbone: musicnn (Pons & Serra 2019), the\n"
             "  CNN pretrained to tag the Million Song Dataset (timbral and temporal filters,\n"
@@ -59,7 +51,7 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
             "  PyTorch (`tagger/core/musicnn.py`, weights converted by\n"
             "  `training/convert_musicnn.py`, ISC licence in `training/pretrained/`). It is\n"
             "  frozen; a linear layer on its standardised penultimate features is fitted\n"
-            f"  (AdamW, full batch).{branch}\n"
+            "  (AdamW, full batch).\n"
             f"  {report['n_parameters']:,} parameters."
         )
     else:
@@ -70,7 +62,7 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
         )
     keys = (
         ("arch", "pretrained", "head_weight_decay", "head_steps", "seed")
-        if recipe.get("arch") == "musicnn" and not recipe.get("channels")
+        if recipe.get("arch") == "musicnn"
         else tuple(recipe)
     )
     shown_recipe = {k: recipe[k] for k in keys if k in recipe}

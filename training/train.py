@@ -58,15 +58,15 @@ DEFAULT_FEATURES: dict[str, Any] = {
 class Recipe:
     """How the model is trained. The defaults are the bundled model's recipe.
 
-    ``arch="cnn2d"`` trains a small CNN from scratch (the earlier recipe: set ``channels``
-    to e.g. ``[16, 32, 64, 128]`` and use ``--features '{}'`` for its 22 kHz dB input).
+    ``arch="cnn2d"`` trains a small CNN from scratch with the fields up to ``swa_epochs``
+    (the earlier recipe; ``--features '{}'`` gives it its 22 kHz dB input).
     """
 
     epochs: int = 24
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    channels: tuple[int, ...] = ()
+    channels: tuple[int, ...] = (16, 32, 64, 128)
     dropout: float = 0.3
     #: "fixed": the analysis windows of each clip; "random": random crops each epoch.
     crops: str = "fixed"
@@ -77,17 +77,13 @@ class Recipe:
     label_smoothing: float = 0.0
     #: Average the weights of the last ``swa_epochs`` epochs (then refresh BatchNorm).
     swa_epochs: int = 0
-    #: Model front end (see ``tagger.core.model.ARCHS``), input time pooling, per-band norm.
+    #: "musicnn" (pretrained, frozen) or "cnn2d" (see ``tagger.core.model.ARCHS``).
     arch: str = "musicnn"
-    time_pool: int = 1
-    band_norm: bool = False
     #: arch "musicnn": pretrained weights (training/pretrained/musicnn_<name>.npz), the
-    #: linear head's weight decay and full-batch steps, and the share of its logits when
-    #: a trained conv branch (``channels`` non-empty) sits beside it.
+    #: linear head's weight decay and full-batch steps.
     pretrained: str = "msd"
     head_weight_decay: float = 0.01
     head_steps: int = 300
-    pretrained_weight: float = 0.5
     seed: int = 0
 
 
@@ -160,21 +156,10 @@ def train_model(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> MoodCNN:
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)
-    model = MoodCNN(
-        n_mels=ds.features.n_mels,
-        channels=recipe.channels,
-        dropout=recipe.dropout,
-        arch=recipe.arch,
-        time_pool=recipe.time_pool,
-        band_norm=recipe.band_norm,
-    )
+    model = MoodCNN(n_mels=ds.features.n_mels, channels=recipe.channels, dropout=recipe.dropout)
     x0, _ = fixed_patches(ds, train_idx)
-    if recipe.band_norm:
-        model.input_mean.copy_(torch.from_numpy(x0.mean(axis=(0, 1, 3))[:, None]))
-        model.input_std.copy_(torch.from_numpy(x0.std(axis=(0, 1, 3))[:, None] + 1e-3))
-    else:
-        model.input_mean.fill_(float(x0.mean()))
-        model.input_std.fill_(float(x0.std()))
+    model.input_mean.fill_(float(x0.mean()))
+    model.input_std.fill_(float(x0.std()))
     del x0
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     n_seg = len(train_idx) * (6 if recipe.crops == "fixed" else recipe.crops_per_clip)
@@ -229,7 +214,7 @@ def _refresh_batchnorm(model: MoodCNN, ds: Dataset, idx: np.ndarray) -> None:
     """Recompute BatchNorm statistics for averaged weights (one pass, no augmentation)."""
     x, _ = fixed_patches(ds, idx)
     for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+        if isinstance(m, torch.nn.BatchNorm2d):
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the pass
     model.train()
@@ -239,38 +224,17 @@ def _refresh_batchnorm(model: MoodCNN, ds: Dataset, idx: np.ndarray) -> None:
 
 
 def train_pretrained(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> MoodCNN:
-    """musicnn backbone (frozen) + linear head, and optionally a trained conv branch.
-
-    With a branch, the head is the weighted sum of the two heads (a logit ensemble that is
-    still one linear layer over the concatenated embeddings, so retraining can refit it).
-    """
+    """musicnn backbone (frozen) + a linear head fitted on its cached embeddings."""
     emb, owner = pretrained.window_embeddings(ds, recipe.pretrained)
     sel = np.isin(owner, train_idx)
     mean, std, w, b = pretrained.fit_head(
         emb[sel], ds.labels[owner[sel]], recipe.head_weight_decay, recipe.head_steps, recipe.seed
     )
-    model = MoodCNN(
-        n_mels=ds.features.n_mels,
-        channels=recipe.channels,
-        dropout=recipe.dropout,
-        arch="musicnn",
-        time_pool=recipe.time_pool,
-        band_norm=recipe.band_norm,
-    )
+    model = MoodCNN(n_mels=ds.features.n_mels, arch="musicnn")
     pretrained.load_backbone(model, recipe.pretrained)
-    branch = None
-    if recipe.channels:
-        branch = train_model(ds, train_idx, dataclasses.replace(recipe, arch="cnn2d"))
     with torch.no_grad():
         model.pen_mean.copy_(torch.from_numpy(mean))
         model.pen_std.copy_(torch.from_numpy(std))
-        if branch is not None:
-            model.features.load_state_dict(branch.features.state_dict())
-            model.input_mean.copy_(branch.input_mean)
-            model.input_std.copy_(branch.input_std)
-            a = recipe.pretrained_weight
-            w = torch.cat([a * w, (1 - a) * branch.head.weight], dim=1)
-            b = a * b + (1 - a) * branch.head.bias
         model.head.weight.copy_(w)
         model.head.bias.copy_(b)
     model.eval()
@@ -283,24 +247,17 @@ def segment_logits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Window logits of songs ``idx`` (sorted) and each window's song index.
 
-    For a pretrained model the backbone's part comes from the embedding cache (the same
-    numbers ``model.embed`` computes, without running the backbone again).
+    For a pretrained model the embeddings come from the cache (the same numbers
+    ``model.embed`` computes, without running the backbone again).
     """
     model.eval()
-    x, owner = fixed_patches(ds, idx)
-    out = []
     if model.arch == "musicnn":
-        emb, emb_owner = pretrained.window_embeddings(ds, (recipe or Recipe()).pretrained)
-        emb = torch.from_numpy(emb[np.isin(emb_owner, idx)])
-        emb = (emb - model.pen_mean) / model.pen_std
-    for b in range(0, len(x), 256):
-        if model.arch == "musicnn":
-            parts = [emb[b : b + 256]]
-            if len(model.features):
-                parts.append(model.branch_embed(torch.from_numpy(x[b : b + 256])))
-            out.append(model.head(torch.cat(parts, dim=1)))
-        else:
-            out.append(model(torch.from_numpy(x[b : b + 256])))
+        emb, owner = pretrained.window_embeddings(ds, (recipe or Recipe()).pretrained)
+        sel = np.isin(owner, idx)
+        z = (torch.from_numpy(emb[sel]) - model.pen_mean) / model.pen_std
+        return model.head(z).numpy(), owner[sel]
+    x, owner = fixed_patches(ds, idx)
+    out = [model(torch.from_numpy(x[b : b + 256])) for b in range(0, len(x), 256)]
     return torch.cat(out).numpy(), owner
 
 

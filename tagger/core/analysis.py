@@ -88,12 +88,7 @@ class Analyzer:
 
     def predict_patches(self, patches: np.ndarray) -> np.ndarray:
         """Segment probabilities ``(n, 4)``."""
-        model = self.loaded.model
-        with torch.inference_mode():
-            # One window at a time: on a CPU the activations of a batch outgrow the caches.
-            return np.concatenate(
-                [model.predict_proba(torch.from_numpy(p[None])).numpy() for p in patches]
-            )
+        return self.loaded.model.predict_windows(patches)
 
     def analyze(self, path: str | Path) -> SongAnalysis:
         duration, starts, patches = self.patches(path)

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-#: Front ends: "cnn2d" treats the log-mel patch as an image (conv3x3 blocks); "cnn1d"
-#: treats each mel band as an input channel and convolves over time only, so every
-#: frequency band keeps its own weights (frequency-aware, and cheap on a CPU);
-#: "musicnn" is the pretrained music-tagging CNN of ``tagger.core.musicnn`` (frozen), its
-#: 200-d penultimate layer standardised, optionally beside a small "cnn2d" branch
-#: (``channels``) trained on the same patches; the head sees both.
-ARCHS = ("cnn2d", "cnn1d", "musicnn")
+#: "cnn2d": a small CNN trained from scratch, treating the log-mel patch as an image
+#: (conv3x3 blocks, ``channels``); "musicnn": the pretrained music-tagging CNN of
+#: ``tagger.core.musicnn``, frozen, its 200-d penultimate layer standardised.
+ARCHS = ("cnn2d", "musicnn")
 
 
 class MoodCNN(nn.Module):
     """Log-mel patch ``(B, 1, n_mels, frames)`` -> mood logits ``(B, n_classes)``.
 
-    ``embed`` gives the pooled features (global mean + max over time/frequency) that the
-    linear ``head`` turns into logits; retraining refits only the head. Input
-    standardisation (fitted on the training data, one value or one per mel band) and the
+    ``embed`` gives the features that the linear ``head`` turns into logits; retraining
+    refits only the head. Input standardisation (fitted on the training data) and the
     calibration temperature are buffers, so a checkpoint is self-contained.
     """
 
@@ -33,38 +29,28 @@ class MoodCNN(nn.Module):
         channels: Sequence[int] = (16, 32, 64, 128),
         dropout: float = 0.3,
         arch: str = "cnn2d",
-        time_pool: int = 1,
-        band_norm: bool = False,
     ) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"unknown architecture {arch!r}")
-        self.kwargs = {
-            "n_mels": n_mels,
-            "n_classes": n_classes,
-            "channels": list(channels),
-            "dropout": dropout,
-        }
-        # Only non-default options are recorded, so older checkpoints load unchanged.
-        if arch != "cnn2d":
-            self.kwargs["arch"] = arch
-        if time_pool != 1:
-            self.kwargs["time_pool"] = time_pool
-        if band_norm:
-            self.kwargs["band_norm"] = True
         self.arch = arch
-        self.time_pool = time_pool
-        layers: list[nn.Module] = []
-        width = 0
         if arch == "musicnn":
             from tagger.core.musicnn import MusicnnBackbone
 
+            self.kwargs = {"n_mels": n_mels, "n_classes": n_classes, "arch": arch}
             self.backbone = MusicnnBackbone(n_mels)
-            pen = self.backbone.dense.out_features
-            self.register_buffer("pen_mean", torch.zeros(pen))
-            self.register_buffer("pen_std", torch.ones(pen))
-            width = pen
-        if arch in ("cnn2d", "musicnn"):
+            width = self.backbone.dense.out_features
+            self.register_buffer("pen_mean", torch.zeros(width))
+            self.register_buffer("pen_std", torch.ones(width))
+        else:
+            # The keys older checkpoints carry, so they load unchanged.
+            self.kwargs = {
+                "n_mels": n_mels,
+                "n_classes": n_classes,
+                "channels": list(channels),
+                "dropout": dropout,
+            }
+            layers: list[nn.Module] = []
             c_in = 1
             for c in channels:
                 layers += [
@@ -74,29 +60,16 @@ class MoodCNN(nn.Module):
                     nn.MaxPool2d(2),
                 ]
                 c_in = c
-            width += 2 * c_in if channels else 0
-        else:
-            c_in = n_mels
-            for i, c in enumerate(channels):
-                layers += [
-                    nn.Conv1d(c_in, c, 3, padding=1, bias=False),
-                    nn.BatchNorm1d(c),
-                    nn.ReLU(inplace=True),
-                ]
-                if i < len(channels) - 1:
-                    layers.append(nn.MaxPool1d(2))
-                c_in = c
+            self.features = nn.Sequential(*layers)
+            self.register_buffer("input_mean", torch.zeros(()))
+            self.register_buffer("input_std", torch.ones(()))
             width = 2 * c_in
-        self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(width, n_classes)
-        norm_shape = (n_mels, 1) if band_norm else ()
-        self.register_buffer("input_mean", torch.zeros(norm_shape))
-        self.register_buffer("input_std", torch.ones(norm_shape))
         self.register_buffer("temperature", torch.ones(()))
 
     def train(self, mode: bool = True) -> MoodCNN:
-        """As ``nn.Module.train``, but the pretrained backbone always stays frozen."""
+        """As ``nn.Module.train``, but a pretrained backbone always stays frozen."""
         super().train(mode)
         if self.arch == "musicnn":
             self.backbone.eval()
@@ -105,26 +78,9 @@ class MoodCNN(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         if self.arch == "musicnn":
-            parts = [self.pretrained_embed(x)]
-            if len(self.features):
-                parts.append(self.branch_embed(x))
-            return torch.cat(parts, dim=1)
-        return self.branch_embed(x)
-
-    def pretrained_embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The standardised penultimate layer of the pretrained backbone (musicnn only)."""
-        pen = self.backbone.penultimate(self.backbone(x))
-        return (pen - self.pen_mean) / self.pen_std
-
-    def branch_embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features of the trained conv blocks."""
-        x = (x - self.input_mean) / self.input_std
-        if self.time_pool > 1:
-            x = F.avg_pool2d(x, (1, self.time_pool))
-        if self.arch == "cnn1d":
-            h = self.features(x.flatten(1, 2))
-            return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
-        h = self.features(x)
+            pen = self.backbone.penultimate(self.backbone(x))
+            return (pen - self.pen_mean) / self.pen_std
+        h = self.features((x - self.input_mean) / self.input_std)
         return torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,3 +91,16 @@ class MoodCNN(nn.Module):
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Calibrated segment probabilities (eval mode expected)."""
         return torch.softmax(self.forward(x) / self.temperature, dim=1)
+
+    @torch.inference_mode()
+    def embed_windows(self, patches: np.ndarray) -> np.ndarray:
+        """``embed`` of ``(n, 1, mels, frames)`` patches, one window at a time: on a CPU
+        the activations of a batch outgrow the caches (musicnn: ~2x slower per window)."""
+        return np.concatenate([self.embed(torch.from_numpy(p[None])).numpy() for p in patches])
+
+    @torch.inference_mode()
+    def predict_windows(self, patches: np.ndarray) -> np.ndarray:
+        """``predict_proba`` of patches, one window at a time (see ``embed_windows``)."""
+        return np.concatenate(
+            [self.predict_proba(torch.from_numpy(p[None])).numpy() for p in patches]
+        )

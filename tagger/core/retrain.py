@@ -140,10 +140,7 @@ def _retrain(
             return
         try:
             _, _, patches = analyzer.patches(path)
-            with torch.inference_mode():  # one window at a time, as in analysis
-                emb = np.concatenate(
-                    [model.embed(torch.from_numpy(p[None])).numpy() for p in patches]
-                ).astype(np.float32)
+            emb = model.embed_windows(patches).astype(np.float32)
             embeddings.append(emb)
             ys.append(MOODS.index(labels[path]))
         except FileError as exc:
