@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import logging.handlers
+import os
 import sys
 
 from tagger import __version__
@@ -46,15 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
         "opens the app.",
     )
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    ap.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar, errors only")
+    _add_global_options(ap, default=True)
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("gui", help="open the app (the default)")
     p.add_argument("folder", nargs="?", help="music folder to open")
     p.set_defaults(func=cmd_gui)
     for name in COMMANDS:
         importlib.import_module(f"tagger.commands.{name}").register(sub)
+    # -v / -q also work after the command (`mood-tagger write ~/Music -q`); there they
+    # default to "not given", so they never undo the same option given before it.
+    for command in sub.choices.values():
+        _add_global_options(command, default=False)
     return ap
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: bool) -> None:
+    kw = {} if default else {"default": argparse.SUPPRESS}
+    parser.add_argument(
+        "-v", "--verbose", action="count", help="more log output", **({"default": 0} | kw)
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, errors only", **kw
+    )
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -81,10 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        rc = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return rc
     except (UsageError, CheckpointError) as exc:
         print(f"mood-tagger: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mood-tagger: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mood-tagger write --dry-run | head`): stop quietly, and
+        # keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

@@ -11,11 +11,11 @@ from typing import TextIO
 class ProgressBar:
     """A throttled progress bar on stderr (a line every few seconds when not a terminal)."""
 
-    def __init__(self, label: str, stream: TextIO = sys.stderr, enabled: bool = True) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None, enabled: bool = True) -> None:
         self.label = label
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr  # the current one
         self.enabled = enabled
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.start = time.monotonic()
         self._last = 0.0
         self._shown = False

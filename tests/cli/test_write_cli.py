@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import mutagen
@@ -169,3 +171,28 @@ def test_energy_valence_setting(music, tiny_model_path, capsys):
     flac = mutagen.File(music / "Ärtist" / "Album" / "02 two.flac")
     energy, valence = int(flac["MOOD_AROUSAL"][0]), int(flac["MOOD_VALENCE"][0])
     assert 0 <= energy <= 100 and 0 <= valence <= 100
+
+
+def test_global_options_work_after_the_command(music, tiny_model_path, capsys):
+    model = ["--model", str(tiny_model_path), "--jobs", "1"]
+    assert main(["analyze", str(music), *model]) == 0
+    assert "analysing" in capsys.readouterr().err  # the progress bar, by default
+    assert main(["analyze", str(music), *model, "-q"]) == 0
+    assert "analysing" not in capsys.readouterr().err
+    assert main(["-q", "analyze", str(music), *model]) == 0
+    assert "analysing" not in capsys.readouterr().err
+
+
+def test_closed_output_pipe_stops_quietly(music, tiny_model_path, capsys):
+    """`mood-tagger write --dry-run | head -1`: no traceback when the reader goes away."""
+    _analyze(music, tiny_model_path, capsys)
+    cmd = ["write", str(music), "--dry-run", "--model", str(tiny_model_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tagger", *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # long before the command has anything to print
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
