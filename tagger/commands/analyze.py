@@ -74,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     if summary is not None:
         out.write(
             f"analysed {summary.analysed} ({summary.failed} failed), "
-            f"from cache {summary.cached} (model {loaded.model_id})\n"
+            f"from cache {summary.cached}"
+            + (f" ({summary.cached_errors} of them errors)" if summary.cached_errors else "")
+            + f", model {loaded.model_id}\n"
         )
         for path, msg in summary.scan_errors:
             out.write(f"  skipped {path}: {msg}\n")

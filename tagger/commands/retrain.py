@@ -67,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
         if summary is not None:
             out.write(
                 f"re-analysed {summary.analysed + summary.failed} songs with model "
-                f"{loaded.model_id} ({summary.cached} from cache, {summary.failed} errors)\n"
+                f"{loaded.model_id} ({summary.cached} from cache, {summary.errors} errors)\n"
             )
     return 0

@@ -68,9 +68,17 @@ class AnalysisSummary:
     total: int
     analysed: int
     cached: int
+    #: Files that failed in this run.
     failed: int
     cancelled: bool
     scan_errors: tuple[tuple[str, str], ...] = ()
+    #: Unchanged files whose stored result is an error (they are not retried).
+    cached_errors: int = 0
+
+    @property
+    def errors(self) -> int:
+        """All songs without a mood: failed now or before."""
+        return self.failed + self.cached_errors
 
 
 def analyze_library(
@@ -92,6 +100,9 @@ def analyze_library(
     cached = store.predictions_under(root, loaded.model_id, ANALYSIS_VERSION)
     todo = [p for p in scan_result.paths if p not in cached and p in tracks]
     total = len(todo)
+    cached_errors = sum(
+        1 for p in scan_result.paths if p in cached and cached[p].probabilities is None
+    )
     done = failed = 0
     yield Progress("analyse", 0, total)
     cancelled = bool(cancel and cancel.cancelled)
@@ -134,6 +145,7 @@ def analyze_library(
         failed,
         cancelled,
         tuple(scan_result.errors),
+        cached_errors,
     )
 
 

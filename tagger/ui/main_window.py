@@ -664,10 +664,9 @@ class MainWindow(QMainWindow):
             if ev.cancelled:
                 text = f"Stopped: {ev.analysed + ev.cached} of {ev.total} songs have a mood."
             else:
-                text = (
-                    f"Done: {ev.total} songs ({ev.analysed} analysed, {ev.cached} from cache"
-                    f", {ev.failed} failed)."
-                )
+                text = f"Done: {ev.total} songs ({ev.analysed} analysed, {ev.cached} from cache)."
+                if ev.errors:
+                    text += f" {ev.errors} could not be read."
             self.say(text, 15000)
 
     def _on_analysis_progress(self, w: GeneratorWorker, ev: Progress) -> None:

@@ -72,7 +72,7 @@ def test_second_run_and_fresh_home_give_identical_results(library, tmp_path, cap
     _, first, _ = _analyze(library, tmp_path / "1.jsonl", capsys)
     _, second, out2 = _analyze(library, tmp_path / "2.jsonl", capsys)
     assert first == second
-    assert "from cache 11" in out2
+    assert "from cache 11 (4 of them errors)" in out2
     monkeypatch.setenv("MOOD_TAGGER_HOME", str(tmp_path / "fresh"))
     _, third, _ = _analyze(library, tmp_path / "3.jsonl", capsys)
     assert third == first

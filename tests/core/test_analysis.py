@@ -58,7 +58,12 @@ def test_library_analysis_end_to_end(library, tmp_path, bundled_model):
         assert isinstance(summary, AnalysisSummary)
         done = [e for e in events if isinstance(e, TrackAnalysed)]
         assert len(done) == 11 and summary.failed == 4
+        assert summary.cached_errors == 0 and summary.errors == 4
         rows = library_rows(library, store, bundled_model.model_id)
+        # a second run retries nothing, but still counts the files that could not be read
+        again = list(analyze_library(library, store, bundled_model, jobs=1))[-1]
+        assert (again.analysed, again.failed, again.cached) == (0, 0, 11)
+        assert again.cached_errors == 4 and again.errors == 4
     errors = {os.path.basename(r.path): r.error for r in rows if r.scores is None}
     assert set(errors) == {"empty.mp3", "notes.flac", "corrupt.ogg", "truncated.wav"}
     assert all(errors.values())

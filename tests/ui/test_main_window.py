@@ -49,6 +49,14 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
     # the counts in the status bar add up
     text = window.counts_label.text()
     assert text.startswith("11 songs")
+    assert window.message_label.text() == (
+        "Done: 11 songs (7 analysed, 0 from cache). 4 could not be read."
+    )
+    # opened again: nothing is analysed, and the unreadable files are still counted
+    wait_analysed(qtbot, window, library)
+    assert window.message_label.text() == (
+        "Done: 11 songs (0 analysed, 11 from cache). 4 could not be read."
+    )
     # the settings remember the folder
     s = load_settings()
     assert s["last_folder"] == str(library.resolve())
