@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetricsF,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -114,9 +115,18 @@ class MoodMapView(QWidget):
             left, top, max(1, self.width() - left - right), max(1, self.height() - top - bottom)
         )
 
+    def _label_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        return font
+
     def data_rect(self) -> QRectF:
-        """Where valence 0..1 and energy 0..1 lie: the plot inset so edge points show whole."""
-        return self.plot_rect().adjusted(self.PAD, self.PAD, -self.PAD, -self.PAD)
+        """Where valence 0..1 and energy 0..1 lie: the plot inset so edge points show whole,
+        with a band at the top and bottom for the quadrant names, so that no point (the
+        most confident songs sit in the corners) is ever hidden under a name."""
+        band = QFontMetricsF(self._label_font()).height() + 8 + self.PAD
+        return self.plot_rect().adjusted(self.PAD, band, -self.PAD, -band)
 
     def to_pixel(self, valence: float, energy: float) -> QPointF:
         r = self.data_rect()
@@ -212,9 +222,7 @@ class MoodMapView(QWidget):
         counts = (
             np.bincount(self._mood_idx, minlength=len(MOODS)) if len(self._mood_idx) else [0] * 4
         )
-        font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
+        font = self._label_font()
         labels: list[tuple[QRectF, str, bool, bool, int]] = []
         for i, mood in enumerate(MOODS):
             right, upper = QUADRANT_OF[mood]
@@ -294,7 +302,7 @@ class MoodMapView(QWidget):
         else:
             p.setPen(text)
             p.drawText(r, int(Qt.AlignmentFlag.AlignCenter), "No analysed songs yet")
-        # quadrant names on top of the points, on a translucent chip
+        # quadrant names in the bands above and below the data area (see data_rect)
         p.setClipping(False)
         p.setFont(font)
         fm = p.fontMetrics()

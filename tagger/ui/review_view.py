@@ -581,7 +581,11 @@ class ReviewView(QWidget):
 
     def _refresh_retrain(self) -> None:
         n = self.n_labels()
-        self.retrain_button.setText(f"Retrain from {n} labels")
+        self.retrain_button.setText(
+            f"Retrain from {n} labels"
+            if n >= MIN_LABELS
+            else f"Retrain: label {MIN_LABELS - n} more song{'s' if MIN_LABELS - n > 1 else ''}"
+        )
         self.retrain_button.setEnabled(n >= MIN_LABELS and not self.retraining)
         self.retrain_button.setToolTip(
             "" if n >= MIN_LABELS else f"Label at least {MIN_LABELS} songs to retrain."

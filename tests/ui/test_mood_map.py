@@ -156,3 +156,21 @@ def test_resize_keeps_lookup_right(view, qtbot):
     qtbot.waitUntil(lambda: view.width() == 800)
     assert view.row_at(view.to_pixel(0.7, 0.9).toPoint()).track_id == 2
     assert view.ids_in_rect(view.rect()) == [1, 2]
+
+
+def test_corner_points_are_not_hidden_by_the_quadrant_names(view):
+    """The most confident songs sit in the corners, where the quadrant names are drawn."""
+    from PySide6.QtGui import QColor
+
+    from tagger.ui.mood_map import COLOURS
+
+    corners = {"aggressive": (0.0, 1.0), "happy": (1.0, 1.0), "sad": (0.0, 0.0), "calm": (1.0, 0.0)}
+    view.set_rows([row_at(i, v, e) for i, (v, e) in enumerate(corners.values())])
+    image = view.grab().toImage()
+    dpr = image.devicePixelRatio()
+    for mood, (v, e) in corners.items():
+        pt = view.to_pixel(v, e)
+        got = image.pixelColor(int(pt.x() * dpr), int(pt.y() * dpr))
+        want = QColor(COLOURS[mood])
+        diff = max(abs(got.red() - want.red()), abs(got.green() - want.green()))
+        assert diff < 60, (mood, got.name(), want.name())

@@ -217,9 +217,10 @@ def test_playback_disabled_cleanly_without_audio(qtbot, make_view, monkeypatch):
 
 def test_retrain_button_needs_ten_labels(make_view):
     view = make_view()
+    assert view.retrain_button.text() == "Retrain: label 10 more songs"
     for _ in range(9):
         view.confirm()
-    assert view.retrain_button.text() == "Retrain from 9 labels"
+    assert view.retrain_button.text() == "Retrain: label 1 more song"
     assert not view.retrain_button.isEnabled()
     view.decide("calm")
     assert view.retrain_button.text() == "Retrain from 10 labels"
