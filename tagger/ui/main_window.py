@@ -970,9 +970,9 @@ class MainWindow(QMainWindow):
             root,
             min_conf,
             ev,
-            lambda changes: (
+            lambda changes, problems: (
                 self._update_actions(),
-                self._show_preview(root, changes, confirm, min_conf, ev),
+                self._show_preview(root, changes, confirm, min_conf, ev, problems),
             ),
         )
 
@@ -981,10 +981,12 @@ class MainWindow(QMainWindow):
         from tagger.ui.write_dialog import PlanReady, plan_job
 
         plans: list = []
+        problems: list = []
 
         def on_event(ev_: object) -> None:
             if isinstance(ev_, PlanReady):
                 plans.extend(ev_.changes)
+                problems.extend(ev_.problems)
 
         self._run_job(
             plan_job,
@@ -993,11 +995,17 @@ class MainWindow(QMainWindow):
             min_conf,
             ev,
             on_event=on_event,
-            on_done=lambda _c: then(plans),
+            on_done=lambda _c: then(plans, problems),
         )
 
     def _show_preview(
-        self, root: str, changes: list, confirm: bool, min_conf: float = 0.0, ev: bool = False
+        self,
+        root: str,
+        changes: list,
+        confirm: bool,
+        min_conf: float = 0.0,
+        ev: bool = False,
+        problems: list | None = None,
     ) -> None:
         from tagger.ui.write_dialog import WritePreviewDialog
 
@@ -1006,12 +1014,12 @@ class MainWindow(QMainWindow):
             for r in self.library_model.rows
             if r.scores is not None and not r.label
         }
-        dlg = WritePreviewDialog(changes, root, self, confidences, min_conf, ev)
+        dlg = WritePreviewDialog(changes, root, self, confidences, min_conf, ev, problems or ())
 
         def replan(mc: float, e: bool) -> None:
-            def show(new: list) -> None:
+            def show(new: list, new_problems: list) -> None:
                 if self.preview_dialog is dlg and dlg.options() == (mc, e):
-                    dlg.set_changes(new)
+                    dlg.set_changes(new, new_problems)
 
             self._plan(root, mc, e, show)
 

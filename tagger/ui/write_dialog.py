@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -41,6 +42,7 @@ from tagger.core.progress import CancelToken
 log = logging.getLogger(__name__)
 
 _ROOT = QModelIndex()
+PROBLEM_COLOUR = "#d9453d"  # the error red used across the app
 
 
 def tagwrite_available() -> bool:
@@ -54,6 +56,8 @@ def tagwrite_available() -> bool:
 @dataclass(frozen=True, slots=True)
 class PlanReady:
     changes: tuple  # PlannedChange
+    #: (path, why) for planned files that cannot be written now (read-only, changed...).
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 def plan_job(
@@ -65,7 +69,7 @@ def plan_job(
 ) -> Iterator[Any]:
     """Plan a write like ``mood-tagger write`` (energy/valence from the settings)."""
     from tagger.core.store import Store
-    from tagger.core.tagwrite import energy_valence_setting, plan_write
+    from tagger.core.tagwrite import energy_valence_setting, plan_write, preflight
 
     if energy_valence is None:
         energy_valence = energy_valence_setting()
@@ -78,7 +82,8 @@ def plan_job(
             min_confidence=min_confidence,
             energy_valence=energy_valence,
         )
-    yield PlanReady(tuple(changes))
+        problems = preflight(changes, store)
+    yield PlanReady(tuple(changes), tuple(problems))
 
 
 def apply_job(root: str, changes: Sequence[Any], cancel: CancelToken | None = None):
@@ -111,10 +116,12 @@ class ChangesModel(QAbstractTableModel):
         self.root = root
         self.confidences = confidences
         self.changes: list[Any] = []
+        self.problems: dict[str, str] = {}
 
-    def set_changes(self, changes: Sequence[Any]) -> None:
+    def set_changes(self, changes: Sequence[Any], problems: dict[str, str] | None = None) -> None:
         self.beginResetModel()
         self.changes = list(changes)
+        self.problems = dict(problems or {})
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
@@ -137,8 +144,13 @@ class ChangesModel(QAbstractTableModel):
             return None
         c = self.changes[index.row()]
         col = index.column()
-        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
-            return str(c.path)
+        problem = self.problems.get(c.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if problem:
+                return f"{c.path}\nCannot be written: {problem}"
+            return str(c.path) if col == 0 else None
+        if role == Qt.ItemDataRole.ForegroundRole and problem:
+            return QColor(PROBLEM_COLOUR)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if col == 0:
@@ -157,7 +169,7 @@ class ChangesModel(QAbstractTableModel):
             conf = self.confidences.get(c.track_id)
             return "" if conf is None else f"{conf:.0%}"
         if col == 4:
-            return _value(getattr(c, "source", ""))
+            return "can't write" if problem else _value(getattr(c, "source", ""))
         return None
 
 
@@ -178,6 +190,7 @@ class WritePreviewDialog(QDialog):
         confidences: dict[int, float] | None = None,
         min_confidence: float = 0.0,
         energy_valence: bool = False,
+        problems: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Write mood tags")
@@ -240,7 +253,7 @@ class WritePreviewDialog(QDialog):
         lay.addWidget(self.buttons)
         fm = self.fontMetrics()
         self.resize(fm.horizontalAdvance("M") * 76, fm.height() * 26)
-        self.set_changes(changes)
+        self.set_changes(changes, problems)
 
     def cell(self, row: int, column: int) -> str:
         """The text shown at ``(row, column)`` of the preview table."""
@@ -260,17 +273,28 @@ class WritePreviewDialog(QDialog):
     def _emit_replan(self) -> None:
         self.replan_requested.emit(*self.options())
 
-    def set_changes(self, changes: Sequence[Any]) -> None:
-        self.changes = list(changes)
-        n = len(self.changes)
+    def set_changes(self, changes: Sequence[Any], problems: Sequence[tuple[str, str]] = ()) -> None:
+        """Show ``changes``; those in ``problems`` are listed as not writable and skipped."""
+        bad = dict(problems)
+        self.changes = [c for c in changes if c.path not in bad]
+        n, skipped = len(self.changes), len(changes) - len(self.changes)
         if n:
-            self.intro.setText(
+            text = (
                 f"{n} file{'s' if n != 1 else ''} will get a new mood tag. Only the mood "
                 "tag is changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
             )
+        elif skipped:
+            text = "Nothing can be written."
         else:
-            self.intro.setText("Nothing to write: every file already has the right mood tag.")
-        self.model.set_changes(self.changes)
+            text = "Nothing to write: every file already has the right mood tag."
+        if skipped:
+            text += (
+                f" {skipped} file{'s' if skipped != 1 else ''} cannot be written and will be "
+                "skipped (in red; hover for why)."
+            )
+        self.intro.setText(text)
+        # problem files first, so they are seen
+        self.model.set_changes(sorted(changes, key=lambda c: c.path not in bad), bad)
         self.ok_button.setText(f"Write {n} tag{'s' if n != 1 else ''}")
         self.ok_button.setEnabled(n > 0)
 

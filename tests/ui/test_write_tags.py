@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from tagger.core.tags import read_tags
@@ -15,7 +15,7 @@ from tagger.ui.write_dialog import WriteResultDialog
 TIMEOUT = 120_000
 
 
-def accept_preview_when_shown(window, seen: list) -> None:
+def accept_preview_when_shown(window, seen: list, before_accept=None) -> None:
     """Accept the modal preview dialog as soon as it is open (records its table)."""
 
     def poll() -> None:
@@ -24,6 +24,8 @@ def accept_preview_when_shown(window, seen: list) -> None:
             QTimer.singleShot(20, poll)
             return
         seen.extend(tuple(dlg.cell(r, c) for c in range(3)) for r in range(dlg.row_count()))
+        if before_accept is not None:
+            before_accept()
         dlg.accept()
 
     QTimer.singleShot(0, poll)
@@ -40,12 +42,10 @@ def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, mon
     assert not window.undo_write_action.isEnabled()  # nothing written yet
     good = [r for r in window.rows if r.scores is not None]
     assert len(good) == 7
-    # one file disappears after the scan: its write fails, the others go on
+    # one file disappears while the preview is open: its write fails, the others go on
     gone = good[0]
-    Path(gone.path).unlink()
-
     preview: list = []
-    accept_preview_when_shown(window, preview)
+    accept_preview_when_shown(window, preview, before_accept=Path(gone.path).unlink)
     with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
         window.write_action.trigger()
     summary = blocker.args[0]
@@ -171,3 +171,45 @@ def test_changes_model_contract(qtmodeltester, tmp_path):
     cells = [[model.index(r, c).data() for c in range(5)] for r in range(2)]
     assert cells[0] == ["a/x.mp3", "(none)", "Calm", "80%", "prediction"]
     assert cells[1] == ["y.flac", "Sad", "Happy  (valence 80)", "", "label"]
+
+
+def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library, tmp_path):
+    """A read-only file shows in red as "can't write" in the preview and is skipped."""
+    root = tmp_path / "lib"
+    shutil.copytree(library, root)
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(root)
+    good = [r for r in window.rows if r.scores is not None]
+    locked = Path(good[0].path)
+    locked.chmod(0o444)
+    before = locked.read_bytes()
+    seen: dict = {}
+
+    def poll() -> None:
+        dlg = getattr(window, "preview_dialog", None)
+        if dlg is None or not dlg.isVisible():
+            QTimer.singleShot(20, poll)
+            return
+        seen["rows"] = [tuple(dlg.cell(r, c) for c in range(5)) for r in range(dlg.row_count())]
+        seen["intro"] = dlg.intro.text()
+        seen["ok"] = dlg.ok_button.text()
+        seen["tip"] = dlg.model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
+        dlg.accept()
+
+    QTimer.singleShot(0, poll)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    summary = blocker.args[0]
+    rows = seen["rows"]
+    assert len(rows) == 7
+    assert rows[0][0] == str(locked.relative_to(root)) and rows[0][4] == "can't write"
+    assert all(r[4] != "can't write" for r in rows[1:])
+    assert "read-only" in seen["tip"]
+    assert "6 files will get a new mood tag" in seen["intro"]
+    assert "1 file cannot be written" in seen["intro"]
+    assert seen["ok"] == "Write 6 tags"
+    assert summary.written == 6 and summary.failed == 0
+    assert locked.read_bytes() == before
+    locked.chmod(0o644)
