@@ -53,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
                 out.write(f"  skipped {path}: {msg}\n")
             out.write(result.summary() + "\n")
             out.write(f"user model {result.model_id} is now active ({result.model_path})\n")
+            if result.after < result.before:
+                out.write(
+                    "note: it does not look better than before on your labels; label more "
+                    "songs and retrain, or go back with: mood-tagger retrain --reset "
+                    f"{args.folder}\n"
+                )
         loaded = load_model()
         bar = ProgressBar("re-analysing", enabled=not args.quiet)
         summary: AnalysisSummary | None = None

@@ -46,6 +46,9 @@ def test_retrain_then_reset(lib, capsys):
     user = load_model()
     assert active_model_path() != bundled_model_path()
     assert f"user model {user.model_id} is now active" in out
+    # the note that it got worse appears exactly when it did
+    est = user.provenance["estimate"]
+    assert ("does not look better" in out) == (est["after"] < est["before"])
     assert "re-analysed 13 songs" in out
     with Store.open_default() as store:
         preds = store.predictions_under(lib, user.model_id, ANALYSIS_VERSION)
@@ -55,6 +58,28 @@ def test_retrain_then_reset(lib, capsys):
     out = capsys.readouterr().out
     assert "bundled model" in out and "active_model" not in load_settings()
     assert active_model_path() == bundled_model_path()
+
+
+def test_a_worse_estimate_is_pointed_out(lib, capsys, monkeypatch):
+    """When the held-out estimate drops, the command says so and how to go back."""
+    import dataclasses
+
+    import tagger.core.retrain as core_retrain
+
+    real = core_retrain.retrain
+
+    def worse(*args, **kwargs):
+        for ev in real(*args, **kwargs):
+            if isinstance(ev, core_retrain.RetrainResult):
+                ev = dataclasses.replace(ev, before=0.8, after=0.5)
+            yield ev
+
+    monkeypatch.setattr(core_retrain, "retrain", worse)
+    label(lib, 12)
+    assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "80% before -> 50% after" in out
+    assert "does not look better" in out and f"mood-tagger retrain --reset {lib}" in out
 
 
 def test_too_few_labels_is_a_usage_error(lib, capsys):
