@@ -53,6 +53,10 @@ class UsageError(Exception):
 def folder_arg(path: str) -> Path:
     """A folder given on the command line, resolved; UsageError if it is not one."""
     p = Path(path).expanduser()
+    from tagger.core.scan import is_utf8, printable
+
+    if not is_utf8(str(p)):
+        raise UsageError(f"folder name is not valid UTF-8: {printable(str(p))}")
     if not p.exists():
         raise UsageError(f"folder not found: {path}")
     if not p.is_dir():

@@ -8,6 +8,7 @@ directory walk.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -25,6 +26,23 @@ log = logging.getLogger(__name__)
 
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})\s*(?:[-._)]\s*|\s+)(?=\S)")
 
+NOT_UTF8 = "file name is not valid UTF-8 (rename it to include the file)"
+
+
+def is_utf8(path: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python keeps them as surrogates);
+    such a name cannot be stored, printed or put in a playlist."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(path: str) -> str:
+    """``path`` with any undecodable bytes shown as U+FFFD, safe to print and store."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
 
 def iter_audio_files(
     root: str | Path, errors: list[tuple[str, str]] | None = None
@@ -39,7 +57,7 @@ def iter_audio_files(
     def onerror(exc: OSError) -> None:
         log.warning("cannot read folder %s: %s", exc.filename, exc.strerror)
         if errors is not None:
-            errors.append((str(exc.filename), exc.strerror or str(exc)))
+            errors.append((printable(str(exc.filename)), exc.strerror or str(exc)))
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=onerror):
         try:
@@ -122,9 +140,13 @@ def scan(
 ) -> Iterator[Progress | ScanResult]:
     """Walk ``root`` and bring the store up to date; yields Progress, then the ScanResult.
 
-    Raises FileNotFoundError / NotADirectoryError for a bad root (the caller's error).
+    Raises FileNotFoundError / NotADirectoryError for a bad root (the caller's error), and
+    OSError (EILSEQ) for a root whose name is not UTF-8. A file whose name is not UTF-8 is
+    an error for that file only.
     """
     root = Path(root).expanduser().resolve()
+    if not is_utf8(str(root)):
+        raise OSError(errno.EILSEQ, "folder name is not valid UTF-8", printable(str(root)))
     if not root.exists():
         raise FileNotFoundError(f"folder not found: {root}")
     if not root.is_dir():
@@ -137,6 +159,9 @@ def scan(
         if cancel is not None and cancel.cancelled:
             break
         p = str(path)
+        if not is_utf8(p):
+            result.errors.append((printable(p), NOT_UTF8))
+            continue
         try:
             st = path.stat()
         except OSError as exc:

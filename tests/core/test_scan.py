@@ -114,3 +114,34 @@ def test_unreadable_subfolder_does_not_stop_scan(tmp_path, monkeypatch):
     assert [os.path.basename(p) for p in result.paths] == ["1.wav"]
     assert result.errors and "locked" in result.errors[0][0]
     shutil.rmtree(tmp_path / "A")
+
+
+def test_file_names_that_are_not_utf8_are_per_file_errors(tmp_path, capsys):
+    """Linux allows any bytes in a name (a Latin-1 'café', an old CD rip): such a file is
+    reported and skipped; the rest is scanned, analysed and printed."""
+    from tagger.cli import main
+
+    good = tmp_path / "Artist" / "Album" / "ok.wav"
+    write_audio(good, 2.0)
+    root = os.fsencode(tmp_path)
+    shutil.copy(good, os.path.join(root, b"Artist", b"Album", b"caf\xe9.wav"))
+    os.makedirs(os.path.join(root, b"Art\xffist", b"Album"))
+    shutil.copy(good, os.path.join(root, b"Art\xffist", b"Album", b"x.wav"))
+    with Store(tmp_path / "db.sqlite3") as store:
+        result = _run(tmp_path, store)
+        assert [os.path.basename(p) for p in result.paths] == ["ok.wav"]
+        assert len(store.tracks_under(tmp_path)) == 1
+    names = sorted(p for p, _ in result.errors)
+    assert [os.path.basename(n) for n in names] == ["caf\ufffd.wav", "x.wav"]
+    assert "Art\ufffdist" in names[1]
+    assert all("not valid UTF-8" in msg for _, msg in result.errors)
+    # the command line prints them (a surrogate would make print() raise)
+    assert main(["-q", "analyze", str(tmp_path), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "caf\ufffd.wav: file name is not valid UTF-8" in out
+    # a folder with such a name is refused with a message, not a traceback
+    bad_root = os.fsdecode(os.path.join(root, b"Art\xffist"))
+    assert main(["-q", "analyze", bad_root]) == 2
+    assert "folder name is not valid UTF-8" in capsys.readouterr().err
+    with Store(tmp_path / "db2.sqlite3") as store, pytest.raises(OSError, match="UTF-8"):
+        _run(bad_root, store)
