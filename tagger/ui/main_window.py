@@ -289,6 +289,13 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.open_folder(target))
         else:
             self.stack.setCurrentWidget(self.empty)
+            last = load_settings().get("last_folder")
+            if last and not Path(last).is_dir():  # an unplugged drive, a renamed folder
+                self.empty.message.setText(
+                    f"The folder you used last, {last}, is not available (moved, renamed or "
+                    "on a drive that is not connected). Open it again once it is back, or "
+                    "choose another."
+                )
 
     # -- construction -----------------------------------------------------------------
     def _build_ui(self) -> None:

@@ -218,6 +218,19 @@ def test_empty_state_without_a_folder(qtbot, make_window, monkeypatch, tmp_path)
     assert "does not exist" in window.empty.message.text()
 
 
+def test_empty_state_says_when_the_last_folder_is_gone(qtbot, make_window, monkeypatch, tmp_path):
+    monkeypatch.setattr(
+        QStandardPaths, "writableLocation", staticmethod(lambda _loc: str(tmp_path / "nope"))
+    )
+    update_settings(last_folder=str(tmp_path / "USB drive" / "Music"))
+    assert default_folder(None) is None
+    window = make_window(None)
+    window.show()
+    assert window.stack.currentWidget() is window.empty
+    text = window.empty.message.text()
+    assert str(tmp_path / "USB drive" / "Music") in text and "not available" in text
+
+
 def test_default_folder_prefers_last_then_music(monkeypatch, tmp_path):
     music = tmp_path / "Music"
     music.mkdir()
