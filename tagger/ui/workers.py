@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from tagger.core.errors import MoodTaggerError
 from tagger.core.progress import CancelToken, Progress
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,9 @@ class GeneratorWorker(QRunnable):
                     break
             if pending is not None:
                 s.progress.emit(pending)
+        except (OSError, MoodTaggerError) as exc:  # the world, not a bug: say it plainly
+            log.warning("background job %s failed: %s", getattr(self.func, "__name__", ""), exc)
+            s.errored.emit(str(exc))
         except Exception as exc:  # a bug in the job: report it, keep the app alive
             log.exception("background job %s failed", getattr(self.func, "__name__", self.func))
             s.errored.emit(f"{type(exc).__name__}: {exc}")

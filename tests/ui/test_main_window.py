@@ -279,3 +279,20 @@ def test_log_dock_shows_records_from_any_thread(qtbot, make_window):
     t.start()
     t.join()
     qtbot.waitUntil(lambda: "from a worker" in window.log_view.toPlainText(), timeout=5000)
+
+
+def test_rescan_after_the_folder_went_away(qtbot, make_window, small_library, tmp_path):
+    """An unplugged drive: the rescan says so plainly and keeps what was shown."""
+    import shutil
+
+    root = tmp_path / "lib"
+    shutil.copytree(small_library, root)
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, root)
+    shown = len(window.rows)
+    root.rename(tmp_path / "moved")
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.reanalyse_action.trigger()
+    assert window.message_label.text() == f"Analysis failed: folder not found: {root}"
+    assert len(window.rows) == shown  # the last results stay on screen
