@@ -1128,7 +1128,10 @@ class MainWindow(QMainWindow):
             f"About {APP_TITLE}",
             f"<h3>{APP_TITLE} {__version__}</h3><p>Classifies the mood of your music "
             "(Happy, Aggressive, Sad, Calm) with a small neural network that runs on "
-            f"this computer.</p>{name}",
+            f"this computer.</p>{name}"
+            "<p>Sound features: <a href='https://github.com/jordipons/musicnn'>musicnn</a> "
+            "by Jordi Pons and Xavier Serra (ISC licence). The mood layer was trained on the "
+            "4Q audio emotion dataset (Panda, Malheiro &amp; Paiva, 2018).</p>",
         )
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
