@@ -237,6 +237,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.setAcceptDrops(True)  # drop a music folder on the window to open it
         self.model_arg = model
         self.jobs = jobs
         self.auto_analyse = auto_analyse
@@ -1153,6 +1154,29 @@ class MainWindow(QMainWindow):
         if not ok:
             log.warning("background work did not stop within %d ms", timeout_ms)
         return ok
+
+    @staticmethod
+    def dropped_folder(mime) -> Path | None:
+        """The local folder a drag carries (a dropped file stands for its folder)."""
+        urls = [u for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        if not urls:
+            return None
+        path = Path(urls[0].toLocalFile())
+        return path if path.is_dir() else (path.parent if path.is_file() else None)
+
+    def dragEnterEvent(self, event) -> None:
+        if self.dropped_folder(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        folder = self.dropped_folder(event.mimeData())
+        if folder is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_folder(folder)
 
     def closeEvent(self, event) -> None:
         try:

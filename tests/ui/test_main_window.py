@@ -296,3 +296,49 @@ def test_rescan_after_the_folder_went_away(qtbot, make_window, small_library, tm
         window.reanalyse_action.trigger()
     assert window.message_label.text() == f"Analysis failed: folder not found: {root}"
     assert len(window.rows) == shown  # the last results stay on screen
+
+
+def test_dropping_a_folder_opens_it(qtbot, make_window, small_library, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    window = make_window(None)
+    window.show()
+    keep: list[QMimeData] = []  # an event does not own its mime data: keep it alive
+
+    def mime(*paths) -> QMimeData:
+        m = QMimeData()
+        m.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        keep.append(m)
+        return m
+
+    def enter(m: QMimeData) -> bool:
+        ev = QDragEnterEvent(
+            QPointF(5, 5),
+            Qt.DropAction.CopyAction,
+            m,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        window.dragEnterEvent(ev)
+        return ev.isAccepted()
+
+    text = QMimeData()
+    text.setText("not a folder")
+    assert not enter(text)
+    assert not enter(mime(tmp_path / "missing"))
+    a_file = next(p for p in small_library.rglob("*") if p.is_file())
+    assert enter(mime(a_file))  # a file stands for its folder
+    assert enter(mime(small_library))
+    data = mime(small_library)
+    drop = QDropEvent(
+        QPointF(5, 5),
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.dropEvent(drop)
+    assert window.root == small_library.resolve()
+    assert len(window.rows) > 0
