@@ -12,7 +12,7 @@ import sys
 from tagger import __version__
 from tagger.commands import COMMANDS
 from tagger.commands.common import UsageError
-from tagger.core.errors import CheckpointError
+from tagger.core.errors import CheckpointError, StoreError
 
 log = logging.getLogger("tagger")
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         rc = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
         return rc
-    except (UsageError, CheckpointError) as exc:
+    except (UsageError, CheckpointError, StoreError) as exc:
         print(f"mood-tagger: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

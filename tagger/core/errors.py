@@ -34,3 +34,7 @@ class TagError(FileError):
 
 class CheckpointError(MoodTaggerError):
     """A model file is missing, unreadable or incompatible with this app."""
+
+
+class StoreError(MoodTaggerError):
+    """The library database cannot be used (corrupt, or from a newer version)."""

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagger.core.errors import StoreError
 from tagger.core.moods import MOODS
 
 log = logging.getLogger(__name__)
@@ -124,26 +125,77 @@ def _under(root: str | Path) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord("/") + 1)
 
 
+class StoreCorrupt(StoreError):
+    """The database file is damaged or is not a database at all."""
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+        code is None and not isinstance(exc, sqlite3.OperationalError)
+    )
+
+
 class Store:
+    #: Where a damaged database was moved by :meth:`open_default` (None if it was not).
+    recovered_from: Path | None = None
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30.0)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path} was written by a newer Mood Tagger")
-        with self.db:
-            self.db.executescript(_SCHEMA)
-            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} was written by a newer version of Mood Tagger; "
+                    "update the app to use it"
+                )
+            with self.db:
+                self.db.executescript(_SCHEMA)
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            if _is_corruption(exc):
+                raise StoreCorrupt(f"the library database {self.path} is damaged: {exc}") from exc
+            raise
+        except StoreError:
+            self.db.close()
+            raise
 
     @classmethod
     def open_default(cls) -> Store:
+        """The app's database. A damaged one is moved aside (kept for recovery, never
+        deleted) and a new, empty one is started, so the app keeps working."""
         from tagger.core.paths import app_dirs
 
-        return cls(app_dirs().ensure().database)
+        path = app_dirs().ensure().database
+        try:
+            return cls(path)
+        except StoreCorrupt as exc:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = path.with_name(f"{path.name}.damaged-{stamp}")
+            n = 1
+            while aside.exists():  # never overwrite an earlier damaged copy
+                n += 1
+                aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(str(path) + suffix)
+                if part.exists():
+                    part.replace(Path(str(aside) + suffix))
+            log.error(
+                "%s; it was moved to %s and a new library database was started "
+                "(songs are analysed again; earlier labels and the undo journal are in the "
+                "moved file)",
+                exc,
+                aside,
+            )
+            store = cls(path)
+            store.recovered_from = aside
+            return store
 
     def close(self) -> None:
         self.db.close()

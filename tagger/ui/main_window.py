@@ -250,6 +250,9 @@ class MainWindow(QMainWindow):
             self.loaded, self.model_id = model, model.model_id
         #: The GUI thread's store (workers open their own).
         self.store = Store.open_default()
+        self.recovery_box: QMessageBox | None = None
+        if self.store.recovered_from is not None:
+            QTimer.singleShot(0, self._tell_store_recovered)
         self._views: list[QWidget] = []
         self._analysis: GeneratorWorker | None = None
         self._jobs_running: list[GeneratorWorker] = []
@@ -1117,6 +1120,20 @@ class MainWindow(QMainWindow):
             self._message_timer.start(timeout_ms)
         else:
             self._message_timer.stop()
+
+    def _tell_store_recovered(self) -> None:
+        """The library database was damaged and replaced: say so once, without blocking."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            APP_TITLE,
+            "The library database was damaged, so a new one was started. Your music files "
+            "are untouched; songs are analysed again.\n\nYour earlier mood labels and the "
+            f"undo history are in the damaged copy, kept at:\n{self.store.recovered_from}",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.open()
+        self.recovery_box = box
 
     def _about(self) -> None:
         from tagger import __version__

@@ -342,3 +342,17 @@ def test_dropping_a_folder_opens_it(qtbot, make_window, small_library, tmp_path)
         window.dropEvent(drop)
     assert window.root == small_library.resolve()
     assert len(window.rows) > 0
+
+
+def test_damaged_library_database_is_replaced_with_a_warning(qtbot, make_window):
+    from tagger.core.paths import app_dirs
+
+    db = app_dirs().ensure().database
+    db.write_bytes(b"\x00garbage" * 500)
+    window = make_window(None)
+    window.show()
+    qtbot.waitUntil(lambda: window.recovery_box is not None and window.recovery_box.isVisible())
+    text = window.recovery_box.text()
+    assert "damaged" in text and str(window.store.recovered_from) in text
+    assert window.store.recovered_from.read_bytes() == b"\x00garbage" * 500
+    window.recovery_box.accept()

@@ -1,0 +1,53 @@
+"""The library database: damaged or too-new files are handled, never a traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tagger.cli import main
+from tagger.core.errors import StoreError
+from tagger.core.paths import app_dirs
+from tagger.core.store import Store, StoreCorrupt
+from tests.audio_factory import write_audio
+
+
+def test_damaged_database_is_moved_aside_and_replaced(tmp_path, capsys):
+    root = tmp_path / "music"
+    write_audio(root / "A" / "B" / "1.wav", 3.0)
+    with Store.open_default() as store:
+        assert store.recovered_from is None
+    db = app_dirs().database
+    garbage = bytes(range(256)) * 40
+    db.write_bytes(garbage)
+    with pytest.raises(StoreCorrupt, match="damaged"):
+        Store(db)  # an explicit path is not touched
+    assert db.read_bytes() == garbage
+
+    with Store.open_default() as store:  # the app's own database is replaced...
+        aside = store.recovered_from
+        assert aside is not None and aside.parent == db.parent
+        assert aside.read_bytes() == garbage  # ...and the damaged copy kept, byte for byte
+        assert store.tracks_under(root) == {}
+    # the commands go on working, and say what happened
+    db.write_bytes(garbage)
+    assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "damaged" in captured.err and "1 audio files" in captured.out
+    # two damaged copies, both kept (even within the same second)
+    kept = sorted(db.parent.glob("library.sqlite3.damaged-*"))
+    assert len(kept) == 2 and all(p.read_bytes() == garbage for p in kept)
+
+
+def test_database_from_a_newer_version_is_refused_plainly(tmp_path, capsys):
+    db = app_dirs().database
+    with Store.open_default():
+        pass
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version=999")
+    con.close()
+    with pytest.raises(StoreError, match="newer version"):
+        Store.open_default()
+    assert main(["analyze", str(tmp_path)]) == 2
+    assert "newer version of Mood Tagger" in capsys.readouterr().err
