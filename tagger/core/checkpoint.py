@@ -89,7 +89,10 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
-        raise CheckpointError(f"{path} is not a Mood Tagger model ({exc})") from None
+        log.debug("torch.load(%s) failed: %s", path, exc)  # long, and advice not to follow
+        raise CheckpointError(
+            f"{path} is not a Mood Tagger model (damaged, or another kind of file)"
+        ) from None
     if not isinstance(payload, dict) or payload.get("arch") != "MoodCNN":
         raise CheckpointError(f"{path} is not a Mood Tagger model")
     if payload.get("format_version") != FORMAT_VERSION:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from tagger.core.checkpoint import LoadedModel, load_checkpoint
+from tagger.core.errors import CheckpointError
 from tagger.core.paths import bundled_model_path
 from tagger.core.settings import load_settings
+
+log = logging.getLogger(__name__)
 
 
 def active_model_path() -> Path:
@@ -17,5 +21,23 @@ def active_model_path() -> Path:
 
 
 def load_model(path: str | Path | None = None) -> LoadedModel:
-    """Load ``path``, or the active model when None. Raises CheckpointError."""
-    return load_checkpoint(Path(path) if path else active_model_path())
+    """Load ``path``, or the active model when None. Raises CheckpointError.
+
+    If the active model is a user model that cannot be loaded (damaged, or from an
+    incompatible version), the bundled model is used instead, with an error logged: the
+    app keeps working, and the user model comes back if its file is repaired.
+    """
+    if path:
+        return load_checkpoint(Path(path))
+    active = active_model_path()
+    try:
+        return load_checkpoint(active)
+    except CheckpointError as exc:
+        if active == bundled_model_path():
+            raise
+        log.error(
+            "your model could not be loaded, so the bundled model is used: %s "
+            "(`mood-tagger retrain --reset FOLDER` makes that permanent)",
+            exc,
+        )
+        return load_checkpoint(bundled_model_path())

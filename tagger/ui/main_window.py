@@ -661,6 +661,9 @@ class MainWindow(QMainWindow):
             self.model_id = ev.model_id
             self.detail.set_model(ev.loaded)
             self.say(f"Model: {ev.name}", 5000)
+            if ev.fallback:
+                self._add_error("(mood model)", ev.fallback)
+                self.say(ev.fallback, 15000)
         elif isinstance(ev, ModelFailed):
             self._add_error("(mood model)", ev.message)
             QMessageBox.warning(

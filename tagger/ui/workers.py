@@ -130,6 +130,8 @@ class ModelReady:
     loaded: Any  # LoadedModel
     model_id: str
     name: str
+    #: Set when the user's active model could not be loaded and the bundled one stands in.
+    fallback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +181,8 @@ def analysis_job(
     from tagger.core.checkpoint import LoadedModel
     from tagger.core.errors import CheckpointError
     from tagger.core.library import analyze_library, library_rows
-    from tagger.core.models import load_model
+    from tagger.core.models import active_model_path, load_model
+    from tagger.core.paths import bundled_model_path
     from tagger.core.scan import ScanResult
     from tagger.core.store import Store
 
@@ -193,7 +196,14 @@ def analysis_job(
         yield ModelFailed(str(exc))
     if loaded is not None:
         name = str((loaded.provenance or {}).get("name") or Path(str(loaded.path)).name)
-        yield ModelReady(loaded, loaded.model_id, name)
+        fallback = None
+        wanted = active_model_path() if model is None else None
+        if wanted is not None and wanted != bundled_model_path() and loaded.path != wanted:
+            fallback = (
+                f"Your retrained model ({wanted.name}) could not be loaded, so the bundled "
+                "model is used. Review ▸ Reset to bundled model makes that permanent."
+            )
+        yield ModelReady(loaded, loaded.model_id, name, fallback)
     model_id = loaded.model_id if loaded is not None else ""
     store = Store.open_default()
     try:

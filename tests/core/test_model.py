@@ -73,3 +73,26 @@ def test_bad_checkpoints_raise_checkpoint_error(tmp_path):
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="features version"):
         load_checkpoint(path)
+
+
+def test_damaged_user_model_falls_back_to_the_bundled_one(tmp_path, caplog, capsys):
+    from tagger.cli import main
+    from tagger.core.models import load_model
+    from tagger.core.settings import update_settings
+    from tests.audio_factory import write_audio
+
+    damaged = tmp_path / "user-model.pt"
+    damaged.write_bytes(bytes(range(256)) * 8)
+    update_settings(active_model=str(damaged))
+    with pytest.raises(CheckpointError, match="damaged, or another kind of file") as info:
+        load_checkpoint(damaged)
+    assert "weights_only" not in str(info.value)  # torch's advice is not for users
+    loaded = load_model()  # the active (user) model: the bundled one stands in
+    assert loaded.path == bundled_model_path()
+    assert "bundled model is used" in caplog.text and str(damaged) in caplog.text
+    with pytest.raises(CheckpointError):
+        load_model(damaged)  # a model asked for by name is never swapped
+    root = tmp_path / "music"
+    write_audio(root / "A" / "B" / "1.wav", 3.0)
+    assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
+    assert "bundled model is used" in capsys.readouterr().err

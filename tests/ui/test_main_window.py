@@ -356,3 +356,19 @@ def test_damaged_library_database_is_replaced_with_a_warning(qtbot, make_window)
     assert "damaged" in text and str(window.store.recovered_from) in text
     assert window.store.recovered_from.read_bytes() == b"\x00garbage" * 500
     window.recovery_box.accept()
+
+
+def test_damaged_user_model_is_replaced_by_the_bundled_one(
+    qtbot, make_window, small_library, tmp_path
+):
+    from tagger.core.paths import bundled_model_path
+
+    damaged = tmp_path / "user-model.pt"
+    damaged.write_bytes(b"\x00" * 300)
+    update_settings(active_model=str(damaged))
+    window = make_window(model=None)  # no model given: the active one
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    assert window.loaded.path == bundled_model_path()
+    assert all(r.scores is not None for r in window.rows)  # analysis went on
+    assert "could not be loaded" in window.errors["(mood model)"]
