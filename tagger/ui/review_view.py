@@ -280,6 +280,7 @@ class ReviewView(QWidget):
         self._labels = {r.track_id: r.label for r in self._rows}
         self._fill_group_combo()
         self._rebuild_queue(keep=current.track_id if current else None)
+        self._refresh_retrain()  # labels may have come from elsewhere (the CLI, another view)
 
     def set_root(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
@@ -573,7 +574,7 @@ class ReviewView(QWidget):
 
     # -- retraining ---------------------------------------------------------------------
     def n_labels(self) -> int:
-        return len(self.store.labels_under(self.root))
+        return len(self.store.labels_under(self.root)) if self.root is not None else 0
 
     @property
     def retraining(self) -> bool:

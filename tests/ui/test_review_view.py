@@ -270,3 +270,16 @@ def test_library_refresh_keeps_the_current_song(qtbot, make_view, lib, tiny):
     assert [r.track_id for r in view.queue()] == [r.track_id for r in q]  # decided one stays
     view.undo()
     assert view.current_row().track_id == q[0].track_id
+
+
+def test_retrain_button_counts_labels_made_elsewhere(make_view, lib, tiny):
+    """Labels from the command line (or an earlier session) count as soon as rows arrive."""
+    view = make_view()
+    assert view.retrain_button.text() == "Retrain: label 10 more songs"
+    with Store.open_default() as store:
+        for track in list(store.tracks_under(lib).values())[:11]:
+            store.add_label(track.id, "calm", "cli")
+        rows = library_rows(lib, store, tiny.model_id)
+    view.set_rows(rows)
+    assert view.retrain_button.text() == "Retrain from 11 labels"
+    assert view.retrain_button.isEnabled()
