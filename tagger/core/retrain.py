@@ -1,4 +1,4 @@
-"""Fine-tune a copy of the current model on the person's labels (bundled weights untouched).
+"""Fit the person's own mood layer on their labels (bundled weights untouched).
 
 Method (chosen so that retraining is quick on two CPU cores and cannot forget what the
 bundled model knows): the conv blocks are frozen, so each labelled song is embedded once
@@ -75,17 +75,21 @@ class RetrainResult:
     base_model_id: str
     n_labels: int
     n_used: int
-    #: Song accuracy on the labels: current model, then fine-tuned (k-fold, held out).
+    #: Song accuracy on the labels: the starting point (the bundled model, or the current
+    #: model when it does not share the bundled sound features), then fine-tuned (k-fold,
+    #: held out). Neither was fitted on the songs it is scored on.
     before: float
     after: float
     folds: int
     skipped: tuple[tuple[str, str], ...] = ()
     label_counts: dict[str, int] = field(default_factory=dict)
+    #: What ``before`` measured: "the bundled model" or "the current model".
+    before_model: str = "the current model"
 
     def summary(self) -> str:
         return (
             f"accuracy on your labels (cross-validated, {self.n_used} songs): "
-            f"{self.before:.0%} before -> {self.after:.0%} after"
+            f"{self.before:.0%} before (with {self.before_model}) -> {self.after:.0%} after"
         )
 
 
@@ -158,9 +162,13 @@ def _retrain(
     # The head fits are tiny: threading overhead would dominate them.
     torch.set_num_threads(1)
     head = model.head
-    w0 = head.weight.detach().clone()
-    b0 = head.bias.detach().clone()
-    anchor_w, anchor_b, anchor_id = _anchor(loaded, w0, b0)
+    anchor_w, anchor_b, anchor_id = _anchor(
+        loaded, head.weight.detach().clone(), head.bias.detach().clone()
+    )
+    # Every retrain starts from the anchor (the bundled head for a user model) and uses all
+    # the labels. Starting from an earlier user model would score "before" on songs that
+    # model was fitted on, and leak each held-out fold's labels into its fit.
+    w0, b0 = anchor_w.clone(), anchor_b.clone()
     temperature = float(model.temperature)
 
     before = _accuracy(_predict(embeddings, w0, b0, temperature), y)
@@ -223,6 +231,11 @@ def _retrain(
         folds=k,
         skipped=tuple(skipped),
         label_counts=counts,
+        before_model=(
+            "the bundled model"
+            if anchor_id != loaded.model_id or _is_bundled(loaded)
+            else "the current model"
+        ),
     )
 
 
@@ -238,6 +251,11 @@ def can_retrain(n_labels: int) -> bool:
 
 
 # -- pieces -----------------------------------------------------------------------------
+
+
+def _is_bundled(loaded: LoadedModel) -> bool:
+    path = bundled_model_path()
+    return path.is_file() and Path(loaded.path).resolve() == path.resolve()
 
 
 def _anchor(

@@ -631,8 +631,9 @@ class ReviewView(QWidget):
             skipped = f" ({len(ev.skipped)} unreadable songs skipped)" if ev.skipped else ""
             self.retrain_message.setText(
                 f"Your model is active. Accuracy on your labels, estimated on songs it did "
-                f"not learn from: <b>{ev.before:.0%}</b> before → <b>{ev.after:.0%}</b> "
-                f"after ({ev.n_used} songs){skipped}. The library is re-analysed with it."
+                f"not learn from: <b>{ev.before:.0%}</b> with {ev.before_model} → "
+                f"<b>{ev.after:.0%}</b> after retraining ({ev.n_used} songs){skipped}. The library "
+                "is re-analysed with it."
                 + (
                     " It does not look better than before: label more songs, or reset to "
                     "the bundled model."

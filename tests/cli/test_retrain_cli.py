@@ -78,7 +78,7 @@ def test_a_worse_estimate_is_pointed_out(lib, capsys, monkeypatch):
     label(lib, 12)
     assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
     out = capsys.readouterr().out
-    assert "80% before -> 50% after" in out
+    assert "80% before (with the bundled model) -> 50% after" in out
     assert "does not look better" in out and f"mood-tagger retrain --reset {lib}" in out
 
 

@@ -124,6 +124,9 @@ def test_retraining_again_anchors_to_bundled_and_records_base(lib, bundled_model
         _, second = run(retrain(lib, store, current, FAST))
     assert second.base_model_id == first.model_id
     assert load_model().provenance["anchor_model_id"] == bundled_model.model_id
+    # the same labels give the same estimate: "before" is the bundled model both times,
+    # never the first user model scored on the songs it was fitted on
+    assert (second.before, second.after) == (first.before, first.after)
     assert second.model_path != first.model_path and active_model_path() == second.model_path
 
 
