@@ -29,11 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def labelled_files(root) -> list[tuple[str, int]]:
+def labelled_files(root, ignored: list[str] | None = None) -> list[tuple[str, int]]:
+    """(file, mood index) for audio under mood-named sub-folders; other sub-folders' names
+    go into ``ignored``."""
     files = []
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         mood = parse_mood(sub.name)
         if mood is None:
+            if ignored is not None:
+                ignored.append(sub.name)
             continue
         files += [(str(f), MOODS.index(mood)) for f in iter_audio_files(sub)]
     return files
@@ -43,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.models import load_model
 
     root = folder_arg(args.path)
-    files = labelled_files(root)
+    ignored: list[str] = []
+    files = labelled_files(root, ignored)
+    for name in ignored:
+        print(f"ignored sub-folder {name!r}: not a mood name", file=sys.stderr)
     if not files:
         raise UsageError(
             f"no labelled audio in {root}: expected sub-folders named {', '.join(MOODS)} or Q1..Q4"

@@ -29,7 +29,9 @@ def test_eval_on_labelled_folders_matches_direct_computation(tmp_path, capsys, b
     write_audio(tmp_path / "unrelated" / "x.wav", 3.0)
     (tmp_path / "sad" / "broken.mp3").write_bytes(b"nope")
     assert main(["-q", "eval", str(tmp_path), "--jobs", "1"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "ignored sub-folder 'unrelated': not a mood name" in captured.err
     report = _json_part(out)
     assert report["n"] == 8 and len(report["errors"]) == 1
     analyzer = Analyzer(bundled_model)
