@@ -16,7 +16,8 @@ TIMEOUT = 120_000
 
 
 def accept_preview_when_shown(window, seen: list, before_accept=None) -> None:
-    """Accept the modal preview dialog as soon as it is open (records its table)."""
+    """Accept the modal preview dialog as soon as it is open (records its table's first
+    three columns in ``seen``; ``before_accept(dialog)`` runs just before accepting)."""
 
     def poll() -> None:
         dlg = getattr(window, "preview_dialog", None)
@@ -25,19 +26,25 @@ def accept_preview_when_shown(window, seen: list, before_accept=None) -> None:
             return
         seen.extend(tuple(dlg.cell(r, c) for c in range(3)) for r in range(dlg.row_count()))
         if before_accept is not None:
-            before_accept()
+            before_accept(dlg)
         dlg.accept()
 
     QTimer.singleShot(0, poll)
 
 
-def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, monkeypatch):
+def open_copy(qtbot, make_window, library, tmp_path):
+    """A main window on an analysed copy of the test library: (window, root)."""
     root = tmp_path / "lib"
     shutil.copytree(library, root)
     window = make_window()
     window.show()
     with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
         window.open_folder(root)
+    return window, root
+
+
+def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, monkeypatch):
+    window, _root = open_copy(qtbot, make_window, library, tmp_path)
     assert window.write_action.isEnabled()
     assert not window.undo_write_action.isEnabled()  # nothing written yet
     good = [r for r in window.rows if r.scores is not None]
@@ -45,7 +52,7 @@ def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, mon
     # one file disappears while the preview is open: its write fails, the others go on
     gone = good[0]
     preview: list = []
-    accept_preview_when_shown(window, preview, before_accept=Path(gone.path).unlink)
+    accept_preview_when_shown(window, preview, before_accept=lambda _d: Path(gone.path).unlink())
     with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
         window.write_action.trigger()
     summary = blocker.args[0]
@@ -175,30 +182,20 @@ def test_changes_model_contract(qtmodeltester, tmp_path):
 
 def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library, tmp_path):
     """A read-only file shows in red as "can't write" in the preview and is skipped."""
-    root = tmp_path / "lib"
-    shutil.copytree(library, root)
-    window = make_window()
-    window.show()
-    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
-        window.open_folder(root)
+    window, root = open_copy(qtbot, make_window, library, tmp_path)
     good = [r for r in window.rows if r.scores is not None]
     locked = Path(good[0].path)
     locked.chmod(0o444)
     before = locked.read_bytes()
     seen: dict = {}
 
-    def poll() -> None:
-        dlg = getattr(window, "preview_dialog", None)
-        if dlg is None or not dlg.isVisible():
-            QTimer.singleShot(20, poll)
-            return
+    def record(dlg) -> None:
         seen["rows"] = [tuple(dlg.cell(r, c) for c in range(5)) for r in range(dlg.row_count())]
         seen["intro"] = dlg.intro.text()
         seen["ok"] = dlg.ok_button.text()
         seen["tip"] = dlg.model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole)
-        dlg.accept()
 
-    QTimer.singleShot(0, poll)
+    accept_preview_when_shown(window, [], before_accept=record)
     with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
         window.write_action.trigger()
     summary = blocker.args[0]
