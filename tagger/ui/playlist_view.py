@@ -4,6 +4,7 @@ saved definitions. All selection logic is :mod:`tagger.core.playlists`; this is 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -522,13 +523,28 @@ class PlaylistView(QWidget):
         if row is not None:
             self.play_requested.emit(row.path)
 
+    def default_export_path(self) -> Path:
+        """Where the export dialog starts: the last export folder, else the music folder
+        (relative M3U8 paths then work in any player), named after the playlist or moods."""
+        spec = self.spec()
+        name = spec.name or " + ".join(display_name(m) for m in spec.moods) or "Mood playlist"
+        remembered = load_settings().get("playlist_export_dir")
+        folder = Path(remembered) if remembered and Path(remembered).is_dir() else None
+        if folder is None and self._rows:
+            try:
+                common = Path(os.path.commonpath([r.path for r in self._rows]))
+            except ValueError:  # different drives
+                common = None
+            if common is not None and not common.is_dir():
+                common = common.parent  # a library of one song
+            folder = common if common is not None and common.is_dir() else None
+        return (folder or Path.home()) / f"{name}.m3u8"
+
     def _on_export_button_clicked(self) -> None:
-        name = self.spec().name or "Mood playlist"
-        folder = Path(load_settings().get("playlist_export_dir") or Path.home())
         path, _ = QFileDialog.getSaveFileName(
             self,
             "Export playlist",
-            str(folder / f"{name}.m3u8"),
+            str(self.default_export_path()),
             "M3U8 playlist (*.m3u8);;XSPF playlist (*.xspf)",
         )
         if not path:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from tagger.core.library import LibraryRow
 from tagger.core.moods import MoodScores
 from tagger.core.playlists import PlaylistSpec, load_definitions
+from tagger.core.settings import update_settings
 from tagger.ui.playlist_view import PlaylistView
 
 m3u8 = pytest.importorskip("m3u8")
@@ -227,3 +228,16 @@ def test_double_click_and_play_button_request_playback(view, qtbot):
     with qtbot.waitSignal(view.play_requested) as sig:
         qtbot.mouseClick(view.play_button, Qt.MouseButton.LeftButton)
     assert sig.args == [view.model.row_at(2).path]
+
+
+def test_export_starts_in_the_music_folder_named_after_the_moods(view, qtbot, tmp_path):
+    assert view.default_export_path() == tmp_path / "music" / "Mood playlist.m3u8"
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["calm"].click()
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["sad"].click()
+    assert view.default_export_path().name == "Sad + Calm.m3u8"
+    update_settings(playlist_export_dir=str(tmp_path))  # a remembered folder wins
+    assert view.default_export_path().parent == tmp_path
+    update_settings(playlist_export_dir=str(tmp_path / "gone"))  # unless it is gone
+    assert view.default_export_path().parent == tmp_path / "music"
