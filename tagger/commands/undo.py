@@ -25,13 +25,14 @@ def run(args: argparse.Namespace) -> int:
     root = folder_arg(args.folder)
     out = sys.stdout
     failures: list[tuple[str, str]] = []
+    kept: list[tuple[str, str]] = []
     summary = None
     bar = ProgressBar("restoring", enabled=not args.quiet)
     with Store.open_default() as store:
         try:
             for event in undo_last(root, store):
                 if isinstance(event, WriteOutcome) and not event.ok:
-                    failures.append((event.path, event.error or "failed"))
+                    (kept if event.kept else failures).append((event.path, event.error or ""))
                 elif isinstance(event, WriteSummary):
                     summary = event
                 elif getattr(event, "stage", "") == "undo" and event.done:
@@ -42,9 +43,12 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"nothing to undo in {root}\n")
         return 0
     out.write(f"restored the tags of {summary.written} file(s) in {root}\n")
+    if kept:
+        out.write(f"{len(kept)} file(s) left as they are (their tags changed after the write):\n")
+        for path, msg in kept:
+            out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
     if failures:
         out.write(f"{len(failures)} file(s) could not be restored (run undo again to retry):\n")
         for path, msg in failures:
             out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
-        return 1
-    return 0
+    return 1 if failures or kept else 0

@@ -78,6 +78,9 @@ class WriteOutcome:
     path: str
     ok: bool
     error: str | None = None
+    #: Undo only: the file was left as it is on purpose (its tags changed after the write),
+    #: so running undo again will not retry it.
+    kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,14 +478,19 @@ def _write_all(
         yield Progress("write", n, len(todo), entry.path)
 
 
+class UndoConflict(TagError):
+    """The file's mood tags were changed by someone else after the write: left alone."""
+
+
 def undo_last(
     root: str | Path, store: Store, cancel: CancelToken | None = None
 ) -> Iterator[Progress | WriteOutcome | WriteSummary]:
     """Restore the mood keys of the newest not-undone batch of ``root`` exactly.
 
     A file whose mood keys were changed by someone else since the write is not touched
-    (per-file error). The batch counts as undone once every file is restored; after a
-    partial failure, running undo again retries the files that are left.
+    (per-file error, final: that person's change wins and it is not retried). The batch
+    counts as undone once every other file is restored; after a failure that may pass (a
+    read-only or missing file), running undo again retries the files that are left.
     """
     root = Path(root).expanduser().resolve()
     batch_id = store.last_write_batch(root)
@@ -495,13 +503,15 @@ def undo_last(
     yield Progress("undo", 0, len(entries))
     synced: set[str] = set()
     counts: list = [0, False]
+    conflicts: set[str] = set()
     try:
-        yield from _undo_all(batch_id, entries, store, cancel, errors, synced, counts)
+        yield from _undo_all(batch_id, entries, store, cancel, errors, synced, counts, conflicts)
     finally:
         for folder in synced:
             _fsync_dir(folder)
     restored, cancelled = counts
-    if not errors and not cancelled:
+    retryable = [e for e in errors if e[0] not in conflicts]
+    if not retryable and not cancelled:
         store.mark_batch_undone(batch_id)
     yield WriteSummary(batch_id, restored, len(errors), tuple(errors), cancelled)
 
@@ -514,8 +524,10 @@ def _undo_all(
     errors: list[tuple[str, str]],
     synced: set[str],
     counts: list,
+    conflicts: set[str],
 ) -> Iterator[Progress | WriteOutcome]:
-    """The restore phase of :func:`undo_last`; ``counts`` gets [restored, cancelled]."""
+    """The restore phase of :func:`undo_last`; ``counts`` gets [restored, cancelled],
+    ``conflicts`` the files left as they are because their tags changed since the write."""
     for n, entry in enumerate(entries, 1):
         if cancel is not None and cancel.cancelled:
             counts[1] = True
@@ -526,7 +538,7 @@ def _undo_all(
         try:
             fam_now, _, current = _read_state(entry.path, tuple(_fields_from_keys(family, old)))
             if fam_now != family:
-                raise TagError(entry.path, "the file's tag type changed since the write")
+                raise UndoConflict(entry.path, "the file's tag type changed since the write")
             if same_state(current, old):
                 pass  # never written (interrupted batch) or already restored
             elif same_state(current, new):
@@ -545,7 +557,14 @@ def _undo_all(
                         entry.track_id, st.st_size, st.st_mtime_ns, _mood_of(family, old)
                     )
             else:
-                raise TagError(entry.path, "the mood tag was changed since the write; left as is")
+                raise UndoConflict(
+                    entry.path, "the mood tag was changed since the write; left as is"
+                )
+        except UndoConflict as exc:
+            conflicts.add(entry.path)
+            errors.append((entry.path, str(exc)))
+            store.set_journal_status(batch_id, entry.track_id, "skipped", str(exc))
+            yield WriteOutcome(entry.path, False, str(exc), kept=True)
         except FileError as exc:
             errors.append((entry.path, str(exc)))
             yield WriteOutcome(entry.path, False, str(exc))

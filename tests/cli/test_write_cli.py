@@ -196,3 +196,20 @@ def test_closed_output_pipe_stops_quietly(music, tiny_model_path, capsys):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_undo_keeps_a_mood_changed_after_the_write_and_says_so(music, tiny_model_path, capsys):
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["-q", "write", str(music), "--model", str(tiny_model_path)]) == 0
+    changed = music / "Ärtist" / "Album" / "02 two.flac"
+    f = mutagen.File(changed)
+    f.tags["MOOD"] = "Chill"  # retagged by hand in another program
+    f.save()
+    capsys.readouterr()
+    assert main(["-q", "undo", str(music)]) == 1
+    out = capsys.readouterr().out
+    assert "restored the tags of 3 file(s)" in out
+    assert "1 file(s) left as they are (their tags changed after the write):" in out
+    assert "02 two.flac: the mood tag was changed since the write" in out
+    assert "run undo again" not in out
+    assert read_tags(changed).mood == "Chill"

@@ -255,10 +255,16 @@ def test_undo_leaves_a_mood_changed_by_someone_else(tmp_path):
     f = mutagen.File(a)
     f.tags["MOOD"] = "Calm"  # the person retagged it in another program
     f.save()
-    _, summary = _run(undo_last(root, store))
+    outcomes, summary = _run(undo_last(root, store))
     assert summary.written == 1 and summary.failed == 1
     assert read_tags(a).mood == "Calm"
     assert read_tags(b).mood is None
+    assert [o.kept for o in outcomes if not o.ok] == [True]
+    # that person's change is final: the batch is undone, and undo does not retry it
+    assert store.last_write_batch(root) is None
+    _, again = _run(undo_last(root, store))
+    assert again.batch_id is None
+    assert read_tags(a).mood == "Calm"
 
 
 def test_vorbis_mood_keeps_its_position_and_spelling(tmp_path):
