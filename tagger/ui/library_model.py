@@ -292,7 +292,7 @@ class LibraryModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if (
             role == Qt.ItemDataRole.ForegroundRole
-            and col == Column.STATUS
+            and col in (Column.STATUS, Column.MOOD)
             and self.status_of(r) == Status.ERROR
         ):
             return QColor("#d9453d")
@@ -309,7 +309,10 @@ class LibraryModel(QAbstractTableModel):
         if col == Column.ALBUM:
             return r.album or ""
         if col == Column.MOOD:
-            return display_name(r.mood) if r.mood else ""
+            if r.mood:
+                return display_name(r.mood)
+            # seen at any window width (the Status column may be scrolled out of view)
+            return "can't read" if r.error and s is None else ""
         if col == Column.CONFIDENCE:
             return f"{s.confidence:.0%}" if s else ""
         if col == Column.ENERGY:

@@ -472,14 +472,22 @@ class MainWindow(QMainWindow):
         split = s.get("splitter_sizes")
         if isinstance(split, list) and len(split) == 2 and all(isinstance(x, int) for x in split):
             self.splitter.setSizes(split)
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen else None
         if not restored:
-            screen = QApplication.primaryScreen()
-            avail = screen.availableGeometry() if screen else None
             em = self.fontMetrics().horizontalAdvance("M")
             w, h = 140 * em, 56 * self.fontMetrics().height()
             if avail is not None:
                 w, h = min(w, int(avail.width() * 0.9)), min(h, int(avail.height() * 0.9))
             self.resize(w, h)
+        elif avail is not None and (self.width() > avail.width() or self.height() > avail.height()):
+            # saved on a bigger screen (a laptop undocked): fit it, or the status bar and
+            # the bottom of the views would be out of reach
+            self.resize(
+                min(self.width(), int(avail.width() * 0.95)),
+                min(self.height(), int(avail.height() * 0.95)),
+            )
+            self.move(avail.topLeft())
 
     # -- public API (see the module docstring) ----------------------------------------
     @property

@@ -43,6 +43,7 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
         status = model.index_for(r.track_id, Column.STATUS)
         assert status.data() == Status.ERROR
         assert r.error and r.error in status.data(Qt.ItemDataRole.ToolTipRole)
+        assert model.index_for(r.track_id, Column.MOOD).data() == "can't read"
         assert window.errors[r.path] == r.error
     assert window.errors_list.count() == 4
     assert window.errors_button.isVisibleTo(window)
@@ -372,3 +373,19 @@ def test_damaged_user_model_is_replaced_by_the_bundled_one(
     assert window.loaded.path == bundled_model_path()
     assert all(r.scores is not None for r in window.rows)  # analysis went on
     assert "could not be loaded" in window.errors["(mood model)"]
+
+
+def test_geometry_saved_on_a_bigger_screen_is_fitted_to_this_one(qtbot, make_window, monkeypatch):
+    from tagger.ui.main_window import MainWindow
+
+    update_settings(window_geometry="AAAA")  # any saved geometry
+    # Offscreen Qt fits a restored geometry itself; X11 without a window manager does not.
+    # Restore it the way X11 does: at the saved size, whatever the screen.
+    monkeypatch.setattr(
+        MainWindow, "restoreGeometry", lambda self, _d: self.resize(5000, 4000) or True
+    )
+    window = make_window(None)
+    window.show()
+    avail = window.screen().availableGeometry()
+    assert window.width() <= avail.width() and window.height() <= avail.height()
+    assert avail.contains(window.geometry().topLeft())
