@@ -47,7 +47,7 @@ def add_optional_views(window: MainWindow) -> None:
             )
             review.labelled.connect(lambda track_id, mood: window.set_label(track_id, mood))
             review.model_changed.connect(lambda path: window.set_model(path))
-            window.add_view(review, "Review")
+            window.add_view(review, "Review", scrollable=True)
         except Exception:
             log.exception("could not add the review view")
     playlist = mood_map = None

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -57,6 +58,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -495,10 +497,22 @@ class MainWindow(QMainWindow):
         """The current library rows (a copy)."""
         return list(self.library_model.rows)
 
-    def add_view(self, widget: QWidget, title: str) -> int:
-        """Add ``widget`` as a tab beside Library; it gets ``set_rows`` calls if it has one."""
+    def add_view(self, widget: QWidget, title: str, scrollable: bool = False) -> int:
+        """Add ``widget`` as a tab beside Library; it gets ``set_rows`` calls if it has one.
+
+        ``scrollable``: show it in a scroll area, so that a tall view (the review form) does
+        not force a window taller than a small laptop screen.
+        """
         self._views.append(widget)
-        idx = self.tabs.addTab(widget, title)
+        page: QWidget = widget
+        if scrollable:
+            area = QScrollArea()
+            area.setWidgetResizable(True)
+            area.setFrameShape(QFrame.Shape.NoFrame)
+            area.setWidget(widget)
+            area.setFocusProxy(widget)  # keys (the review shortcuts) go to the view itself
+            page = area
+        idx = self.tabs.addTab(page, title)
         if self.library_model.rows:
             self._push_view(widget)
         return idx

@@ -34,3 +34,23 @@ def test_optional_views_are_skipped_when_absent(make_window):
     before = window.tabs.count()
     add_optional_views(window)  # review/playlist modules may or may not be installed
     assert window.tabs.count() >= before
+
+
+def test_review_tab_scrolls_on_a_small_screen_and_keeps_its_keys(qtbot, make_window):
+    """The review form is taller than a 1366x768 laptop allows: its tab scrolls instead of
+    forcing the window taller, and the review keys still reach it."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from tagger.ui.review_view import ReviewView
+
+    window = make_window(None)
+    add_optional_views(window)
+    review = window.findChild(ReviewView)
+    page = next(
+        window.tabs.widget(i)
+        for i in range(window.tabs.count())
+        if window.tabs.tabText(i) == "Review"
+    )
+    assert isinstance(page, QScrollArea) and page.widget() is review
+    assert window.minimumSizeHint().height() < review.minimumSizeHint().height()
+    assert page.focusProxy() is review  # focusing the tab focuses the view
