@@ -110,6 +110,9 @@ music as AllMusic editors hear it.
   recipe was chosen, with every variant's CV score: `training/EXPERIMENTS.md`.
 - Rebuild: `{command.strip()}`
   ({report["train_seconds"] / 60:.1f} min from scratch on {report["machine"]}, no GPU).
+  Every step is seeded: on the same machine the rebuild is byte-identical; on another CPU
+  the weights differ by about 1e-6 (float rounding), so the model id differs, while the
+  metrics below come out the same.
 {cost}
 
 ## {heading}
