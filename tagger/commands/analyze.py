@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     errors = [r for r in rows if r.scores is None]
     out = sys.stdout
     out.write(f"{len(rows)} audio files in {root}\n")
+    if not rows:
+        out.write(
+            "  (Mood Tagger reads MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV and AIFF files, in "
+            "sub-folders too)\n"
+        )
     for mood in MOODS:
         out.write(f"  {display_name(mood):<11}{counts.get(mood, 0):>6}\n")
     out.write(f"  {'Errors':<11}{len(errors):>6}\n")

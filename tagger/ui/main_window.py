@@ -699,6 +699,13 @@ class MainWindow(QMainWindow):
             self._flush_results()
             if ev.cancelled:
                 text = f"Stopped: {ev.analysed + ev.cached} of {ev.total} songs have a mood."
+            elif ev.total == 0:
+                text = (
+                    f"No audio files in {ev.root}. Mood Tagger reads MP3, FLAC, Ogg Vorbis, "
+                    "Opus, M4A, WAV and AIFF files, in sub-folders too."
+                )
+                self.say(text)  # stays: the empty table has nothing else to say
+                return
             else:
                 text = f"Done: {ev.total} songs ({ev.analysed} analysed, {ev.cached} from cache)."
                 if ev.errors:

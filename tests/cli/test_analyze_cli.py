@@ -106,3 +106,11 @@ def test_python_dash_m_tagger_runs_the_cli(tmp_path):
         timeout=120,
     )
     assert r.returncode == 0 and "analyze" in r.stdout
+
+
+def test_a_folder_without_audio_says_what_is_read(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("no music")
+    assert main(["-q", "analyze", str(tmp_path), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"0 audio files in {tmp_path.resolve()}\n")
+    assert "reads MP3, FLAC" in out

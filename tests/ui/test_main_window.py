@@ -389,3 +389,14 @@ def test_geometry_saved_on_a_bigger_screen_is_fitted_to_this_one(qtbot, make_win
     avail = window.screen().availableGeometry()
     assert window.width() <= avail.width() and window.height() <= avail.height()
     assert avail.contains(window.geometry().topLeft())
+
+
+def test_a_folder_without_audio_says_so(qtbot, make_window, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("no music here")
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, tmp_path)
+    assert window.rows == []
+    text = window.message_label.text()
+    assert text.startswith(f"No audio files in {tmp_path.resolve()}") and "FLAC" in text
