@@ -71,7 +71,24 @@ def _add_global_options(parser: argparse.ArgumentParser, default: bool) -> None:
     )
 
 
+def _no_display() -> bool:
+    """True on Linux/BSD with no X11 or Wayland display to open a window on (Qt would
+    abort the process)."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False
+    env = os.environ
+    return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    if _no_display():
+        print(
+            "mood-tagger: no graphical display found (DISPLAY and WAYLAND_DISPLAY are not "
+            "set), so the app cannot open.\nThe command line works without one: "
+            "`mood-tagger analyze FOLDER`, and `mood-tagger --help` for the rest.",
+            file=sys.stderr,
+        )
+        return 1
     try:
         from tagger.ui.app import run_app
     except ImportError as exc:

@@ -114,3 +114,14 @@ def test_a_folder_without_audio_says_what_is_read(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"0 audio files in {tmp_path.resolve()}\n")
     assert "reads MP3, FLAC" in out
+
+
+def test_gui_without_a_display_says_so_instead_of_aborting(monkeypatch, capsys):
+    """On a server (no X11/Wayland) Qt would abort the process; the command explains."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the check is for X11/Wayland systems")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert main([]) == 1
+    err = capsys.readouterr().err
+    assert "no graphical display" in err and "mood-tagger analyze FOLDER" in err
