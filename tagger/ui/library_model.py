@@ -11,6 +11,8 @@ Rows change in batches: :meth:`LibraryModel.update_rows` replaces many rows and 
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import Path
@@ -329,6 +331,16 @@ class LibraryModel(QAbstractTableModel):
 _NUMERIC = {Column.CONFIDENCE, Column.ENERGY, Column.VALENCE}
 
 
+@functools.lru_cache(maxsize=200_000)
+def search_key(text: str) -> str:
+    """``text`` for searching: case-folded and, when not plain ASCII, without accents, so
+    that "sigur ros" finds "Sigur Rós" and "beyonce" finds "Beyoncé"."""
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    return "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+
+
 class LibraryProxyModel(QSortFilterProxyModel):
     """Mood filter (a set of mood keys) and a search text; keeps the source's order."""
 
@@ -351,7 +363,7 @@ class LibraryProxyModel(QSortFilterProxyModel):
             self._change_filter(lambda: setattr(self, "_moods", moods))
 
     def set_search(self, text: str) -> None:
-        needle = text.strip().casefold()
+        needle = search_key(text.strip())
         if needle != self._needle:
             self._change_filter(lambda: setattr(self, "_needle", needle))
 
@@ -373,7 +385,7 @@ class LibraryProxyModel(QSortFilterProxyModel):
             return False
         if self._needle:
             hay = f"{r.title or ''}\x00{r.artist or ''}\x00{r.album or ''}\x00{r.path}"
-            return self._needle in hay.casefold()
+            return self._needle in search_key(hay)
         return True
 
     # sorting happens in the source model (fast); the proxy keeps source order

@@ -136,3 +136,31 @@ def test_filter_and_search(moods, search, expected):
         row = proxy.row_at(i)
         assert row.mood in moods
         assert search.casefold() in f"{row.title} {row.artist} {row.album}".casefold()
+
+
+def test_search_ignores_case_and_accents():
+    import dataclasses
+
+    base = make_rows(4)
+    rows = [
+        dataclasses.replace(base[0], artist="Sigur Rós", title="Starálfur"),
+        dataclasses.replace(base[1], artist="Beyoncé", title="Halo"),
+        dataclasses.replace(base[2], artist="Motörhead", title="Ace of Spades"),
+        dataclasses.replace(base[3], artist="Björk", title="Jóga"),
+    ]
+    model = LibraryModel()
+    model.set_rows(rows)
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+
+    def found(text: str) -> list[str]:
+        proxy.set_search(text)
+        return [proxy.row_at(i).artist for i in range(proxy.rowCount())]
+
+    assert found("sigur ros") == ["Sigur Rós"]
+    assert found("STARALFUR") == ["Sigur Rós"]
+    assert found("beyonce") == ["Beyoncé"]
+    assert found("Beyoncé") == ["Beyoncé"]  # typed with the accent still works
+    assert found("motorhead") == ["Motörhead"]
+    assert found("bjork joga") == []  # one field at a time, as before
+    assert found("jóga") == ["Björk"]
