@@ -35,6 +35,7 @@ import numpy as np
 from tagger.core.library import LibraryRow
 from tagger.core.moods import MOODS, parse_mood
 from tagger.core.paths import app_dirs
+from tagger.core.text import contains_text
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class PlaylistSpec:
     """What a playlist is made of; saved as JSON and regenerated after the library changes.
 
     Empty ``moods`` means every mood; None ranges/limits mean no restriction.
-    ``artist``/``album`` match case-insensitively anywhere in the tag.
+    ``artist``/``album`` match anywhere in the tag, ignoring case and accents.
     ``track_ids`` (e.g. a selection on the mood map) restricts to those tracks.
     """
 
@@ -213,9 +214,9 @@ def _passes(it: _Item, spec: PlaylistSpec, ids: frozenset[int] | None) -> bool:
         return False
     if spec.min_confidence is not None and it.confidence < spec.min_confidence:
         return False
-    if spec.artist and spec.artist.casefold() not in (row.artist or "").casefold():
+    if spec.artist and not contains_text(spec.artist, row.artist):
         return False
-    return not (spec.album and spec.album.casefold() not in (row.album or "").casefold())
+    return not (spec.album and not contains_text(spec.album, row.album))
 
 
 def matches(row: LibraryRow, spec: PlaylistSpec) -> bool:

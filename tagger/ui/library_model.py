@@ -11,8 +11,6 @@ Rows change in batches: :meth:`LibraryModel.update_rows` replaces many rows and 
 
 from __future__ import annotations
 
-import functools
-import unicodedata
 from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import Path
@@ -31,6 +29,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, MOODS, display_name, parse_mood
+from tagger.core.text import search_key
 
 _ROOT = QModelIndex()
 
@@ -329,16 +328,6 @@ class LibraryModel(QAbstractTableModel):
 
 
 _NUMERIC = {Column.CONFIDENCE, Column.ENERGY, Column.VALENCE}
-
-
-@functools.lru_cache(maxsize=200_000)
-def search_key(text: str) -> str:
-    """``text`` for searching: case-folded and, when not plain ASCII, without accents, so
-    that "sigur ros" finds "Sigur Rós" and "beyonce" finds "Beyoncé"."""
-    folded = text.casefold()
-    if folded.isascii():
-        return folded
-    return "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
 
 
 class LibraryProxyModel(QSortFilterProxyModel):

@@ -129,6 +129,20 @@ def test_artist_album_and_labelled_only(rows):
     assert sorted(ids(build_playlist(rows, PlaylistSpec(track_ids=(1, 7, 9))))) == [1, 9]
 
 
+def test_artist_and_album_filters_ignore_accents():
+    rows = [
+        make_row(1, P["calm"], artist="Sigur Rós", album="Ágætis byrjun"),
+        make_row(2, P["calm"], artist="Beyoncé"),
+        make_row(3, P["calm"], artist="Rose Royce"),
+    ]
+    assert ids(build_playlist(rows, PlaylistSpec(artist="sigur ros"))) == [1]
+    assert ids(build_playlist(rows, PlaylistSpec(artist="Sigur Rós"))) == [1]
+    assert ids(build_playlist(rows, PlaylistSpec(album="agaetis"))) == []  # æ is a letter
+    assert ids(build_playlist(rows, PlaylistSpec(album="ágætis"))) == [1]
+    assert ids(build_playlist(rows, PlaylistSpec(artist="BEYONCE"))) == [2]
+    assert sorted(ids(build_playlist(rows, PlaylistSpec(artist="ros")))) == [1, 3]
+
+
 def test_energy_orders_and_limit(rows):
     asc = build_playlist(rows, PlaylistSpec(order="energy-asc"))
     energies = [r.scores.energy for r in asc.rows]
