@@ -6,14 +6,16 @@ import functools
 import unicodedata
 
 
-@functools.lru_cache(maxsize=200_000)
 def search_key(text: str) -> str:
     """``text`` for searching: case-folded and, when not plain ASCII, without accents, so
     that "sigur ros" finds "Sigur Rós" and "beyonce" finds "Beyoncé"."""
     folded = text.casefold()
-    if folded.isascii():
-        return folded
-    return "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+    return folded if folded.isascii() else _without_accents(folded)
+
+
+@functools.lru_cache(maxsize=65_536)  # only non-ASCII text gets here: a small share
+def _without_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def contains_text(needle: str, hay: str | None) -> bool:
