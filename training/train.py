@@ -394,10 +394,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
-    recipe = dataclasses.replace(Recipe(epochs=args.epochs, seed=args.seed), **args.recipe)
+    try:
+        recipe = dataclasses.replace(Recipe(epochs=args.epochs, seed=args.seed), **args.recipe)
+        cfg = FeatureConfig(**args.features)
+    except TypeError as exc:  # an unknown field in --recipe / --features
+        ap.error(str(exc))
     if isinstance(recipe.channels, list):
         recipe = dataclasses.replace(recipe, channels=tuple(recipe.channels))
-    cfg = FeatureConfig(**args.features)
+    if recipe.arch == "musicnn" and not pretrained.weights_file(recipe.pretrained).is_file():
+        found = pretrained.PRETRAINED_DIR.glob("musicnn_*.npz")
+        have = sorted(p.stem.removeprefix("musicnn_") for p in found)
+        ap.error(f"no pretrained weights {recipe.pretrained!r} (have: {', '.join(have)})")
+    if not (args.data / "metadata.csv").is_file():
+        ap.error(f"no 4Q dataset at {args.data} (metadata.csv missing); see --data")
     t_start = time.perf_counter()
     ds = load_dataset(args.data, cfg)
     folds = [int(f) for f in args.folds.split(",") if f != ""]
