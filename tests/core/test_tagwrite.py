@@ -369,3 +369,34 @@ def test_hard_linked_file_is_refused(tmp_path):
     _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
     assert summary.written == 0 and "hard links" in summary.errors[0][1]
     assert path.read_bytes() == data
+
+
+def test_disk_full_leaves_the_file_and_no_temp_copy(tmp_path, monkeypatch):
+    """No space for the copy of one file: that file is untouched and reported, no temporary
+    file is left in its folder, and the other files are written."""
+    import errno
+
+    import tagger.core.tagwrite as tw
+
+    root = tmp_path / "music"
+    big = make_tagged(root / "big.flac", "flac", seed=1)
+    small = make_tagged(root / "small.flac", "flac", seed=2)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    before = big.read_bytes()
+    real_copy = tw._copy
+
+    def copy(src, dst, size):
+        if src.name == str(big):
+            real_copy(src, dst, size // 2)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_copy(src, dst, size)
+
+    monkeypatch.setattr(tw, "_copy", copy)
+    outcomes, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 1 and summary.failed == 1
+    failed = [o for o in outcomes if not o.ok]
+    assert [o.path for o in failed] == [str(big)] and "No space left" in failed[0].error
+    assert big.read_bytes() == before
+    assert read_tags(small).mood == "Happy"
+    assert sorted(p.name for p in root.iterdir()) == ["big.flac", "small.flac"]
