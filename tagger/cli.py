@@ -7,6 +7,7 @@ import importlib
 import logging
 import logging.handlers
 import os
+import sqlite3
 import sys
 
 from tagger import __version__
@@ -118,6 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, CheckpointError, StoreError) as exc:
         print(f"mood-tagger: error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.OperationalError as exc:  # e.g. the disk filled up part-way
+        log.debug("database error", exc_info=True)
+        print(
+            f"mood-tagger: error: the library database could not be updated: {exc} "
+            "(is its disk full or read-only?); what was done before is kept",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("mood-tagger: interrupted", file=sys.stderr)
         return 130

@@ -143,7 +143,10 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30.0)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30.0)
+        except sqlite3.Error as exc:  # a folder in its place, no permission...
+            raise StoreError(f"cannot open the library database {self.path}: {exc}") from exc
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -161,7 +164,10 @@ class Store:
             self.db.close()
             if _is_corruption(exc):
                 raise StoreCorrupt(f"the library database {self.path} is damaged: {exc}") from exc
-            raise
+            raise StoreError(
+                f"cannot open the library database {self.path}: {exc} "
+                "(is its disk full, read-only or disconnected?)"
+            ) from exc
         except StoreError:
             self.db.close()
             raise

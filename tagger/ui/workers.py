@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -104,7 +105,7 @@ class GeneratorWorker(QRunnable):
                     break
             if pending is not None:
                 s.progress.emit(pending)
-        except (OSError, MoodTaggerError) as exc:  # the world, not a bug: say it plainly
+        except (OSError, MoodTaggerError, sqlite3.OperationalError) as exc:  # the world, not a bug
             log.warning("background job %s failed: %s", getattr(self.func, "__name__", ""), exc)
             s.errored.emit(str(exc))
         except Exception as exc:  # a bug in the job: report it, keep the app alive

@@ -51,3 +51,34 @@ def test_database_from_a_newer_version_is_refused_plainly(tmp_path, capsys):
         Store.open_default()
     assert main(["analyze", str(tmp_path)]) == 2
     assert "newer version of Mood Tagger" in capsys.readouterr().err
+
+
+def test_unusable_database_path_is_a_plain_error(tmp_path, capsys):
+    db = tmp_path / "db.sqlite3"
+    db.mkdir()  # a folder where the database should be
+    with pytest.raises(StoreError, match="cannot open the library database"):
+        Store(db)
+
+
+def test_database_full_part_way_is_a_plain_error(tmp_path, capsys, monkeypatch):
+    """The disk fills up during an analysis: a message, what was stored before is kept."""
+    root = tmp_path / "music"
+    for i in range(3):
+        write_audio(root / "A" / "B" / f"{i}.wav", 3.0, seed=i)
+    saved = []
+    real = Store.save_prediction
+
+    def save(self, *args, **kwargs):
+        if saved:
+            raise sqlite3.OperationalError("database or disk is full")
+        saved.append(args[0])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "save_prediction", save)
+    assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "could not be updated: database or disk is full" in err
+    assert "Traceback" not in err
+    monkeypatch.setattr(Store, "save_prediction", real)
+    assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
+    assert "analysed 2 (0 failed), from cache 1" in capsys.readouterr().out
