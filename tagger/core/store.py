@@ -178,7 +178,15 @@ class Store:
         deleted) and a new, empty one is started, so the app keeps working."""
         from tagger.core.paths import app_dirs
 
-        path = app_dirs().ensure().database
+        dirs = app_dirs()
+        try:
+            path = dirs.ensure().database
+        except OSError as exc:
+            where = exc.filename or dirs.database.parent
+            raise StoreError(
+                f"cannot create the app's data folder {where}: {exc.strerror or exc} "
+                "(set MOOD_TAGGER_HOME to a writable folder)"
+            ) from exc
         try:
             return cls(path)
         except StoreCorrupt as exc:

@@ -10,9 +10,10 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tagger.ui.main_window import MainWindow, default_folder
+from tagger.core.errors import StoreError
+from tagger.ui.main_window import APP_TITLE, MainWindow, default_folder
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,12 @@ def run_app(folder: str | None = None, model: Any = None) -> int:
     target = default_folder(folder)
     if folder and (target is None or not Path(target).is_dir()):
         log.warning("folder %s does not exist", folder)
-    window = MainWindow(target, model=model)
+    try:
+        window = MainWindow(target, model=model)
+    except StoreError as exc:  # no usable library database: nothing can work, say why
+        log.error("%s", exc)
+        QMessageBox.critical(None, APP_TITLE, f"Mood Tagger cannot start:\n\n{exc}")
+        return 1
     add_optional_views(window)
     window.show()
     # let Ctrl+C in the terminal close the window cleanly

@@ -82,3 +82,13 @@ def test_database_full_part_way_is_a_plain_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(Store, "save_prediction", real)
     assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
     assert "analysed 2 (0 failed), from cache 1" in capsys.readouterr().out
+
+
+def test_data_folder_that_cannot_be_created_is_a_plain_error(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MOOD_TAGGER_HOME", str(blocker / "home"))
+    with pytest.raises(StoreError, match="cannot create the app's data folder"):
+        Store.open_default()
+    assert main(["-q", "analyze", str(tmp_path)]) == 2
+    assert "set MOOD_TAGGER_HOME to a writable folder" in capsys.readouterr().err

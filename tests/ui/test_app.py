@@ -54,3 +54,17 @@ def test_review_tab_scrolls_on_a_small_screen_and_keeps_its_keys(qtbot, make_win
     assert isinstance(page, QScrollArea) and page.widget() is review
     assert window.minimumSizeHint().height() < review.minimumSizeHint().height()
     assert page.focusProxy() is review  # focusing the tab focuses the view
+
+
+def test_unwritable_app_folder_is_explained_not_a_crash(qapp, monkeypatch, tmp_path):
+    """MOOD_TAGGER_HOME (or the default data folder) cannot be created: a message box
+    says why and the app exits with status 1."""
+    from PySide6.QtWidgets import QMessageBox
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MOOD_TAGGER_HOME", str(blocker / "home"))
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[2]))
+    assert run_app(None) == 1
+    assert shown and "cannot create the app's data folder" in shown[0]
