@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
             for track_id in ids.values():
                 store.add_label(track_id, mood, "user")
                 done += 1
-    what = f"as {display_name(mood)}" if mood else "(label cleared)"
-    print(f"labelled {done} file{'s' if done != 1 else ''} {what}")
+    files = f"{done} file{'s' if done != 1 else ''}"
+    print(f"labelled {files} as {display_name(mood)}" if mood else f"cleared the label of {files}")
     for name, msg in failed:
         print(f"  {name}: {msg}", file=sys.stderr)
     return 1 if failed else 0

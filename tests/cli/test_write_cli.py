@@ -11,6 +11,7 @@ import mutagen
 import pytest
 
 from tagger.cli import main
+from tagger.core.store import Store
 from tagger.core.tags import read_tags
 from tests.tag_factory import audio_hash, make_tagged, tag_dump
 
@@ -149,6 +150,10 @@ def test_label_errors(music, tmp_path, capsys):
     assert "labelled 1 file as Happy" in cap.out
     assert "missing.mp3: file not found" in cap.err
     assert "notes.txt: not an audio file" in cap.err
+    assert main(["label", "none", str(song)]) == 0
+    assert "cleared the label of 1 file" in capsys.readouterr().out
+    with Store.open_default() as store:
+        assert str(song.resolve()) not in store.labels_under(music.resolve())
 
 
 def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_model_path):
