@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 
 from tagger.commands.common import ProgressBar, folder_arg
+from tagger.core.audio import FORMATS_TEXT
 from tagger.core.moods import MOODS, display_name
 
 
@@ -67,10 +68,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write(f"{len(rows)} audio files in {root}\n")
     if not rows:
-        out.write(
-            "  (Mood Tagger reads MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV and AIFF files, in "
-            "sub-folders too)\n"
-        )
+        out.write(f"  (Mood Tagger reads {FORMATS_TEXT} files, in sub-folders too)\n")
     for mood in MOODS:
         out.write(f"  {display_name(mood):<11}{counts.get(mood, 0):>6}\n")
     out.write(f"  {'Errors':<11}{len(errors):>6}\n")

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
     {".mp3", ".flac", ".ogg", ".opus", ".m4a", ".mp4", ".wav", ".aif", ".aiff"}
 )
+#: The same, for people (messages about a folder with no audio).
+FORMATS_TEXT = "MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV and AIFF"
 
 #: A file whose audio stops this much before its declared length is reported truncated.
 _TRUNCATION_SLACK_S = 2.0

@@ -20,12 +20,13 @@ def active_model_path() -> Path:
     return bundled_model_path()
 
 
-def load_model(path: str | Path | None = None) -> LoadedModel:
+def load_model(path: str | Path | None = None, notes: list[str] | None = None) -> LoadedModel:
     """Load ``path``, or the active model when None. Raises CheckpointError.
 
     If the active model is a user model that cannot be loaded (damaged, or from an
-    incompatible version), the bundled model is used instead, with an error logged: the
-    app keeps working, and the user model comes back if its file is repaired.
+    incompatible version), the bundled model is used instead: the app keeps working, and
+    the user model comes back if its file is repaired. That is logged as an error and,
+    for a caller that shows it its own way, said in ``notes``.
     """
     if path:
         return load_checkpoint(Path(path))
@@ -35,9 +36,8 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
     except CheckpointError as exc:
         if active == bundled_model_path():
             raise
-        log.error(
-            "your model could not be loaded, so the bundled model is used: %s "
-            "(`mood-tagger retrain --reset FOLDER` makes that permanent)",
-            exc,
-        )
+        note = f"Your retrained model could not be loaded, so the bundled model is used: {exc}"
+        log.error("%s (`mood-tagger retrain --reset FOLDER` makes that permanent)", note)
+        if notes is not None:
+            notes.append(note)
         return load_checkpoint(bundled_model_path())

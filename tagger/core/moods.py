@@ -21,6 +21,9 @@ COLOURS: dict[str, str] = {
     "calm": "#3dae6b",
 }
 
+#: Text colour for errors (unreadable files, files that cannot be written).
+ERROR_COLOUR = "#d9453d"
+
 HIGH_ENERGY = frozenset({"happy", "aggressive"})
 POSITIVE_VALENCE = frozenset({"happy", "calm"})
 

@@ -266,10 +266,9 @@ def _anchor(
     Anchoring to the bundled head (not to the current one) keeps repeated retraining from
     drifting away from what the bundled model knows.
     """
-    path = bundled_model_path()
-    if path.is_file() and Path(loaded.path).resolve() != path.resolve():
+    if not _is_bundled(loaded) and bundled_model_path().is_file():
         try:
-            bundled = load_checkpoint(path)
+            bundled = load_checkpoint(bundled_model_path())
             cur = loaded.model.state_dict()
             ref = bundled.model.state_dict()
             same = cur.keys() == ref.keys() and all(

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.core.library import LibraryRow
-from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.ui.library_model import text_on
 from tagger.ui.workers import GeneratorWorker, SpectrogramReady, spectrogram_job
 
@@ -199,7 +199,7 @@ class DetailPane(QWidget):
         self.tag_label.setWordWrap(True)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #d9453d;")
+        self.error_label.setStyleSheet(f"color: {ERROR_COLOUR};")
         self.placeholder = QLabel("Select a track to see its mood in detail.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)

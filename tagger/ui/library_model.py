@@ -28,7 +28,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from tagger.core.library import LibraryRow
-from tagger.core.moods import COLOURS, MOODS, display_name, parse_mood
+from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name, parse_mood
 from tagger.core.text import search_key
 
 _ROOT = QModelIndex()
@@ -296,7 +296,7 @@ class LibraryModel(QAbstractTableModel):
             and col in (Column.STATUS, Column.MOOD)
             and self.status_of(r) == Status.ERROR
         ):
-            return QColor("#d9453d")
+            return QColor(ERROR_COLOUR)
         if role == Qt.ItemDataRole.FontRole and col == Column.MOOD and r.label:
             return self._bold
         return None
@@ -444,5 +444,5 @@ class MoodChipDelegate(QStyledItemDelegate):
 
 def status_colour(status: str, palette: QPalette) -> QColor:
     if status == Status.ERROR:
-        return QColor("#d9453d")
+        return QColor(ERROR_COLOUR)
     return palette.color(QPalette.ColorRole.Text)

@@ -69,8 +69,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagger.core.audio import FORMATS_TEXT
 from tagger.core.library import AnalysisSummary, LibraryRow, TrackAnalysed, library_rows
-from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.core.progress import Progress
 from tagger.core.scan import ScanResult
 from tagger.core.settings import load_settings, update_settings
@@ -167,7 +168,7 @@ class EmptyState(QWidget):
         lay.addLayout(row)
         self.message = QLabel("")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setStyleSheet("color: #d9453d;")
+        self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
         self.message.setWordWrap(True)
         lay.addWidget(self.message)
         lay.addStretch(3)
@@ -701,8 +702,8 @@ class MainWindow(QMainWindow):
                 text = f"Stopped: {ev.analysed + ev.cached} of {ev.total} songs have a mood."
             elif ev.total == 0:
                 text = (
-                    f"No audio files in {ev.root}. Mood Tagger reads MP3, FLAC, Ogg Vorbis, "
-                    "Opus, M4A, WAV and AIFF files, in sub-folders too."
+                    f"No audio files in {ev.root}. Mood Tagger reads {FORMATS_TEXT} files, "
+                    "in sub-folders too."
                 )
                 self.say(text)  # stays: the empty table has nothing else to say
                 return

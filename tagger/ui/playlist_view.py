@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.core.library import LibraryRow
-from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.core.playlists import (
     ORDER_NAMES,
     ORDERS,
@@ -449,7 +449,7 @@ class PlaylistView(QWidget):
         except PlaylistError as exc:
             self._playlist = None
             self.model.set_rows([])
-            self.summary.setText(f"<span style='color:#d9453d'>{exc}</span>")
+            self.summary.setText(f"<span style='color:{ERROR_COLOUR}'>{exc}</span>")
             self.export_button.setEnabled(False)
             self.preview_changed.emit(None)
             return

@@ -574,7 +574,9 @@ class ReviewView(QWidget):
 
     # -- retraining ---------------------------------------------------------------------
     def n_labels(self) -> int:
-        return len(self.store.labels_under(self.root)) if self.root is not None else 0
+        """Labelled songs in the folder: from the rows (which carry the newest label) and
+        this view's decisions since, so no database query on the GUI thread."""
+        return sum(1 for mood in self._labels.values() if mood)
 
     @property
     def retraining(self) -> bool:

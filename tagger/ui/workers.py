@@ -182,28 +182,24 @@ def analysis_job(
     from tagger.core.checkpoint import LoadedModel
     from tagger.core.errors import CheckpointError
     from tagger.core.library import analyze_library, library_rows
-    from tagger.core.models import active_model_path, load_model
-    from tagger.core.paths import bundled_model_path
+    from tagger.core.models import load_model
     from tagger.core.scan import ScanResult
     from tagger.core.store import Store
 
     root = Path(root).expanduser().resolve()
     lower_thread_priority()
     loaded = None
+    notes: list[str] = []
     try:
-        loaded = model if isinstance(model, LoadedModel) else load_model(model)
+        loaded = model if isinstance(model, LoadedModel) else load_model(model, notes)
     except CheckpointError as exc:
         log.error("cannot load the mood model: %s", exc)
         yield ModelFailed(str(exc))
     if loaded is not None:
         name = str((loaded.provenance or {}).get("name") or Path(str(loaded.path)).name)
-        fallback = None
-        wanted = active_model_path() if model is None else None
-        if wanted is not None and wanted != bundled_model_path() and loaded.path != wanted:
-            fallback = (
-                f"Your retrained model ({wanted.name}) could not be loaded, so the bundled "
-                "model is used. Review ▸ Reset to bundled model makes that permanent."
-            )
+        fallback = (
+            f"{notes[0]}. Review ▸ Reset to bundled model makes that permanent." if notes else None
+        )
         yield ModelReady(loaded, loaded.model_id, name, fallback)
     model_id = loaded.model_id if loaded is not None else ""
     store = Store.open_default()

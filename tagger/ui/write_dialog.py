@@ -37,12 +37,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagger.core.moods import ERROR_COLOUR
 from tagger.core.progress import CancelToken
 
 log = logging.getLogger(__name__)
 
 _ROOT = QModelIndex()
-PROBLEM_COLOUR = "#d9453d"  # the error red used across the app
 
 
 def tagwrite_available() -> bool:
@@ -150,7 +150,7 @@ class ChangesModel(QAbstractTableModel):
                 return f"{c.path}\nCannot be written: {problem}"
             return str(c.path) if col == 0 else None
         if role == Qt.ItemDataRole.ForegroundRole and problem:
-            return QColor(PROBLEM_COLOUR)
+            return QColor(ERROR_COLOUR)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if col == 0:
