@@ -20,7 +20,7 @@ import torch
 
 from tagger.core import audio
 from tagger.core.checkpoint import LoadedModel, load_checkpoint
-from tagger.core.errors import DecodeError, FileError
+from tagger.core.errors import SILENT_MESSAGE, DecodeError, FileError
 from tagger.core.features import segment_patches
 from tagger.core.moods import MoodScores
 from tagger.core.progress import CancelToken
@@ -33,6 +33,10 @@ N_WINDOWS = 6
 #: Intro/outro skipped on songs at least MIN_SKIP_DURATION long.
 SKIP_SECONDS = 10.0
 MIN_SKIP_DURATION = 60.0
+#: Songs shorter than this get no mood: there is too little to judge from.
+MIN_DURATION = 1.0
+#: Windows whose RMS level is below this (dBFS) are silence, not a calm song.
+SILENCE_DBFS = -70.0
 
 
 def window_starts(duration: float, seconds: float, n_max: int = N_WINDOWS) -> list[float]:
@@ -48,6 +52,14 @@ def window_starts(duration: float, seconds: float, n_max: int = N_WINDOWS) -> li
     if n == 1:
         return [round(lo + span / 2, 3)]
     return [round(lo + i * span / (n - 1), 3) for i in range(n)]
+
+
+def is_silent(wav: np.ndarray) -> bool:
+    """True when the decoded windows hold no sound (RMS under ``SILENCE_DBFS``)."""
+    if wav.size == 0:
+        return True
+    rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64))))
+    return rms < 10 ** (SILENCE_DBFS / 20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +85,16 @@ class Analyzer:
     def windows(self, path: str | Path) -> tuple[float, list[float], np.ndarray]:
         """``(duration, starts, waveforms)`` of the windows analysis uses."""
         info = audio.probe(path)
+        if 0 < info.duration < MIN_DURATION:
+            raise DecodeError(path, f"too short to judge a mood ({info.duration:.1f} s)")
         starts = window_starts(
             info.duration, self.features.segment_seconds, self.features.max_windows
         )
         wav = audio.load_windows(
             path, starts, self.features.segment_seconds, self.features.sample_rate
         )
+        if is_silent(wav):
+            raise DecodeError(path, SILENT_MESSAGE)
         return info.duration, starts, wav
 
     def patches(self, path: str | Path) -> tuple[float, list[float], np.ndarray]:

@@ -168,6 +168,9 @@ def _to_mono_float(arr: np.ndarray, fmt: str) -> np.ndarray:
         arr = arr / 2147483648.0
     elif fmt == "u8":
         arr = (arr - 128.0) / 128.0
+    elif not np.isfinite(arr).all():
+        # float files can hold NaN/Inf samples (a broken export): treat them as silence
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
     return arr.mean(axis=0) if arr.shape[0] > 1 else arr[0]
 
 

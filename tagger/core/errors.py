@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The per-song message for a silent song; the library view shows it as "silent".
+SILENT_MESSAGE = "silent: no sound to judge a mood from"
+
 
 class MoodTaggerError(Exception):
     """Base class of errors about one item (a file, a model) that do not stop a batch."""

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from tagger.core.errors import SILENT_MESSAGE
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name, parse_mood
 from tagger.core.text import search_key
@@ -313,7 +314,9 @@ class LibraryModel(QAbstractTableModel):
             if r.mood:
                 return display_name(r.mood)
             # seen at any window width (the Status column may be scrolled out of view)
-            return "can't read" if r.error and s is None else ""
+            if r.error and s is None:
+                return "silent" if r.error == SILENT_MESSAGE else "can't read"
+            return ""
         if col == Column.CONFIDENCE:
             return f"{s.confidence:.0%}" if s else ""
         if col == Column.ENERGY:

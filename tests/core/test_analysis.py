@@ -6,10 +6,17 @@ import shutil
 import numpy as np
 import pytest
 
-from tagger.core.analysis import ANALYSIS_VERSION, Analyzer, analyze_many, window_starts
+from tagger.core.analysis import (
+    ANALYSIS_VERSION,
+    Analyzer,
+    analyze_many,
+    analyze_one,
+    window_starts,
+)
 from tagger.core.checkpoint import load_checkpoint
-from tagger.core.errors import FileError
+from tagger.core.errors import SILENT_MESSAGE, FileError
 from tagger.core.library import AnalysisSummary, TrackAnalysed, analyze_library, library_rows
+from tagger.core.moods import MOODS
 from tagger.core.store import Store
 from tests.audio_factory import write_audio
 
@@ -118,3 +125,42 @@ def test_cancel_stops_analysis(tmp_path, bundled_model):
             cached = s2.predictions_under(root, bundled_model.model_id, ANALYSIS_VERSION)
         assert len(cached) == 2
     shutil.rmtree(root)
+
+
+def test_silence_and_tiny_files_get_a_message_not_a_mood(tmp_path, bundled_model):
+    import soundfile as sf
+
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros((44100 * 40, 2), np.float32), 44100)
+    dithered = tmp_path / "dithered.flac"  # +-1 LSB of 16-bit dither is still silence
+    rng = np.random.default_rng(0)
+    sf.write(dithered, rng.integers(-1, 2, 44100 * 40).astype(np.int16), 44100)
+    tiny = write_audio(tmp_path / "tiny.wav", seconds=0.4, kind="bright")
+    quiet = tmp_path / "quiet.wav"  # a very soft song (-50 dBFS) still gets a mood
+    sf.write(quiet, write_tone(40.0) * 10 ** (-50 / 20) / 0.2, 44100)
+    analyzer = Analyzer(bundled_model)
+    for path in (silent, dithered):
+        err = analyze_one(analyzer, path)
+        assert isinstance(err, FileError) and str(err) == SILENT_MESSAGE
+    err = analyze_one(analyzer, tiny)
+    assert isinstance(err, FileError) and "too short" in str(err)
+    assert analyze_one(analyzer, quiet).scores.mood in MOODS
+
+
+def test_nan_and_inf_samples_do_not_stop_analysis(tmp_path, bundled_model):
+    import soundfile as sf
+
+    y = write_tone(40.0)
+    y[1000:2000] = np.inf
+    y[5000:6000] = np.nan
+    path = tmp_path / "broken export.wav"
+    sf.write(path, y, 44100, subtype="FLOAT")
+    result = analyze_one(Analyzer(bundled_model), path)
+    assert not isinstance(result, FileError), result
+    assert np.isfinite(result.scores.probabilities).all()
+
+
+def write_tone(seconds: float) -> np.ndarray:
+    """A mono chord at about -14 dBFS RMS."""
+    t = np.arange(int(seconds * 44100)) / 44100
+    return sum(0.2 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)).astype(np.float32)

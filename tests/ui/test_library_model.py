@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from PySide6.QtCore import Qt
 
+from tagger.core.errors import SILENT_MESSAGE
 from tagger.core.library import LibraryRow
 from tagger.core.moods import MOODS, MoodScores
 from tagger.ui.library_model import (
@@ -84,6 +85,11 @@ def test_status_values():
     assert row_status(r) == Status.QUEUED
     assert row_status(r, analysing=True) == Status.ANALYSING
     assert row_status(dataclasses.replace(r, error="bad file")) == Status.ERROR
+    model = LibraryModel()
+    model.set_rows(
+        [dataclasses.replace(r, error="bad file"), dataclasses.replace(r, error=SILENT_MESSAGE)]
+    )
+    assert [model.index(i, Column.MOOD).data() for i in (0, 1)] == ["can't read", "silent"]
     done = make_rows(1)[0]
     assert row_status(done) == Status.DONE
     assert row_status(dataclasses.replace(done, label="sad")) == Status.CORRECTED
