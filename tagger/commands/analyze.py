@@ -9,6 +9,7 @@ from collections import Counter
 
 from tagger.commands.common import ProgressBar, folder_arg
 from tagger.core.audio import FORMATS_TEXT
+from tagger.core.errors import no_mood_reason
 from tagger.core.moods import MOODS, display_name
 
 
@@ -64,13 +65,19 @@ def run(args: argparse.Namespace) -> int:
             for row in rows:
                 f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
     counts = Counter(r.scores.mood for r in rows if r.scores)
-    errors = [r for r in rows if r.scores is None]
+    unscored = [r for r in rows if r.scores is None]
+    no_mood = [r for r in unscored if no_mood_reason(r.error)]
+    errors = [r for r in unscored if not no_mood_reason(r.error)]
     out = sys.stdout
     out.write(f"{len(rows)} audio files in {root}\n")
     if not rows:
         out.write(f"  (Mood Tagger reads {FORMATS_TEXT} files, in sub-folders too)\n")
     for mood in MOODS:
         out.write(f"  {display_name(mood):<11}{counts.get(mood, 0):>6}\n")
+    if no_mood:
+        out.write(f"  {'No mood':<11}{len(no_mood):>6}  (silent or too short)\n")
+        for r in no_mood:
+            out.write(f"    {r.path}: {r.error}\n")
     out.write(f"  {'Errors':<11}{len(errors):>6}\n")
     for r in errors:
         out.write(f"    {r.path}: {r.error or 'not analysed'}\n")

@@ -52,6 +52,7 @@ def _rel(path: str, root) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from tagger.core.analysis import ANALYSIS_VERSION
+    from tagger.core.errors import no_mood_reason
     from tagger.core.models import load_model
     from tagger.core.scan import ScanResult, scan
     from tagger.core.store import Store
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     model_id = load_model(args.model).model_id
     out = sys.stdout
     failures: list[tuple[str, str]] = []
+    no_mood: list[str] = []  # silent or too short: nothing to write, not a failure
     with Store.open_default() as store:
         before = set(store.tracks_under(root))
         result = None
@@ -89,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
         unanalysed = [p for p in tracks if p not in preds and p not in labels]
         for path, pred in sorted(preds.items()):
             if pred.error and path not in labels:
-                failures.append((path, f"could not be analysed: {pred.error}"))
+                if no_mood_reason(pred.error):
+                    no_mood.append(path)
+                else:
+                    failures.append((path, f"could not be analysed: {pred.error}"))
         if tracks and len(unanalysed) == len(tracks):
             raise UsageError(
                 f"{root} has not been analysed with the active model; "
@@ -129,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
             f"{len(unanalysed)} file(s) not analysed yet were skipped "
             f"(run `mood-tagger analyze {args.folder}`)\n"
         )
+    if no_mood:
+        out.write(f"{len(no_mood)} silent or very short file(s) have no mood to write\n")
     if failures:
         what = "cannot be written" if args.dry_run else "failed"
         out.write(f"{len(failures)} file(s) {what}:\n")

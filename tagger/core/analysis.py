@@ -20,7 +20,7 @@ import torch
 
 from tagger.core import audio
 from tagger.core.checkpoint import LoadedModel, load_checkpoint
-from tagger.core.errors import SILENT_MESSAGE, DecodeError, FileError
+from tagger.core.errors import SILENT_MESSAGE, TOO_SHORT_MESSAGE, DecodeError, FileError
 from tagger.core.features import segment_patches
 from tagger.core.moods import MoodScores
 from tagger.core.progress import CancelToken
@@ -86,7 +86,7 @@ class Analyzer:
         """``(duration, starts, waveforms)`` of the windows analysis uses."""
         info = audio.probe(path)
         if 0 < info.duration < MIN_DURATION:
-            raise DecodeError(path, f"too short to judge a mood ({info.duration:.1f} s)")
+            raise DecodeError(path, f"{TOO_SHORT_MESSAGE} ({info.duration:.1f} s)")
         starts = window_starts(
             info.duration, self.features.segment_seconds, self.features.max_windows
         )

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: The per-song message for a silent song; the library view shows it as "silent".
+#: Per-song messages for songs that decode but have nothing to judge a mood from. They are
+#: not failures: the CLI and the views list them apart, as "silent" / "too short".
 SILENT_MESSAGE = "silent: no sound to judge a mood from"
+TOO_SHORT_MESSAGE = "too short to judge a mood"
+
+
+def no_mood_reason(message: str | None) -> str | None:
+    """``"silent"`` or ``"too short"`` for those songs' messages, else None (a real error)."""
+    if message == SILENT_MESSAGE:
+        return "silent"
+    if message and message.startswith(TOO_SHORT_MESSAGE):
+        return "too short"
+    return None
 
 
 class MoodTaggerError(Exception):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tagger.core.analysis import ANALYSIS_VERSION, SongAnalysis, analyze_many
 from tagger.core.checkpoint import LoadedModel
-from tagger.core.errors import FileError
+from tagger.core.errors import FileError, no_mood_reason
 from tagger.core.moods import MOODS, MoodScores
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.scan import ScanResult, scan
@@ -68,16 +68,18 @@ class AnalysisSummary:
     total: int
     analysed: int
     cached: int
-    #: Files that failed in this run.
+    #: Files that failed in this run (``analysed`` counts the songs that got a mood).
     failed: int
     cancelled: bool
     scan_errors: tuple[tuple[str, str], ...] = ()
     #: Unchanged files whose stored result is an error (they are not retried).
     cached_errors: int = 0
+    #: Songs, now or before, that are silent or too short to have a mood (not failures).
+    no_mood: int = 0
 
     @property
     def errors(self) -> int:
-        """All songs without a mood: failed now or before."""
+        """All songs that could not be read: failed now or before."""
         return self.failed + self.cached_errors
 
 
@@ -100,10 +102,14 @@ def analyze_library(
     cached = store.predictions_under(root, loaded.model_id, ANALYSIS_VERSION)
     todo = [p for p in scan_result.paths if p not in cached and p in tracks]
     total = len(todo)
-    cached_errors = sum(
-        1 for p in scan_result.paths if p in cached and cached[p].probabilities is None
-    )
-    done = failed = 0
+    cached_errors = no_mood = 0
+    for p in scan_result.paths:
+        if p in cached and cached[p].probabilities is None:
+            if no_mood_reason(cached[p].error):
+                no_mood += 1
+            else:
+                cached_errors += 1
+    done = failed = no_mood_now = 0
     yield Progress("analyse", 0, total)
     cancelled = bool(cancel and cancel.cancelled)
     if not cancelled:
@@ -123,7 +129,10 @@ def analyze_library(
                 yield TrackAnalysed(path, track.id, result.scores, None, result.window_starts)
             else:
                 assert isinstance(result, FileError)
-                failed += 1
+                if no_mood_reason(result.message):
+                    no_mood_now += 1
+                else:
+                    failed += 1
                 store.save_prediction(
                     track.id,
                     loaded.model_id,
@@ -140,12 +149,13 @@ def analyze_library(
     yield AnalysisSummary(
         root,
         len(scan_result.paths),
-        done - failed,
+        done - failed - no_mood_now,
         len(scan_result.paths) - total,
         failed,
         cancelled,
         tuple(scan_result.errors),
         cached_errors,
+        no_mood + no_mood_now,
     )
 
 

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from tagger.core.errors import SILENT_MESSAGE
+from tagger.core.errors import no_mood_reason
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name, parse_mood
 from tagger.core.text import search_key
@@ -72,6 +72,8 @@ class Status:
     CORRECTED = "corrected"
     WRITTEN = "written"
     ERROR = "error"
+    #: Silent or too short: read fine, but there is no mood to give.
+    NO_MOOD = "no mood"
 
 
 def row_status(row: LibraryRow, analysing: bool = False) -> str:
@@ -82,7 +84,7 @@ def row_status(row: LibraryRow, analysing: bool = False) -> str:
     """
     if row.scores is None:
         if row.error:
-            return Status.ERROR
+            return Status.NO_MOOD if no_mood_reason(row.error) else Status.ERROR
         return Status.ANALYSING if analysing else Status.QUEUED
     mood = row.mood
     if mood is not None and parse_mood(row.mood_tag) == mood:
@@ -315,7 +317,7 @@ class LibraryModel(QAbstractTableModel):
                 return display_name(r.mood)
             # seen at any window width (the Status column may be scrolled out of view)
             if r.error and s is None:
-                return "silent" if r.error == SILENT_MESSAGE else "can't read"
+                return no_mood_reason(r.error) or "can't read"
             return ""
         if col == Column.CONFIDENCE:
             return f"{s.confidence:.0%}" if s else ""

@@ -70,6 +70,7 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.core.audio import FORMATS_TEXT
+from tagger.core.errors import no_mood_reason
 from tagger.core.library import AnalysisSummary, LibraryRow, TrackAnalysed, library_rows
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.core.progress import Progress
@@ -711,6 +712,8 @@ class MainWindow(QMainWindow):
                 text = f"Done: {ev.total} songs ({ev.analysed} analysed, {ev.cached} from cache)."
                 if ev.errors:
                     text += f" {ev.errors} could not be read."
+                if ev.no_mood:
+                    text += f" {ev.no_mood} silent or too short to have a mood."
             self.say(text, 15000)
 
     def _on_analysis_progress(self, w: GeneratorWorker, ev: Progress) -> None:
@@ -775,7 +778,7 @@ class MainWindow(QMainWindow):
                     window_starts=ev.window_starts,
                 )
             )
-            if ev.error:
+            if ev.error and not no_mood_reason(ev.error):  # silence is not an error
                 self._add_error(ev.path, ev.error)
         self.library_model.update_rows(updated)
         self._advance_analysing()
@@ -813,7 +816,7 @@ class MainWindow(QMainWindow):
         current = self.detail.row
         self.library_model.set_rows(rows)
         for r in rows:
-            if r.error and r.scores is None:
+            if r.error and r.scores is None and not no_mood_reason(r.error):
                 self._add_error(r.path, r.error)
             elif r.path in self._errors:
                 self._remove_error(r.path)

@@ -218,3 +218,25 @@ def test_undo_keeps_a_mood_changed_after_the_write_and_says_so(music, tiny_model
     assert "02 two.flac: the mood tag was changed since the write" in out
     assert "run undo again" not in out
     assert read_tags(changed).mood == "Chill"
+
+
+def test_silent_song_has_no_mood_and_is_not_a_failure(music, tiny_model_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    silent = music / "Ärtist" / "Album" / "05 hidden track.flac"
+    sf.write(silent, np.zeros((44100 * 20, 2), np.float32), 44100)
+    data = silent.read_bytes()
+    assert main(["-q", "analyze", str(music), "--model", str(tiny_model_path), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "No mood 1 (silent or too short)" in lines
+    assert "Errors 0" in lines
+    assert "05 hidden track.flac: silent" in out
+    assert "analysed 4 (0 failed)" in out
+    rc = main(["write", str(music), "--model", str(tiny_model_path)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "wrote the mood of 4 file(s)" in out
+    assert "1 silent or very short file(s) have no mood to write" in out
+    assert silent.read_bytes() == data

@@ -64,6 +64,27 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
     assert s["recent_folders"][0] == str(library.resolve())
 
 
+def test_silent_song_is_listed_as_no_mood_not_as_an_error(qtbot, make_window, small_library):
+    import numpy as np
+    import soundfile as sf
+
+    silent = small_library / "Band 0" / "Record" / "13 Silence.wav"
+    sf.write(silent, np.zeros((44100 * 20, 2), np.float32), 44100)
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    assert window.message_label.text() == (
+        "Done: 13 songs (12 analysed, 0 from cache). 1 silent or too short to have a mood."
+    )
+    row = next(r for r in window.rows if r.path == str(silent))
+    model = window.library_model
+    assert model.index_for(row.track_id, Column.MOOD).data() == "silent"
+    assert model.index_for(row.track_id, Column.STATUS).data() == Status.NO_MOOD
+    assert window.errors_list.count() == 0 and not window.errors_button.isVisibleTo(window)
+    wait_analysed(qtbot, window, small_library)  # from the cache: still counted, still no error
+    assert window.message_label.text().endswith("1 silent or too short to have a mood.")
+    assert window.errors_list.count() == 0
+
+
 def test_second_open_uses_the_cache(qtbot, make_window, small_library):
     w1 = make_window()
     wait_analysed(qtbot, w1, small_library)
