@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagger.core.errors import no_mood_reason
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.ui.library_model import text_on
@@ -290,14 +291,20 @@ class DetailPane(QWidget):
             self.probs.show()
             self.axes.show()
         else:
-            self.mood_label.setText("Not analysed yet." if not row.error else "Could not analyse.")
+            reason = no_mood_reason(row.error)
+            if reason == "silent":
+                self.mood_label.setText("No mood: the song is silent.")
+            elif reason:
+                self.mood_label.setText(f"No mood: {row.error}.")
+            else:
+                self.mood_label.setText("Could not analyse." if row.error else "Not analysed yet.")
             self.probs.hide()
             self.axes.hide()
         self.path_label.setText(row.path)
         tag = row.mood_tag
         self.tag_label.setText(f"“{tag}”" if tag else "none written")
         self.error_label.setText(row.error or "")
-        self.error_label.setVisible(bool(row.error and s is None))
+        self.error_label.setVisible(bool(row.error and s is None and not no_mood_reason(row.error)))
         if same_track:
             return
         self._cancel_worker()

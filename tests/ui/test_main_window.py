@@ -80,6 +80,9 @@ def test_silent_song_is_listed_as_no_mood_not_as_an_error(qtbot, make_window, sm
     assert model.index_for(row.track_id, Column.MOOD).data() == "silent"
     assert model.index_for(row.track_id, Column.STATUS).data() == Status.NO_MOOD
     assert window.errors_list.count() == 0 and not window.errors_button.isVisibleTo(window)
+    window.detail.show_row(row)
+    assert window.detail.mood_label.text() == "No mood: the song is silent."
+    assert not window.detail.error_label.isVisibleTo(window.detail)
     wait_analysed(qtbot, window, small_library)  # from the cache: still counted, still no error
     assert window.message_label.text().endswith("1 silent or too short to have a mood.")
     assert window.errors_list.count() == 0
