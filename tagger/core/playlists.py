@@ -343,8 +343,12 @@ def display_title(row: LibraryRow) -> str:
 
 def relative_location(track: str | Path, playlist_dir: str | Path) -> str:
     """``track`` relative to ``playlist_dir`` with ``/`` separators (absolute if impossible,
-    e.g. another drive on Windows)."""
+    e.g. another drive on Windows; a ``file:`` URI for names one M3U line cannot hold)."""
     track = Path(track)
+    if any(c in str(track) for c in "\r\n") or track.name != track.name.strip():
+        # a line break cannot be written on one M3U line, and players strip the spaces
+        # around a line: such a path goes in as a (percent-encoded) file URI
+        return track.absolute().as_uri()
     try:
         rel = os.path.relpath(track, Path(playlist_dir))
     except ValueError:

@@ -268,6 +268,25 @@ def test_m3u8_parses_and_paths_resolve(tmp_path, files, where):
             assert not lines[k + 1].startswith("#EXT")
 
 
+def test_m3u8_names_one_line_cannot_hold_become_file_uris(tmp_path):
+    from urllib.parse import unquote, urlparse
+
+    music = tmp_path / "music"
+    music.mkdir()
+    rows = []
+    for i, name in enumerate(["01 line\nbreak.mp3", " 02 spaced.mp3 ", "03 plain.mp3"], 1):
+        (music / name).write_bytes(b"x")
+        rows.append(make_row(i, P["calm"], path=str(music / name), duration=60.0))
+    lines = m3u8_text(rows, music).splitlines()
+    assert len(lines) == 1 + 2 * len(rows)  # the line break did not split an entry
+    locations = lines[2::2]
+    assert locations[2] == "03 plain.mp3"
+    for loc, row in zip(locations[:2], rows, strict=False):
+        assert loc.startswith("file:///") and loc == loc.strip()
+        assert unquote(urlparse(loc).path) == row.path
+    assert len(m3u8.loads("\n".join(lines)).segments) == 3
+
+
 def test_m3u8_unknown_duration_is_minus_one(tmp_path):
     text = m3u8_text(
         [make_row(1, P["calm"], duration=None, path=str(tmp_path / "a.mp3"))], tmp_path
