@@ -136,31 +136,41 @@ def family_of(f: mutagen.FileType) -> str | None:
     return None
 
 
-def _first_text(tags, key: str) -> str | None:
-    """First value of ``key`` as text, whatever the family's value type."""
+#: How several values of one field are shown (and compared) as one text.
+MULTI_VALUE_SEPARATOR = "; "
+
+
+def _texts(tags, key: str) -> list[str]:
+    """Every value of ``key`` as text, whatever the family's value type."""
     if key.startswith("TXXX:"):  # ID3 user text frames match by description, any case
         desc = key[5:]
         for frame in tags.getall("TXXX"):
             if frame.desc == desc and frame.text:
-                return str(frame.text[0])
-        return None
+                return [str(t) for t in frame.text]
+        return []
     try:
         value = tags.get(key) if hasattr(tags, "get") else None
     except (ValueError, KeyError):
         value = None
     if value is None:
-        return None
+        return []
     if hasattr(value, "text"):  # ID3 frame
-        return str(value.text[0]) if value.text else None
-    if isinstance(value, list):
-        if not value:
-            return None
-        value = value[0]
-    if isinstance(value, tuple):  # MP4 trkn (3, 12)
-        return str(value[0])
-    if isinstance(value, bytes | bytearray):
-        return value.decode("utf-8", "replace")
-    return str(value)
+        return [str(t) for t in value.text]
+    values = value if isinstance(value, list) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, tuple):  # MP4 trkn (3, 12)
+            v = v[0]
+        if isinstance(v, bytes | bytearray):
+            v = v.decode("utf-8", "replace")
+        out.append(str(v))
+    return out
+
+
+def _first_text(tags, key: str) -> str | None:
+    """First value of ``key`` as text, whatever the family's value type."""
+    values = _texts(tags, key)
+    return values[0] if values else None
 
 
 def _track_number(text: str | None) -> int | None:
@@ -171,15 +181,16 @@ def _track_number(text: str | None) -> int | None:
 
 
 def read_mood_value(f: mutagen.FileType) -> str | None:
-    """The mood text stored in an opened file (any accepted spelling), else None."""
+    """The mood text stored in an opened file (any accepted spelling), else None; several
+    values are joined with ``"; "``, as Picard shows them."""
     fam = family_of(f)
     if fam is None:
         return None
     row = TAG_TABLE[fam]
     for key in (row.mood, *row.mood_read):
-        value = _first_text(f.tags, key)
-        if value:
-            return value
+        values = [v for v in _texts(f.tags, key) if v]
+        if values:
+            return MULTI_VALUE_SEPARATOR.join(values)
     return None
 
 

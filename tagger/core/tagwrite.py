@@ -37,6 +37,7 @@ from tagger.core.moods import display_name
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.store import JournalEntry, Store
 from tagger.core.tags import (
+    MULTI_VALUE_SEPARATOR,
     TAG_TABLE,
     Snapshot,
     apply_snapshot,
@@ -330,9 +331,9 @@ def _mood_of(family: str, state: dict[str, Snapshot]) -> str | None:
     """The mood a reader would see in ``state`` (same order as tags.read_mood_value)."""
     row = TAG_TABLE[family]
     for key in (row.mood, *row.mood_read):
-        text = snapshot_text(state.get(key))
-        if text and text[0]:
-            return text[0]
+        values = [t for t in snapshot_text(state.get(key)) if t]
+        if values:
+            return MULTI_VALUE_SEPARATOR.join(values)
     return None
 
 

@@ -240,3 +240,37 @@ def test_silent_song_has_no_mood_and_is_not_a_failure(music, tiny_model_path, ca
     assert "wrote the mood of 4 file(s)" in out
     assert "1 silent or very short file(s) have no mood to write" in out
     assert silent.read_bytes() == data
+
+
+def test_several_mood_values_are_shown_replaced_and_restored(music, tiny_model_path, capsys):
+    from mutagen.id3 import TMOO
+
+    album = music / "Ärtist" / "Album"
+    flac, mp3, m4a = album / "02 two.flac", album / "01 one.mp3", album / "03 three.m4a"
+    f = mutagen.File(flac)
+    f["MOOD"] = ["Chill", "Relaxed"]
+    f.save()
+    f = mutagen.File(mp3)
+    f.tags.delall("TXXX:MOOD")
+    f.tags.add(TMOO(encoding=3, text=["Melancholic", "Dark"]))
+    f.save(v2_version=3)
+    f = mutagen.File(m4a)
+    f["----:com.apple.iTunes:MOOD"] = [b"Angry", b"Loud"]
+    f.save()
+    originals = {p: tag_dump(p) for p in (flac, mp3, m4a)}
+    assert read_tags(flac).mood == "Chill; Relaxed"
+    assert read_tags(m4a).mood == "Angry; Loud"
+    _analyze(music, tiny_model_path, capsys)
+    for p in (flac, mp3, m4a):
+        assert main(["label", "calm", str(p)]) == 0
+    capsys.readouterr()
+    assert main(["write", str(music), "--dry-run", "--model", str(tiny_model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "02 two.flac: Chill; Relaxed -> Calm" in out  # every value that will go is shown
+    assert "03 three.m4a: Angry; Loud -> Calm" in out
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
+    capsys.readouterr()
+    assert mutagen.File(flac)["MOOD"] == ["Calm"]
+    assert read_tags(m4a).mood == "Calm" and read_tags(mp3).mood == "Calm"
+    assert main(["undo", str(music)]) == 0
+    assert {p: tag_dump(p) for p in (flac, mp3, m4a)} == originals
