@@ -44,12 +44,14 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.library import AnalysisSummary, analyze_library, library_rows
     from tagger.core.models import load_model
     from tagger.core.progress import Progress
+    from tagger.core.scan import ScanResult
     from tagger.core.store import Store
 
     root = folder_arg(args.folder)
     loaded = load_model(args.model)
     bar = ProgressBar("analysing", enabled=not args.quiet)
     summary: AnalysisSummary | None = None
+    moved = 0
     with Store.open_default() as store:
         try:
             for event in analyze_library(root, store, loaded, jobs=args.jobs):
@@ -57,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
                     bar.update(event.done, event.total, force=event.done == event.total)
                 elif isinstance(event, AnalysisSummary):
                     summary = event
+                elif isinstance(event, ScanResult):
+                    moved = len(event.moved)
         finally:
             bar.close()
         rows = library_rows(root, store, loaded.model_id)
@@ -88,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
             + (f" ({summary.cached_errors} of them errors)" if summary.cached_errors else "")
             + f", model {loaded.model_id}\n"
         )
+        if moved:
+            out.write(f"{moved} moved or renamed file(s) kept their moods and labels\n")
         for path, msg in summary.scan_errors:
             out.write(f"  skipped {path}: {msg}\n")
     return 0

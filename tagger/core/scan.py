@@ -19,7 +19,7 @@ from pathlib import Path
 from tagger.core.audio import AUDIO_EXTENSIONS
 from tagger.core.errors import TagError
 from tagger.core.progress import CancelToken, Progress
-from tagger.core.store import Store
+from tagger.core.store import Store, TrackRow
 from tagger.core.tags import read_tags
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,44 @@ def is_utf8(path: str) -> bool:
 def printable(path: str) -> str:
     """``path`` with any undecodable bytes shown as U+FFFD, safe to print and store."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _moved_from(store: Store, path: Path, st: os.stat_result) -> TrackRow | None:
+    """The known track that ``path`` (a file never seen before) was moved or renamed from:
+    the only one with the same size, modification time and file name whose old path is
+    gone. Its predictions and labels then follow the file."""
+    found = [
+        t
+        for t in store.tracks_with_identity(st.st_size, st.st_mtime_ns)
+        if Path(t.path).name == path.name and t.path != str(path)
+    ]
+    if len(found) != 1 or os.path.lexists(found[0].path):
+        return None
+    return found[0]
+
+
+def _relocate_write_batches(store: Store, root: Path, moves: list[tuple[str, str]]) -> None:
+    """A tag write whose folder is gone follows its files' move, so that ``undo`` on the
+    folder's new name finds it: the folder the same relative paths now sit in, else the
+    scanned folder when every file of the write is now inside it."""
+    inside = str(root).rstrip("/") + "/"
+    for batch_id, old_root in store.open_write_batches():
+        if os.path.isdir(old_root):
+            continue
+        prefix = old_root.rstrip("/") + "/"
+        new_root = None
+        for old, new in moves:
+            rel = old[len(prefix) :] if old.startswith(prefix) else ""
+            if rel and new.endswith("/" + rel):
+                new_root = new[: -len(rel) - 1]
+                break
+        if new_root is None:
+            paths = [e.path for e in store.journal(batch_id)]
+            if paths and all(p.startswith(inside) for p in paths):
+                new_root = str(root)
+        if new_root is not None:
+            store.set_batch_root(batch_id, new_root)
+            log.info("tag write %d now belongs to %s", batch_id, new_root)
 
 
 def iter_audio_files(
@@ -130,6 +168,8 @@ class ScanResult:
     new_or_changed: int = 0
     removed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    #: (old path, new path) of files found moved or renamed: they keep moods and labels.
+    moved: list[tuple[str, str]] = field(default_factory=list)
 
 
 def scan(
@@ -155,6 +195,7 @@ def scan(
     known = store.tracks_under(root, present_only=False)
     present = set(store.tracks_under(root))
     pending: list[dict] = []
+    claims: dict[int, list[tuple[str, dict]]] = {}  # moved track id -> (old path, record)
     for i, path in enumerate(iter_audio_files(root, result.errors)):
         if cancel is not None and cancel.cancelled:
             break
@@ -175,7 +216,10 @@ def scan(
             or old.mtime_ns != st.st_mtime_ns
             or p not in present
         ):
-            pending.append(_record(path, root, st))
+            record = _record(path, root, st)
+            pending.append(record)
+            if old is None and (moved := _moved_from(store, path, st)) is not None:
+                claims.setdefault(moved.id, []).append((moved.path, record))
         if len(pending) >= batch:
             store.upsert_tracks(pending)
             result.new_or_changed += len(pending)
@@ -184,6 +228,14 @@ def scan(
             yield Progress("scan", i, 0, p)
     store.upsert_tracks(pending)
     result.new_or_changed += len(pending)
+    for track_id, found in claims.items():
+        if len(found) == 1:  # two copies of one file: which one moved is anybody's guess
+            ((old_path, record),) = found
+            store.move_track(track_id, record["path"])
+            store.upsert_tracks([record])  # tags and path fallback as they are now
+            result.moved.append((old_path, record["path"]))
+    if result.moved:
+        _relocate_write_batches(store, root, result.moved)
     if cancel is None or not cancel.cancelled:
         gone = present - set(result.paths)
         store.mark_missing(gone)

@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS labels (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS labels_track ON labels(track_id, id);
+CREATE INDEX IF NOT EXISTS tracks_identity ON tracks(size, mtime_ns);
 CREATE TABLE IF NOT EXISTS write_batches (
     id INTEGER PRIMARY KEY,
     root TEXT NOT NULL,
@@ -261,6 +262,28 @@ class Store:
                 ({**r, "now": now} for r in rows),
             )
 
+    def tracks_with_identity(self, size: int, mtime_ns: int) -> list[TrackRow]:
+        """Every known track (present or not) with this size and modification time."""
+        rows = self.db.execute(
+            f"SELECT {self._TRACK_COLS} FROM tracks WHERE size = ? AND mtime_ns = ?",
+            (size, mtime_ns),
+        )
+        return [TrackRow(*r) for r in rows]
+
+    def move_track(self, track_id: int, new_path: str) -> None:
+        """Give a track that was moved or renamed its new path, keeping its predictions,
+        labels and tag-write journal (a row already made for ``new_path`` is dropped)."""
+        with self.db:
+            row = self.db.execute("SELECT id FROM tracks WHERE path = ?", (new_path,)).fetchone()
+            if row and row[0] != track_id:
+                self.db.execute("DELETE FROM tracks WHERE id = ?", (row[0],))
+            self.db.execute(
+                "UPDATE tracks SET path = ?, present = 1 WHERE id = ?", (new_path, track_id)
+            )
+            self.db.execute(
+                "UPDATE tag_journal SET path = ? WHERE track_id = ?", (new_path, track_id)
+            )
+
     def mark_missing(self, paths: Iterable[str]) -> None:
         with self.db:
             self.db.executemany(
@@ -432,6 +455,16 @@ class Store:
             (str(root),),
         ).fetchone()
         return int(r[0]) if r else None
+
+    def open_write_batches(self) -> list[tuple[int, str]]:
+        """``(id, root)`` of every tag-write batch not undone yet."""
+        rows = self.db.execute("SELECT id, root FROM write_batches WHERE undone_at IS NULL")
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def set_batch_root(self, batch_id: int, root: str) -> None:
+        """The folder a batch was written in, after that folder was moved or renamed."""
+        with self.db:
+            self.db.execute("UPDATE write_batches SET root = ? WHERE id = ?", (root, batch_id))
 
     def mark_batch_undone(self, batch_id: int) -> None:
         with self.db:

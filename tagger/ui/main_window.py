@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
         self._analyse_base = 0
         self._errors: dict[str, str] = {}
         self._scan_errors: list[tuple[str, str]] = []
+        self._moved = 0  # files the last scan found moved or renamed
         self._last_view_push = 0.0
         self._closing = False
 
@@ -695,6 +696,7 @@ class MainWindow(QMainWindow):
             )
         elif isinstance(ev, ScanResult):
             self._scan_errors = list(ev.errors)
+            self._moved = len(ev.moved)
             for path, msg in ev.errors:
                 self._add_error(path, msg)
         elif isinstance(ev, AnalysisSummary):
@@ -714,6 +716,8 @@ class MainWindow(QMainWindow):
                     text += f" {ev.errors} could not be read."
                 if ev.no_mood:
                     text += f" {ev.no_mood} silent or too short to have a mood."
+                if self._moved:
+                    text += f" {self._moved} moved or renamed kept their moods and labels."
             self.say(text, 15000)
 
     def _on_analysis_progress(self, w: GeneratorWorker, ev: Progress) -> None:

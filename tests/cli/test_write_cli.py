@@ -274,3 +274,32 @@ def test_several_mood_values_are_shown_replaced_and_restored(music, tiny_model_p
     assert read_tags(m4a).mood == "Calm" and read_tags(mp3).mood == "Calm"
     assert main(["undo", str(music)]) == 0
     assert {p: tag_dump(p) for p in (flac, mp3, m4a)} == originals
+
+
+def test_moved_and_renamed_folders_keep_moods_labels_and_undo(music, tiny_model_path, capsys):
+    album = music / "Ärtist" / "Album"
+    model = ["--model", str(tiny_model_path)]
+    originals = {p.name: tag_dump(p) for p in album.iterdir()}
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["label", "sad", str(album / "01 one.mp3")]) == 0
+    assert main(["write", str(music), *model]) == 0
+    capsys.readouterr()
+    # the person reorganises: the album moves to another artist's folder, and the music
+    # folder itself is renamed
+    (music / "Other").mkdir()
+    album.rename(music / "Other" / "Album (2009)")
+    renamed = music.with_name("Music library")
+    music.rename(renamed)
+    moved = renamed / "Other" / "Album (2009)"
+    assert main(["-q", "analyze", str(renamed), *model, "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "analysed 0 (0 failed), from cache 4" in out  # nothing analysed again
+    assert "4 moved or renamed file(s) kept their moods and labels" in out
+    with Store.open_default() as store:
+        assert store.labels_under(renamed) == {str(moved / "01 one.mp3"): "sad"}
+        assert not store.tracks_under(music)  # nothing left at the old paths
+        assert store.track(moved / "02 two.flac").artist == "Ärtist"  # from its tags
+    # undo finds the write under the folder's new name, and the files where they are now
+    assert main(["undo", str(renamed)]) == 0
+    assert "restored the tags of 4 file(s)" in capsys.readouterr().out
+    assert {p.name: tag_dump(p) for p in moved.iterdir()} == originals

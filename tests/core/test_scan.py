@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import mutagen
 import pytest
@@ -145,3 +146,32 @@ def test_file_names_that_are_not_utf8_are_per_file_errors(tmp_path, capsys):
     assert "folder name is not valid UTF-8" in capsys.readouterr().err
     with Store(tmp_path / "db2.sqlite3") as store, pytest.raises(OSError, match="UTF-8"):
         _run(bad_root, store)
+
+
+def test_moved_file_keeps_its_track_and_copies_do_not_guess(tmp_path):
+    music = tmp_path / "music"
+    write_audio(music / "A" / "Old album" / "01 x.wav", 2.0, seed=1)
+    write_audio(music / "A" / "Old album" / "02 y.wav", 2.0, seed=2)
+    with Store(tmp_path / "db.sqlite3") as store:
+        _run(music, store)
+        ids = {Path(p).name: t.id for p, t in store.tracks_under(music).items()}
+        store.add_label(ids["01 x.wav"], "calm")
+        store.add_label(ids["02 y.wav"], "sad")
+        # 01 moves; 02 is copied (same name, size and time) and its original removed
+        (music / "B" / "New").mkdir(parents=True)
+        os.rename(music / "A" / "Old album" / "01 x.wav", music / "B" / "New" / "01 x.wav")
+        for folder in ("C", "D"):
+            (music / folder).mkdir()
+            shutil.copy2(music / "A" / "Old album" / "02 y.wav", music / folder / "02 y.wav")
+        (music / "A" / "Old album" / "02 y.wav").unlink()
+        result = _run(music, store)
+        assert result.moved == [
+            (str(music / "A" / "Old album" / "01 x.wav"), str(music / "B" / "New" / "01 x.wav"))
+        ]
+        tracks = store.tracks_under(music)
+        moved = tracks[str(music / "B" / "New" / "01 x.wav")]
+        assert moved.id == ids["01 x.wav"] and moved.artist == "B" and moved.album == "New"
+        assert store.labels_under(music) == {str(music / "B" / "New" / "01 x.wav"): "calm"}
+        # the two copies are new tracks; the old one is kept as missing, label and all
+        assert {t.id for t in tracks.values()}.isdisjoint({ids["02 y.wav"]})
+        assert len(tracks) == 3

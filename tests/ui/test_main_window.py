@@ -88,6 +88,25 @@ def test_silent_song_is_listed_as_no_mood_not_as_an_error(qtbot, make_window, sm
     assert window.errors_list.count() == 0
 
 
+def test_renamed_folder_keeps_moods_and_labels(qtbot, make_window, small_library, tmp_path):
+    from tagger.core.store import Store
+
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    first = {Path(r.path).name: r.scores for r in window.rows}
+    with Store.open_default() as store:
+        track = store.track(small_library / "Band 0" / "Record" / "01 Track 0.wav")
+        store.add_label(track.id, "sad")
+    renamed = small_library.rename(tmp_path / "Small (renamed)")
+    wait_analysed(qtbot, window, renamed)
+    assert window.message_label.text() == (
+        "Done: 12 songs (0 analysed, 12 from cache). "
+        "12 moved or renamed kept their moods and labels."
+    )
+    assert {Path(r.path).name: r.scores for r in window.rows} == first
+    assert next(r for r in window.rows if r.path.endswith("01 Track 0.wav")).label == "sad"
+
+
 def test_second_open_uses_the_cache(qtbot, make_window, small_library):
     w1 = make_window()
     wait_analysed(qtbot, w1, small_library)
