@@ -51,11 +51,9 @@ def _moved_from(store: Store, path: Path, st: os.stat_result) -> TrackRow | None
     found = [
         t
         for t in store.tracks_with_identity(st.st_size, st.st_mtime_ns)
-        if Path(t.path).name == path.name and t.path != str(path)
+        if Path(t.path).name == path.name and t.path != str(path) and not os.path.lexists(t.path)
     ]
-    if len(found) != 1 or os.path.lexists(found[0].path):
-        return None
-    return found[0]
+    return found[0] if len(found) == 1 else None
 
 
 def _relocate_write_batches(store: Store, root: Path, moves: list[tuple[str, str]]) -> None:

@@ -148,7 +148,8 @@ def test_file_names_that_are_not_utf8_are_per_file_errors(tmp_path, capsys):
         _run(bad_root, store)
 
 
-def test_moved_file_keeps_its_track_and_copies_do_not_guess(tmp_path):
+@pytest.mark.parametrize("batch", [500, 1])  # 1: each copy is stored before the next is seen
+def test_moved_file_keeps_its_track_and_copies_do_not_guess(tmp_path, batch):
     music = tmp_path / "music"
     write_audio(music / "A" / "Old album" / "01 x.wav", 2.0, seed=1)
     write_audio(music / "A" / "Old album" / "02 y.wav", 2.0, seed=2)
@@ -164,7 +165,8 @@ def test_moved_file_keeps_its_track_and_copies_do_not_guess(tmp_path):
             (music / folder).mkdir()
             shutil.copy2(music / "A" / "Old album" / "02 y.wav", music / folder / "02 y.wav")
         (music / "A" / "Old album" / "02 y.wav").unlink()
-        result = _run(music, store)
+        events = list(scan(music, store, batch=batch))
+        result = events[-1]
         assert result.moved == [
             (str(music / "A" / "Old album" / "01 x.wav"), str(music / "B" / "New" / "01 x.wav"))
         ]
