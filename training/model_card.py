@@ -152,6 +152,9 @@ Pooled confusion matrix (rows = true, columns = predicted):
   very long pieces may be judged less well. Labels are per song, moods inside a song vary.
 - Folds differ by up to {spread_gap:.2f} in macro-F1: expect that much variation from one
   collection to another.
+- The same song in another format or bit rate (which moves the analysis windows by a few
+  milliseconds) gets slightly different probabilities, and a song near the border between
+  two moods can change its top mood. `python benchmarks/stability.py` measures it.
 {extra}
 """
     path.write_text(text, encoding="utf-8")
