@@ -1,6 +1,6 @@
 """How stable the bundled model's moods are when the same music reaches it differently.
 
-    python benchmarks/stability.py [--songs 20] [--data ../shared/datasets/4q]
+    python benchmarks/stability.py [--songs 20] [--data ../shared/datasets/4q] [--model FILE]
 
 Takes ``--songs`` clips spread over the 4Q dataset (real music) and prints, per variant, the
 mean and largest change of any mood probability against the original file, and how many
@@ -8,6 +8,7 @@ songs changed their top mood:
 
 - re-encoded: the decoded clip written again as FLAC, 96 kb/s MP3, 64 kb/s AAC (M4A) and
   48 kb/s Opus, then analysed through the app's own pipeline (``Analyzer.analyze``);
+- quieter: the FLAC copy 6, 10 and 20 dB down (an older, quieter master);
 - shifted: every analysis window moved later by 10 ms ... 500 ms (same samples).
 
 A re-encode moves the windows by the codec's delay (a few to tens of milliseconds), so the
@@ -39,6 +40,7 @@ ENCODINGS = {
     "Opus 48 kb/s": ("ogg", "libopus", 48000, 48_000, ".opus"),
 }
 SHIFTS_MS = (10, 20, 50, 100, 500)
+GAINS_DB = (-6, -10, -20)
 
 
 def encode(y: np.ndarray, path: Path, fmt: str, codec: str, rate: int, bit_rate: int) -> None:
@@ -80,13 +82,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--songs", type=int, default=20)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--model", type=Path, default=None, help="model file (default: bundled)")
     args = ap.parse_args()
     clips = sorted(args.data.glob("Q*/*.mp3"))
     if not clips:
         print(f"no 4Q clips under {args.data}", file=sys.stderr)
         return 2
     clips = clips[:: max(1, len(clips) // args.songs)][: args.songs]
-    loaded = load_model(None)
+    loaded = load_model(args.model)
     analyzer = Analyzer(loaded)
     rate = analyzer.features.sample_rate
     change: dict[str, list[float]] = {}
@@ -105,6 +108,9 @@ def main() -> int:
 
             sf.write(flac, np.stack([y44, y44], 1), 44100)
             note("FLAC (lossless)", ref, np.array(analyzer.analyze(flac).scores.probabilities))
+            for db in GAINS_DB:  # the same file, mastered quieter
+                sf.write(flac, np.stack([y44, y44], 1) * 10 ** (db / 20), 44100)
+                note(f"FLAC {db} dB", ref, np.array(analyzer.analyze(flac).scores.probabilities))
             for name, (fmt, codec, sr, br, ext) in ENCODINGS.items():
                 path = Path(tmp) / f"song{ext}"
                 encode(audio.load_all(clip, sr), path, fmt, codec, sr, br)

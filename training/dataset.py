@@ -41,8 +41,13 @@ def _clip_mel(args: tuple[str, dict]) -> np.ndarray:
 
 def load_dataset(data_dir: Path, cfg: FeatureConfig, jobs: int = 2) -> Dataset:
     rows = list(csv.DictReader((data_dir / "metadata.csv").open(encoding="utf-8")))
-    # Whole-clip spectrograms do not depend on the window settings: keep them out of the key.
-    spec = {k: v for k, v in cfg.to_dict().items() if k not in ("segment_seconds", "max_windows")}
+    # Whole-clip spectrograms do not depend on the window settings or the song-level
+    # normalisation (applied to each song's patches): keep those out of the key.
+    spec = {
+        k: v
+        for k, v in cfg.to_dict().items()
+        if k not in ("segment_seconds", "max_windows", "level_db")
+    }
     key = hashlib.sha256(
         json.dumps([spec, [r["file"] for r in rows]], sort_keys=True).encode()
     ).hexdigest()[:12]

@@ -43,6 +43,12 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
         if feats.get("scale") == "log1p"
         else "dB re full scale"
     )
+    if feats.get("level_db") is not None:
+        scale += (
+            ";\n  each song's windows scaled together to a mean mel power of "
+            f"{feats['level_db']:g} dB (one\n  gain per song, at most 40 dB), so the "
+            "master's volume does not change the mood"
+        )
     if recipe.get("arch") == "musicnn":
         model_text = (
             "- Model: `MoodCNN` arch `musicnn`. Backbone: musicnn (Pons & Serra 2019), the\n"

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from tagger.core.analysis import window_starts
 from tagger.core.checkpoint import save_checkpoint
-from tagger.core.features import FeatureConfig
+from tagger.core.features import FeatureConfig, normalise_level
 from tagger.core.metrics import song_metrics
 from tagger.core.model import MoodCNN
 from training import pretrained
@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: The bundled model's features: what musicnn was trained on (16 kHz, 512-point FFT, hop
 #: 256, 96 mel bands, log10(1 + 10000 x)); three 5-s windows per song keep the analysis
-#: above 8 songs/s on two cores (see the model card).
+#: above 8 songs/s on two cores (see the model card); each song's windows are brought to
+#: one level together, so a quieter master of the same music gets the same mood.
 DEFAULT_FEATURES: dict[str, Any] = {
     "sample_rate": 16000,
     "n_fft": 512,
@@ -51,6 +52,8 @@ DEFAULT_FEATURES: dict[str, Any] = {
     "scale": "log1p",
     "segment_seconds": 5.0,
     "max_windows": 3,
+    # the median level of the 4Q clips: the average song keeps its input as it was
+    "level_db": -3.0,
 }
 
 
@@ -110,9 +113,9 @@ def fixed_patches(ds: Dataset, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     t = ds.features.segment_frames
     xs, owner = [], []
     for i in idx:
-        for f in _fixed_frames(ds.mels[i].shape[1], ds.features):
-            xs.append(_crop(ds.mels[i], f, t))
-            owner.append(i)
+        song = [_crop(ds.mels[i], f, t) for f in _fixed_frames(ds.mels[i].shape[1], ds.features)]
+        xs.extend(normalise_level(np.stack(song), ds.features))  # per song, as the app does
+        owner.extend([i] * len(song))
     return np.stack(xs)[:, None], np.array(owner)
 
 
@@ -124,9 +127,10 @@ def _epoch_patches(ds: Dataset, idx: np.ndarray, recipe: Recipe, rng: np.random.
     xs, ys = [], []
     for i in idx:
         n = ds.mels[i].shape[1]
-        for s in rng.integers(0, max(1, n - t + 1), size=recipe.crops_per_clip):
-            xs.append(_crop(ds.mels[i], int(s), t))
-            ys.append(ds.labels[i])
+        starts = rng.integers(0, max(1, n - t + 1), size=recipe.crops_per_clip)
+        song = np.stack([_crop(ds.mels[i], int(s), t) for s in starts])
+        xs.extend(normalise_level(song, ds.features))
+        ys.extend([ds.labels[i]] * len(song))
     return np.stack(xs)[:, None], np.array(ys)
 
 

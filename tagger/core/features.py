@@ -21,6 +21,8 @@ import numpy as np
 #: Bump when the meaning of a field or the computation changes.
 FEATURES_VERSION = 1
 SCALES = ("db", "log1p")
+#: The most :func:`normalise_level` raises or lowers a song (very quiet songs stay quiet).
+MAX_LEVEL_GAIN_DB = 40.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,10 @@ class FeatureConfig:
     scale: str = "db"
     #: At most this many windows per song are analysed (a model's cost decides).
     max_windows: int = 6
+    #: Song-level loudness normalisation: a song's windows are scaled together so that their
+    #: mean mel power is this many dB (None: the recording's own level is kept). Mastering
+    #: level says when a record was made, not its mood; see :func:`normalise_level`.
+    level_db: float | None = None
     version: int = FEATURES_VERSION
 
     @property
@@ -121,11 +127,34 @@ def to_db(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return x
 
 
+def normalise_level(patches: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """One song's patches (model scale, any leading shape) scaled together so their mean mel
+    power is ``cfg.level_db`` dB; the gain is at most ``MAX_LEVEL_GAIN_DB`` either way.
+
+    The same gain for every window keeps the song's own dynamics (a quiet verse stays
+    quieter than the chorus) and removes only the level of the master, so the same song
+    at another volume gets the same mood. No-op when ``cfg.level_db`` is None.
+    """
+    if cfg.level_db is None:
+        return patches
+    x = np.asarray(patches, dtype=np.float64)
+    log1p = cfg.scale == "log1p"
+    mel = (np.power(10.0, x) - 1.0) / 10000.0 if log1p else np.power(10.0, x / 10.0)
+    mean = float(mel.mean()) if mel.size else 0.0
+    if not mean > 0.0:
+        return np.asarray(patches, dtype=np.float32)
+    gain_db = cfg.level_db - 10.0 * np.log10(mean)
+    gain_db = float(np.clip(gain_db, -MAX_LEVEL_GAIN_DB, MAX_LEVEL_GAIN_DB))
+    out = np.log10(1.0 + 10000.0 * mel * 10.0 ** (gain_db / 10.0)) if log1p else x + gain_db
+    return out.astype(np.float32)
+
+
 def segment_patches(segments: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """``(n, segment_samples)`` waveforms -> ``(n, 1, n_mels, segment_frames)`` model input."""
+    """One song's ``(n, segment_samples)`` windows -> ``(n, 1, n_mels, segment_frames)`` model
+    input (level-normalised together when the config asks for it)."""
     segments = np.asarray(segments, dtype=np.float32)
     if segments.ndim != 2 or segments.shape[1] != cfg.segment_samples:
         raise ValueError(
             f"expected (n, {cfg.segment_samples}) segments, got {tuple(segments.shape)}"
         )
-    return log_mel(segments, cfg)[:, None, :, :]
+    return normalise_level(log_mel(segments, cfg)[:, None, :, :], cfg)

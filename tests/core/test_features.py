@@ -5,7 +5,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tagger.core.features import FEATURES_VERSION, FeatureConfig, log_mel, segment_patches
+from tagger.core.features import (
+    FEATURES_VERSION,
+    MAX_LEVEL_GAIN_DB,
+    FeatureConfig,
+    log_mel,
+    normalise_level,
+    segment_patches,
+)
 
 
 def _noise(n: int, seed: int = 0) -> np.ndarray:
@@ -72,3 +79,53 @@ def test_config_round_trip_and_version_check():
     with pytest.raises(ValueError):
         FeatureConfig.from_dict({**cfg.to_dict(), "unexpected": 1})
     assert hash(cfg) == hash(dataclasses.replace(cfg))
+
+
+#: The bundled model's input (log1p scale) with song-level normalisation.
+LEVELLED = FeatureConfig(
+    sample_rate=16000, n_fft=512, hop_length=256, n_mels=96, fmax=8000.0, scale="log1p",
+    max_windows=3, level_db=-3.0,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("scale", ["log1p", "db"])
+def test_level_normalisation_makes_the_mood_input_independent_of_volume(scale):
+    cfg = dataclasses.replace(LEVELLED, scale=scale)
+    song = np.stack([_noise(cfg.segment_samples, s) * a for s, a in ((1, 0.5), (2, 0.05))])
+    loud = segment_patches(song, cfg)
+    for gain in (0.1, 0.3, 2.0):  # -20 dB, -10 dB, +6 dB (no clipping here)
+        np.testing.assert_allclose(segment_patches(song * gain, cfg), loud, atol=2e-3)
+    # the song's own dynamics stay: its quiet window is still 20 dB under its loud one
+    db = [10 * np.log10(np.mean(10.0 ** (w / 10) if scale == "db" else 10.0**w - 1)) for w in loud]
+    assert db[0] - db[1] == pytest.approx(20.0, abs=0.5)
+    # without it, volume changes the input (the old behaviour, kept for older models)
+    plain = dataclasses.replace(cfg, level_db=None)
+    assert np.abs(segment_patches(song * 0.1, plain) - segment_patches(song, plain)).max() > 0.1
+
+
+def test_level_gain_is_capped():
+    whisper = np.stack([_noise(LEVELLED.segment_samples) * 1e-4])  # about -100 dB
+    x = segment_patches(whisper, LEVELLED)
+    raw = segment_patches(whisper, dataclasses.replace(LEVELLED, level_db=None))
+    mel, raw_mel = 10.0**x - 1, 10.0**raw - 1
+    assert 10 * np.log10(mel.mean() / raw_mel.mean()) == pytest.approx(MAX_LEVEL_GAIN_DB, abs=0.1)
+    assert normalise_level(np.zeros((1, 1, 96, 10), np.float32), LEVELLED).max() == 0.0
+
+
+def test_training_patches_match_the_app_with_level_normalisation(tmp_path):
+    """Training normalises each song's crops of its whole-clip spectrogram; the app its
+    decoded windows: the model must see the same input either way."""
+    from tagger.core.analysis import window_starts
+    from training.dataset import Dataset
+    from training.train import fixed_patches
+
+    cfg = LEVELLED
+    y = np.concatenate([_noise(cfg.sample_rate * 15, 3) * 0.02, _noise(cfg.sample_rate * 15, 4)])
+    ds = Dataset(["s"], ["a"], np.array([0]), np.array([0]), [log_mel(y, cfg)], cfg)
+    train_x, _ = fixed_patches(ds, np.array([0]))
+    starts = window_starts(len(y) / cfg.sample_rate, cfg.segment_seconds, cfg.max_windows)
+    hop = cfg.hop_length
+    frames = [round(s * cfg.sample_rate / hop) for s in starts]
+    n = cfg.segment_samples
+    app_x = segment_patches(np.stack([y[f * hop : f * hop + n] for f in frames]), cfg)
+    np.testing.assert_allclose(train_x, app_x, atol=2e-3)
