@@ -28,6 +28,22 @@ def test_core_never_imports_qt():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_cli_parser_does_not_load_torch():
+    """`mood-tagger --help`, `--version` and usage errors answer at once: torch (about a
+    second to import) is loaded only by the commands that run a model."""
+    code = (
+        "import sys\n"
+        "from tagger.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('torch', 'librosa', 'PySide6') if m in sys.modules]\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_wheel_ships_the_bundled_model(tmp_path):
     """A non-editable install must find resources/ (it is mapped to tagger/_resources)."""
     r = subprocess.run(

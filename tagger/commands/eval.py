@@ -11,14 +11,8 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
 from tagger.commands.common import ProgressBar, UsageError, folder_arg
-from tagger.core.analysis import analyze_many
-from tagger.core.errors import FileError
-from tagger.core.metrics import format_confusion, song_metrics
 from tagger.core.moods import MOODS, parse_mood
-from tagger.core.scan import iter_audio_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def labelled_files(root, ignored: list[str] | None = None) -> list[tuple[str, int]]:
+    from tagger.core.scan import iter_audio_files
+
     """(file, mood index) for audio under mood-named sub-folders; other sub-folders' names
     go into ``ignored``."""
     files = []
@@ -44,6 +40,11 @@ def labelled_files(root, ignored: list[str] | None = None) -> list[tuple[str, in
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from tagger.core.analysis import analyze_many
+    from tagger.core.errors import FileError
+    from tagger.core.metrics import format_confusion, song_metrics
     from tagger.core.models import load_model
 
     root = folder_arg(args.path)

@@ -28,14 +28,16 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tagger.core.library import LibraryRow
 from tagger.core.moods import MOODS, parse_mood
 from tagger.core.paths import app_dirs
 from tagger.core.text import contains_text
+
+if TYPE_CHECKING:  # only for annotations: the library module brings in torch
+    from tagger.core.library import LibraryRow
 
 log = logging.getLogger(__name__)
 
