@@ -83,9 +83,13 @@ def row_status(row: LibraryRow, analysing: bool = False) -> str:
     ``corrected``: the person set a label (it wins over the prediction).
     """
     if row.scores is None:
-        if row.error:
-            return Status.NO_MOOD if no_mood_reason(row.error) else Status.ERROR
-        return Status.ANALYSING if analysing else Status.QUEUED
+        if row.error and no_mood_reason(row.error):
+            if not row.label:  # a silent song the person gave a mood is just corrected
+                return Status.NO_MOOD
+        elif row.error:
+            return Status.ERROR
+        else:
+            return Status.ANALYSING if analysing else Status.QUEUED
     mood = row.mood
     if mood is not None and parse_mood(row.mood_tag) == mood:
         return Status.WRITTEN

@@ -90,6 +90,11 @@ def test_status_values():
         [dataclasses.replace(r, error="bad file"), dataclasses.replace(r, error=SILENT_MESSAGE)]
     )
     assert [model.index(i, Column.MOOD).data() for i in (0, 1)] == ["can't read", "silent"]
+    silent = dataclasses.replace(r, error=SILENT_MESSAGE)
+    assert row_status(silent) == Status.NO_MOOD
+    assert row_status(dataclasses.replace(silent, label="sad")) == Status.CORRECTED
+    assert row_status(dataclasses.replace(silent, label="sad", mood_tag="Sad")) == Status.WRITTEN
+    assert row_status(dataclasses.replace(r, error="bad file", label="sad")) == Status.ERROR
     done = make_rows(1)[0]
     assert row_status(done) == Status.DONE
     assert row_status(dataclasses.replace(done, label="sad")) == Status.CORRECTED
