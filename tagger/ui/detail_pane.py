@@ -156,6 +156,15 @@ def _fmt_time(seconds: float) -> str:
     return f"{m}:{s:02d}"
 
 
+def _chip(mood: str) -> str:
+    """A mood name on its colour, as rich text."""
+    colour = QColor(COLOURS[mood])
+    return (
+        f'<span style="background:{colour.name()}; color:{text_on(colour).name()};">'
+        f"&nbsp;{display_name(mood)}&nbsp;</span>"
+    )
+
+
 class DetailPane(QWidget):
     """Details of one :class:`LibraryRow`; call :meth:`show_row` (None clears)."""
 
@@ -182,6 +191,7 @@ class DetailPane(QWidget):
         self.subtitle.setWordWrap(True)
         self.mood_label = QLabel()
         self.mood_label.setTextFormat(Qt.TextFormat.RichText)
+        self.mood_label.setWordWrap(True)  # "(your label; the model said …)" can be long
         self.probs = BarsWidget()
         self.probs.setAccessibleName("Mood probabilities")
         self.axes = BarsWidget()
@@ -266,18 +276,17 @@ class DetailPane(QWidget):
         self.subtitle.setText(" — ".join(x for x in (row.artist, row.album) if x) or "")
         s = row.scores
         if s is not None:
-            mood = row.mood or s.mood
-            colour = QColor(COLOURS[mood])
-            chip = (
-                f'<span style="background:{colour.name()}; color:{text_on(colour).name()};">'
-                f"&nbsp;{display_name(mood)}&nbsp;</span>"
-            )
-            extra = ""
+            chip = _chip(row.mood or s.mood)
             if row.label and row.label != s.mood:
-                extra = f" &nbsp;(corrected; the model said {display_name(s.mood)})"
+                text = (
+                    f"{chip}&nbsp; your label; the model said {display_name(s.mood)}, "
+                    f"{s.confidence:.0%} confident"
+                )
             elif row.label:
-                extra = " &nbsp;(confirmed)"
-            self.mood_label.setText(f"{chip}&nbsp; {s.confidence:.0%} confident{extra}")
+                text = f"{chip}&nbsp; your label; the model agrees, {s.confidence:.0%} confident"
+            else:
+                text = f"{chip}&nbsp; {s.confidence:.0%} confident"
+            self.mood_label.setText(text)
             self.probs.set_items(
                 [
                     (display_name(m), p, QColor(COLOURS[m]), m == s.mood)
@@ -293,11 +302,14 @@ class DetailPane(QWidget):
         else:
             reason = no_mood_reason(row.error)
             if reason == "silent":
-                self.mood_label.setText("No mood: the song is silent.")
+                text = "No mood: the song is silent."
             elif reason:
-                self.mood_label.setText(f"No mood: {row.error}.")
+                text = f"No mood: {row.error}."
             else:
-                self.mood_label.setText("Could not analyse." if row.error else "Not analysed yet.")
+                text = "Could not analyse." if row.error else "Not analysed yet."
+            if row.label:
+                text = f"{_chip(row.label)}&nbsp; your label. {text}"
+            self.mood_label.setText(text)
             self.probs.hide()
             self.axes.hide()
         self.path_label.setText(row.path)

@@ -83,6 +83,18 @@ def test_silent_song_is_listed_as_no_mood_not_as_an_error(qtbot, make_window, sm
     window.detail.show_row(row)
     assert window.detail.mood_label.text() == "No mood: the song is silent."
     assert not window.detail.error_label.isVisibleTo(window.detail)
+    import dataclasses
+
+    window.detail.show_row(dataclasses.replace(row, label="calm"))
+    text = window.detail.mood_label.text()
+    assert "Calm" in text and "your label. No mood: the song is silent." in text
+    # a corrected song: the model's confidence is the model's, not the label's
+    other = next(r for r in window.rows if r.scores is not None)
+    wrong = next(m for m in MOODS if m != other.scores.mood)
+    window.detail.show_row(dataclasses.replace(other, label=wrong))
+    text = window.detail.mood_label.text()
+    said = other.scores.mood.capitalize()
+    assert f"your label; the model said {said}, {other.scores.confidence:.0%} confident" in text
     wait_analysed(qtbot, window, small_library)  # from the cache: still counted, still no error
     assert window.message_label.text().endswith("1 silent or too short to have a mood.")
     assert window.errors_list.count() == 0
