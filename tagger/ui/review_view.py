@@ -37,7 +37,9 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.core.library import LibraryRow
+from tagger.core.models import active_model_path
 from tagger.core.moods import COLOURS, MOODS, display_name
+from tagger.core.paths import bundled_model_path
 from tagger.core.progress import Progress
 from tagger.core.retrain import MIN_LABELS, RetrainConfig, RetrainResult, reset_model
 from tagger.core.store import Store
@@ -593,7 +595,13 @@ class ReviewView(QWidget):
         self.retrain_button.setToolTip(
             "" if n >= MIN_LABELS else f"Label at least {MIN_LABELS} songs to retrain."
         )
-        self.reset_button.setEnabled(not self.retraining)
+        user_model = active_model_path() != bundled_model_path()
+        self.reset_button.setEnabled(user_model and not self.retraining)
+        self.reset_button.setToolTip(
+            "Go back to the model that came with the app"
+            if user_model
+            else "The model that came with the app is the one in use"
+        )
 
     def start_retrain(self) -> None:
         if self.retraining or self.n_labels() < MIN_LABELS:
@@ -668,6 +676,7 @@ class ReviewView(QWidget):
         self.retrain_message.setText(
             "Using the bundled model again; the library is re-analysed with it."
         )
+        self._refresh_retrain()
         self.model_changed.emit(None)
 
     # -- lifetime -----------------------------------------------------------------------

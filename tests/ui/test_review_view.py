@@ -229,6 +229,7 @@ def test_retrain_button_needs_ten_labels(make_view):
 
 def test_retrain_and_reset_through_the_gui(qtbot, make_view, lib):
     view = make_view()
+    assert not view.reset_button.isEnabled()  # nothing to reset: the bundled model is in use
     for i in range(12):
         key(qtbot, view, (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_4)[i % 3])
     assert view.retrain_button.isEnabled()
@@ -240,11 +241,13 @@ def test_retrain_and_reset_through_the_gui(qtbot, make_view, lib):
     text = view.retrain_message.text()
     assert "with the current model" in text and "after retraining" in text  # the tiny model
     assert not view.retraining and view.retrain_button.isEnabled()
+    assert view.reset_button.isEnabled()
     with qtbot.waitSignal(view.model_changed) as sig:
         qtbot.mouseClick(view.reset_button, Qt.MouseButton.LeftButton)
     assert sig.args == [None]
     assert "active_model" not in load_settings()
     assert active_model_path() == bundled_model_path()
+    assert not view.reset_button.isEnabled()
 
 
 def test_retrain_can_be_cancelled(qtbot, make_view):
