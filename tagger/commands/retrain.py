@@ -16,7 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "songs in FOLDER (at least 10), make it the active model and re-analyse the "
         "folder. The bundled model is never modified; --reset goes back to it.",
     )
-    p.add_argument("folder", help="music folder whose labels to learn from")
+    p.add_argument(
+        "folder",
+        nargs="?",
+        help="music folder whose labels to learn from (with --reset: the folder to re-analyse, "
+        "if any)",
+    )
     p.add_argument("--reset", action="store_true", help="go back to the bundled model")
     p.add_argument("--jobs", type=int, default=None, help="analysis processes (default: cores)")
     p.set_defaults(func=run)
@@ -29,8 +34,17 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.retrain import RetrainError, RetrainResult, reset_model, retrain
     from tagger.core.store import Store
 
-    root = folder_arg(args.folder)
     out = sys.stdout
+    if args.folder is None:
+        if not args.reset:
+            raise UsageError("retrain needs the music folder whose labels to learn from")
+        reset_model()
+        out.write(
+            "using the bundled model again (your user models are kept); the app re-analyses "
+            "a folder when it opens it, or run: mood-tagger analyze FOLDER\n"
+        )
+        return 0
+    root = folder_arg(args.folder)
     with Store.open_default() as store:
         if args.reset:
             reset_model()

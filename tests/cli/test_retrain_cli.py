@@ -58,6 +58,15 @@ def test_retrain_then_reset(lib, capsys):
     out = capsys.readouterr().out
     assert "bundled model" in out and "active_model" not in load_settings()
     assert active_model_path() == bundled_model_path()
+    # --reset needs no folder; a plain retrain does
+    assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
+    assert active_model_path() != bundled_model_path()
+    capsys.readouterr()
+    assert main(["retrain", "--reset"]) == 0
+    assert "bundled model again" in capsys.readouterr().out
+    assert active_model_path() == bundled_model_path()
+    assert main(["retrain"]) == 2
+    assert "needs the music folder" in capsys.readouterr().err
 
 
 def test_a_worse_estimate_is_pointed_out(lib, capsys, monkeypatch):
