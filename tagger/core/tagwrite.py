@@ -600,6 +600,8 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
     out: dict[str, int] = {}
     for p in paths:
         path = Path(p).expanduser().resolve()
+        if not path.exists():
+            raise FileError(path, "file not found")
         st = _stat(str(path))
         if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
             raise FileError(path, "not an audio file")

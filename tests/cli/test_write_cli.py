@@ -148,7 +148,7 @@ def test_label_errors(music, tmp_path, capsys):
     assert main(["label", "happy", str(song), str(tmp_path / "missing.mp3"), str(text)]) == 1
     cap = capsys.readouterr()
     assert "labelled 1 file as Happy" in cap.out
-    assert "missing.mp3: file not found" in cap.err
+    assert "missing.mp3: file not found\n" in cap.err  # never scanned: no "since the scan"
     assert "notes.txt: not an audio file" in cap.err
     assert main(["label", "none", str(song)]) == 0
     assert "cleared the label of 1 file" in capsys.readouterr().out
