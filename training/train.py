@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from tagger.core.analysis import window_starts
 from tagger.core.checkpoint import save_checkpoint
-from tagger.core.features import FeatureConfig, normalise_level
+from tagger.core.features import FeatureConfig, normalise_level, silence_value
 from tagger.core.metrics import song_metrics
 from tagger.core.model import MoodCNN
 from training import pretrained
@@ -101,19 +101,21 @@ def _fixed_frames(n_frames: int, cfg: FeatureConfig) -> list[int]:
     return [max(0, min(round(s * cfg.sample_rate / cfg.hop_length), n_frames - t)) for s in starts]
 
 
-def _crop(mel: np.ndarray, start: int, t: int) -> np.ndarray:
+def _crop(mel: np.ndarray, start: int, t: int, floor: float) -> np.ndarray:
     patch = mel[:, start : start + t].astype(np.float32)
-    if patch.shape[1] < t:  # a short clip: pad with the dB floor
-        patch = np.pad(patch, ((0, 0), (0, t - patch.shape[1])), constant_values=-100.0)
+    if patch.shape[1] < t:  # a short clip: pad with silence, as the app pads the audio
+        patch = np.pad(patch, ((0, 0), (0, t - patch.shape[1])), constant_values=floor)
     return patch
 
 
 def fixed_patches(ds: Dataset, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All analysis-window patches of songs ``idx`` and the song index of each patch."""
     t = ds.features.segment_frames
+    floor = silence_value(ds.features)
     xs, owner = [], []
     for i in idx:
-        song = [_crop(ds.mels[i], f, t) for f in _fixed_frames(ds.mels[i].shape[1], ds.features)]
+        frames = _fixed_frames(ds.mels[i].shape[1], ds.features)
+        song = [_crop(ds.mels[i], f, t, floor) for f in frames]
         xs.extend(normalise_level(np.stack(song), ds.features))  # per song, as the app does
         owner.extend([i] * len(song))
     return np.stack(xs)[:, None], np.array(owner)
@@ -128,7 +130,8 @@ def _epoch_patches(ds: Dataset, idx: np.ndarray, recipe: Recipe, rng: np.random.
     for i in idx:
         n = ds.mels[i].shape[1]
         starts = rng.integers(0, max(1, n - t + 1), size=recipe.crops_per_clip)
-        song = np.stack([_crop(ds.mels[i], int(s), t) for s in starts])
+        floor = silence_value(ds.features)
+        song = np.stack([_crop(ds.mels[i], int(s), t, floor) for s in starts])
         xs.extend(normalise_level(song, ds.features))
         ys.extend([ds.labels[i]] * len(song))
     return np.stack(xs)[:, None], np.array(ys)

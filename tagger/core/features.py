@@ -118,6 +118,11 @@ def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return (10.0 * np.log10(np.maximum(mel, cfg.amin))).astype(np.float32)
 
 
+def silence_value(cfg: FeatureConfig) -> float:
+    """What :func:`log_mel` gives for digital silence (the value to pad a patch with)."""
+    return 0.0 if cfg.scale == "log1p" else float(10.0 * np.log10(cfg.amin))
+
+
 def to_db(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Model input (either scale) -> dB re full scale, for display."""
     x = np.asarray(x, dtype=np.float32)

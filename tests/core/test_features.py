@@ -129,3 +129,22 @@ def test_training_patches_match_the_app_with_level_normalisation(tmp_path):
     n = cfg.segment_samples
     app_x = segment_patches(np.stack([y[f * hop : f * hop + n] for f in frames]), cfg)
     np.testing.assert_allclose(train_x, app_x, atol=2e-3)
+
+
+def test_a_short_clip_is_padded_with_silence_in_training_as_in_the_app():
+    """A clip shorter than a window: the app pads the audio with zeros, training pads the
+    spectrogram; both must show silence there (0 on the log1p scale, not -100)."""
+    from tagger.core.features import silence_value
+    from training.dataset import Dataset
+    from training.train import fixed_patches
+
+    cfg = LEVELLED
+    y = _noise(cfg.sample_rate * 3, 5)
+    ds = Dataset(["s"], ["a"], np.array([0]), np.array([0]), [log_mel(y, cfg)], cfg)
+    train_x, _ = fixed_patches(ds, np.array([0]))
+    app_x = segment_patches(np.pad(y, (0, cfg.segment_samples - len(y)))[None], cfg)
+    assert silence_value(cfg) == 0.0
+    last = log_mel(y, cfg).shape[1]  # training has no frame past the clip's last full one
+    np.testing.assert_allclose(train_x[..., : last - 2], app_x[..., : last - 2], atol=0.05)
+    np.testing.assert_allclose(train_x[..., last + 2 :], 0.0, atol=1e-6)
+    np.testing.assert_allclose(app_x[..., last + 2 :], 0.0, atol=1e-6)
