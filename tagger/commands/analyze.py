@@ -9,7 +9,6 @@ from collections import Counter
 
 from tagger.commands.common import ProgressBar, folder_arg
 from tagger.core.audio import FORMATS_TEXT
-from tagger.core.errors import no_mood_reason
 from tagger.core.moods import MOODS, display_name
 
 
@@ -69,9 +68,8 @@ def run(args: argparse.Namespace) -> int:
             for row in rows:
                 f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
     counts = Counter(r.scores.mood for r in rows if r.scores)
-    unscored = [r for r in rows if r.scores is None]
-    no_mood = [r for r in unscored if no_mood_reason(r.error)]
-    errors = [r for r in unscored if not no_mood_reason(r.error)]
+    no_mood = [r for r in rows if r.no_mood]
+    errors = [r for r in rows if r.scores is None and not r.no_mood]  # unreadable or not done
     out = sys.stdout
     out.write(f"{len(rows)} audio files in {root}\n")
     if not rows:

@@ -24,10 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def labelled_files(root, ignored: list[str] | None = None) -> list[tuple[str, int]]:
-    from tagger.core.scan import iter_audio_files
-
     """(file, mood index) for audio under mood-named sub-folders; other sub-folders' names
     go into ``ignored``."""
+    from tagger.core.scan import iter_audio_files
+
     files = []
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         mood = parse_mood(sub.name)

@@ -50,6 +50,16 @@ class LibraryRow:
         """The person's label if any, else the prediction."""
         return self.label or self.predicted_mood
 
+    @property
+    def no_mood(self) -> str | None:
+        """ "silent" / "too short" for a song read fine but with nothing to judge."""
+        return no_mood_reason(self.error) if self.scores is None else None
+
+    @property
+    def unreadable(self) -> bool:
+        """The file could not be analysed (a real error, not silence)."""
+        return self.scores is None and bool(self.error) and self.no_mood is None
+
 
 @dataclass(frozen=True, slots=True)
 class TrackAnalysed:

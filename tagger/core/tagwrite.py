@@ -141,11 +141,14 @@ def plan_write(
 
 
 # -- one file -----------------------------------------------------------------------------
-def _stat(path: str) -> os.stat_result:
+_GONE = "file not found (deleted or moved since the scan)"
+
+
+def _stat(path: str, missing: str = _GONE) -> os.stat_result:
     try:
         return os.stat(path)
     except FileNotFoundError:
-        raise FileError(path, "file not found (deleted or moved since the scan)") from None
+        raise FileError(path, missing) from None
     except PermissionError:
         raise FileError(path, "permission denied") from None
     except OSError as exc:
@@ -600,9 +603,7 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
     out: dict[str, int] = {}
     for p in paths:
         path = Path(p).expanduser().resolve()
-        if not path.exists():
-            raise FileError(path, "file not found")
-        st = _stat(str(path))
+        st = _stat(str(path), missing="file not found")
         if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
             raise FileError(path, "not an audio file")
         track = store.track(path)

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagger.core.errors import no_mood_reason
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.ui.library_model import text_on
@@ -300,7 +299,7 @@ class DetailPane(QWidget):
             self.probs.show()
             self.axes.show()
         else:
-            reason = no_mood_reason(row.error)
+            reason = row.no_mood
             if reason == "silent":
                 text = "No mood: the song is silent."
             elif reason:
@@ -316,7 +315,7 @@ class DetailPane(QWidget):
         tag = row.mood_tag
         self.tag_label.setText(f"“{tag}”" if tag else "none written")
         self.error_label.setText(row.error or "")
-        self.error_label.setVisible(bool(row.error and s is None and not no_mood_reason(row.error)))
+        self.error_label.setVisible(row.unreadable)
         if same_track:
             return
         self._cancel_worker()

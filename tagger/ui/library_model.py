@@ -27,7 +27,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from tagger.core.errors import no_mood_reason
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name, parse_mood
 from tagger.core.text import search_key
@@ -83,7 +82,7 @@ def row_status(row: LibraryRow, analysing: bool = False) -> str:
     ``corrected``: the person set a label (it wins over the prediction).
     """
     if row.scores is None:
-        if row.error and no_mood_reason(row.error):
+        if row.no_mood:
             if not row.label:  # a silent song the person gave a mood is just corrected
                 return Status.NO_MOOD
         elif row.error:
@@ -321,7 +320,7 @@ class LibraryModel(QAbstractTableModel):
                 return display_name(r.mood)
             # seen at any window width (the Status column may be scrolled out of view)
             if r.error and s is None:
-                return no_mood_reason(r.error) or "can't read"
+                return r.no_mood or "can't read"
             return ""
         if col == Column.CONFIDENCE:
             return f"{s.confidence:.0%}" if s else ""

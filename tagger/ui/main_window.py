@@ -820,7 +820,7 @@ class MainWindow(QMainWindow):
         current = self.detail.row
         self.library_model.set_rows(rows)
         for r in rows:
-            if r.error and r.scores is None and not no_mood_reason(r.error):
+            if r.unreadable:
                 self._add_error(r.path, r.error)
             elif r.path in self._errors:
                 self._remove_error(r.path)
