@@ -41,6 +41,7 @@ def add_optional_views(window: MainWindow) -> None:
         from tagger.ui.review_view import ReviewView  # type: ignore[import-not-found]
     except ImportError:
         ReviewView = None
+    review = None
     if ReviewView is not None:
         try:
             review = ReviewView(
@@ -75,6 +76,28 @@ def add_optional_views(window: MainWindow) -> None:
             mood_map.selection_made.connect(playlist.set_map_selection)
         except (AttributeError, TypeError):
             log.debug("mood map selection not wired to the playlist view")
+    if review is not None:
+        _wire_listening(window, review, [v for v in (playlist, mood_map) if v is not None])
+
+
+def _wire_listening(window: MainWindow, review: Any, views: list[Any]) -> None:
+    """A double-click on a song (library row, playlist row, mood-map point, the playlist's
+    Play button) opens it in the Review tab, playing: the one place with a player."""
+
+    def listen(track_id: int) -> None:
+        if review.review_track(track_id, play=True):
+            window.show_view(review)
+        else:
+            window.statusBar().showMessage("That song has no mood to review.", 4000)
+
+    def listen_path(path: str) -> None:
+        row = next((r for r in window.library_model.rows if r.path == path), None)
+        if row is not None:
+            listen(row.track_id)
+
+    window.track_activated.connect(listen)
+    for view in views:
+        view.play_requested.connect(listen_path)
 
 
 def run_app(folder: str | None = None, model: Any = None) -> int:

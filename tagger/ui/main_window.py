@@ -15,7 +15,9 @@ Extension points for other views (review, playlists, mood map):
   :attr:`MainWindow.rows` describe the open library; :meth:`MainWindow.select_track`
   shows a track in the Library tab; :meth:`MainWindow.selected_rows` is the selection.
 * Signals: ``rows_changed``, ``analysis_started``, ``track_analysed(TrackAnalysed)``,
-  ``analysis_finished(cancelled)``, ``write_finished(WriteSummary | None)``.
+  ``analysis_finished(cancelled)``, ``write_finished(WriteSummary | None)``,
+  ``track_activated(track_id)`` (a double-click or Enter on a library row);
+  :meth:`MainWindow.show_view` brings a view's tab to the front.
 * Background work for a view goes through :class:`tagger.ui.workers.GeneratorWorker`.
 
 ``tagger.ui.app.add_optional_views`` constructs ``ReviewView(window)``,
@@ -231,6 +233,7 @@ class MainWindow(QMainWindow):
     analysis_finished = Signal(bool)  # cancelled
     rows_changed = Signal()  # any row changed (results, refresh, writes)
     write_finished = Signal(object)  # the WriteSummary (or None on failure)
+    track_activated = Signal(int)  # track id: a double-click / Enter on a library row
 
     def __init__(
         self,
@@ -313,6 +316,7 @@ class MainWindow(QMainWindow):
         self.table.setItemDelegateForColumn(Column.MOOD, MoodChipDelegate(self.table))
         self.table.set_default_widths()
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        self.table.activated.connect(self._on_table_activated)
         self.detail = DetailPane()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -946,6 +950,19 @@ class MainWindow(QMainWindow):
             )
         row = current.data(ROW_ROLE) if current.isValid() else None
         self.detail.show_row(row)
+
+    def _on_table_activated(self, index: QModelIndex) -> None:
+        row = index.data(ROW_ROLE) if index.isValid() else None
+        if row is not None:
+            self.track_activated.emit(row.track_id)
+
+    def show_view(self, widget: QWidget) -> None:
+        """Bring the tab of a view added with :meth:`add_view` to the front."""
+        for i in range(self.tabs.count()):
+            page = self.tabs.widget(i)
+            if page is widget or (isinstance(page, QScrollArea) and page.widget() is widget):
+                self.tabs.setCurrentIndex(i)
+                return
 
     def selected_rows(self) -> list[LibraryRow]:
         idxs = self.table.selectionModel().selectedRows()

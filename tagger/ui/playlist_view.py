@@ -342,6 +342,7 @@ class PlaylistView(QWidget):
         rl.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         self.play_button = QPushButton("▶ Play", right)
+        self.play_button.setToolTip("Listen to the selected song (it opens in the Review tab)")
         self.play_button.clicked.connect(self._on_play_button_clicked)
         self.export_button = QPushButton("Export…", right)
         self.export_button.clicked.connect(self._on_export_button_clicked)

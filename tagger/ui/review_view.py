@@ -174,7 +174,11 @@ class ReviewView(QWidget):
             bar = QProgressBar()
             bar.setRange(0, 100)
             bar.setFormat("%p%")
-            bar.setStyleSheet(f"QProgressBar::chunk {{ background: {COLOURS[m]}; }}")
+            bar.setStyleSheet(  # a chunk style alone puts the text at the top left
+                "QProgressBar { border: 1px solid #b8b8b8; border-radius: 3px;"
+                " background: white; text-align: center; }"
+                f" QProgressBar::chunk {{ background: {COLOURS[m]}; }}"
+            )
             bars.addWidget(QLabel(f"{display_name(m)}"), i, 0)
             bars.addWidget(bar, i, 1)
             self.bars[m] = bar
@@ -372,6 +376,27 @@ class ReviewView(QWidget):
                 self._show_current()
                 return True
         return False
+
+    def review_track(self, track_id: int, play: bool = False) -> bool:
+        """Show ``track_id`` (clearing the filters when they hide it); ``play``: start it.
+
+        What a double-click on a song elsewhere (playlist, mood map, library) does. False
+        when the song has no mood to review (not analysed, unreadable or silent).
+        """
+        if not any(r.track_id == track_id for r in self._queue):
+            for combo in (self.mood_combo, self.group_combo):
+                combo.blockSignals(True)
+                combo.setCurrentIndex(0)  # all moods / all artists and albums
+                combo.blockSignals(False)
+            self.unreviewed_check.blockSignals(True)
+            self.unreviewed_check.setChecked(False)
+            self.unreviewed_check.blockSignals(False)
+            self._rebuild_queue(keep=track_id)
+        if not self.go_to(track_id):
+            return False
+        if play:
+            self.player.play()  # starts once the clip is decoded; a no-op without audio
+        return True
 
     # -- decisions ----------------------------------------------------------------------
     def decide(self, mood: str) -> None:

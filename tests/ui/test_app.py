@@ -68,3 +68,70 @@ def test_unwritable_app_folder_is_explained_not_a_crash(qapp, monkeypatch, tmp_p
     monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[2]))
     assert run_app(None) == 1
     assert shown and "cannot create the app's data folder" in shown[0]
+
+
+class _FakeStream:
+    """An output stream that plays nothing (tests have no sound card)."""
+
+    def __init__(self, samplerate, channels, dtype, callback):
+        self.active = False
+
+    def start(self):
+        self.active = True
+
+    def stop(self):
+        self.active = False
+
+    def close(self):
+        pass
+
+
+def test_a_double_clicked_song_opens_in_review_and_plays(
+    qtbot, make_window, small_library, monkeypatch
+):
+    """Library rows (double-click / Enter), playlist rows, the playlist's Play button and
+    mood-map points all ask to hear a song: it opens in the Review tab and plays, even
+    when the review filters hid it."""
+    from types import SimpleNamespace
+
+    from tagger.ui import playback
+    from tagger.ui.mood_map import MoodMapView
+    from tagger.ui.playlist_view import PlaylistView
+    from tagger.ui.review_view import ReviewView, group_key
+
+    fake_sd = SimpleNamespace(query_devices=lambda kind=None: {}, OutputStream=_FakeStream)
+    monkeypatch.setattr(playback, "import_sounddevice", lambda: fake_sd)
+    window = make_window(auto_analyse=True)
+    add_optional_views(window)
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        window.open_folder(small_library)
+    review = window.findChild(ReviewView)
+    playlist = window.findChild(PlaylistView)
+    mood_map = window.findChild(MoodMapView)
+    rows = window.rows
+    review_tab = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == "Review")
+
+    def heard(row) -> None:
+        assert window.tabs.currentIndex() == review_tab
+        assert review.current_row().track_id == row.track_id
+        qtbot.waitUntil(lambda: review.player.playing, timeout=30_000)
+        assert review.player.clip.path == row.path
+        review.player.pause()
+        window.tabs.setCurrentIndex(0)
+
+    # a library row, activated as by a double-click or Enter
+    target = rows[3]
+    window.select_track(target.track_id)
+    window.table.activated.emit(window.table.currentIndex())
+    heard(target)
+
+    # a playlist row, though the review filters hide it now
+    other = next(r for r in rows if r.artist != target.artist)
+    review.group_combo.setCurrentIndex(review.group_combo.findData(group_key(target.artist)))
+    assert all(r.track_id != other.track_id for r in review.queue())
+    playlist.play_requested.emit(other.path)
+    heard(other)
+
+    # a point on the mood map
+    mood_map.play_requested.emit(rows[0].path)
+    heard(rows[0])
