@@ -15,6 +15,8 @@ FORMATS = {
     "m4a": ".m4a",
     "wav": ".wav",
     "aiff": ".aiff",
+    "wma": ".wma",
+    "wavpack": ".wv",
 }
 
 #: Lossy formats are encoded with PyAV (libsndfile crashes writing Opus after Vorbis).
@@ -24,6 +26,8 @@ _AV = {
     ".opus": ("ogg", "libopus"),
     ".m4a": ("mp4", "aac"),
     ".mp4": ("mp4", "aac"),
+    ".wma": ("asf", "wmav2"),
+    ".wv": ("wv", "wavpack"),
 }
 _SF = {
     ".flac": ("FLAC", "PCM_16"),
@@ -85,6 +89,10 @@ def _write_av(path: Path, data: np.ndarray, sr: int, fmt: str, codec: str) -> No
         stream = out.add_stream(codec, rate=sr, layout="stereo")
         if codec == "vorbis":
             stream.codec_context.options = {"strict": "experimental"}
+        elif codec == "wmav2":
+            stream.codec_context.bit_rate = 128_000  # it has no default
+        elif codec == "wavpack":
+            stream.codec_context.format = "s16p"  # 16-bit lossless, not its default 8-bit
         stream.codec_context.open()
         frame_size = stream.codec_context.frame_size or 1024
         planar = np.ascontiguousarray(data.T.astype(np.float32))

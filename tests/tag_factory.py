@@ -21,6 +21,8 @@ CASES = {
     "m4a": ".m4a",
     "wav": ".wav",
     "aiff": ".aiff",
+    "wma": ".wma",
+    "wavpack": ".wv",
 }
 
 #: A tiny valid PNG (1x1 pixel) used as cover art.
@@ -84,6 +86,28 @@ def make_tagged(path: Path, case: str, seconds: float = 2.0, seed: int = 0) -> P
         f.tags["----:com.apple.iTunes:CUSTOM"] = [MP4FreeForm(b"custom value")]
         f.tags["covr"] = [MP4Cover(COVER, imageformat=MP4Cover.FORMAT_PNG)]
         f.save()
+    elif case == "wma":
+        from mutagen.asf import ASFByteArrayAttribute, ASFUnicodeAttribute
+
+        f.tags["Title"] = "Tïtle"
+        f.tags["Author"] = "Ärtist"
+        f.tags["WM/AlbumTitle"] = "Album"
+        f.tags["Description"] = "a comment"
+        f.tags["CUSTOM"] = [ASFUnicodeAttribute("custom value")]
+        f.tags["CUSTOM_BIN"] = [ASFByteArrayAttribute(COVER)]
+        f.save()
+    elif case == "wavpack":
+        from mutagen.apev2 import BINARY, APEBinaryValue
+
+        if f.tags is None:
+            f.add_tags()
+        f.tags["Title"] = "Tïtle"
+        f.tags["Artist"] = "Ärtist"
+        f.tags["Album"] = "Album"
+        f.tags["Comment"] = "a comment"
+        f.tags["CUSTOM"] = "custom value"
+        f.tags["Cover Art (Front)"] = APEBinaryValue(b"cover.png\0" + COVER, BINARY)
+        f.save()
     else:
         raise ValueError(case)
     return path
@@ -103,8 +127,10 @@ def tag_dump(path: Path) -> dict:
         raw = type(tags)(path, translate=False)
         out["version"] = raw.version
         out["tags"] = {k: repr(v) for k, v in raw.items()}
-    elif isinstance(tags, list):  # Vorbis comment: ordered (key, value) pairs
-        out["tags"] = list(tags)
+    elif isinstance(tags, list):  # Vorbis comment / ASF: ordered (key, value) pairs
+        out["tags"] = [(k, repr(v), getattr(v, "language", None)) for k, v in tags]
+    elif type(tags).__name__ == "APEv2":
+        out["tags"] = {k: (v.kind, v.value) for k, v in tags.items()}
     else:
         out["tags"] = {
             k: [repr(x) + repr(getattr(x, "dataformat", None)) for x in v] for k, v in tags.items()
@@ -119,7 +145,7 @@ def without(dump: dict, *keys: str) -> dict:
     low = {k.lower() for k in keys}
     d = dict(dump)
     if isinstance(d.get("tags"), list):
-        d["tags"] = [(k, v) for k, v in d["tags"] if k.lower() not in low]
+        d["tags"] = [t for t in d["tags"] if t[0].lower() not in low]
     elif isinstance(d.get("tags"), dict):
         d["tags"] = {k: v for k, v in d["tags"].items() if k not in keys}
     return d

@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 
 #: Extensions the app treats as audio (lower case, with the dot).
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    {".mp3", ".flac", ".ogg", ".opus", ".m4a", ".mp4", ".wav", ".aif", ".aiff"}
+    {".mp3", ".flac", ".ogg", ".opus", ".m4a", ".mp4", ".wav", ".aif", ".aiff", ".wma", ".wv"}
 )
 #: The same, for people (messages about a folder with no audio).
-FORMATS_TEXT = "MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV and AIFF"
+FORMATS_TEXT = "MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV, AIFF, WMA and WavPack"
 
 #: A file whose audio stops this much before its declared length is reported truncated.
 _TRUNCATION_SLACK_S = 2.0

@@ -79,7 +79,15 @@ TAG_TABLE: dict[str, FamilyMap] = {
     "ape": FamilyMap(
         "Title", "Artist", "Album", "Track", "Mood", arousal="MOOD_AROUSAL", valence="MOOD_VALENCE"
     ),
-    "asf": FamilyMap("Title", "Author", "WM/AlbumTitle", "WM/TrackNumber", "WM/Mood"),
+    "asf": FamilyMap(
+        "Title",
+        "Author",
+        "WM/AlbumTitle",
+        "WM/TrackNumber",
+        "WM/Mood",
+        arousal="MOOD_AROUSAL",
+        valence="MOOD_VALENCE",
+    ),
 }
 
 
@@ -156,7 +164,12 @@ def _texts(tags, key: str) -> list[str]:
         return []
     if hasattr(value, "text"):  # ID3 frame
         return [str(t) for t in value.text]
-    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list):
+        values = value
+    elif getattr(value, "kind", None) == 0:  # an APEv2 text item: values split at NUL
+        values = list(value)
+    else:
+        values = [value]
     out = []
     for v in values:
         if isinstance(v, tuple):  # MP4 trkn (3, 12)
@@ -223,7 +236,7 @@ def read_tags(path: str | Path) -> TagInfo:
 # means "absent". Only the keys from :func:`mood_keys` are ever touched.
 
 #: The families this module can write (APEv2/ASF are read-only: no supported container).
-WRITABLE_FAMILIES = frozenset({"id3", "id3v23", "vorbis", "mp4"})
+WRITABLE_FAMILIES = frozenset({"id3", "id3v23", "vorbis", "mp4", "ape", "asf"})
 
 #: Logical fields that may be written: the mood and the opt-in energy/valence scores.
 MOOD_FIELDS = ("mood", "arousal", "valence")
@@ -319,11 +332,54 @@ def _mp4_snapshot(tags, key: str) -> Snapshot:
     ]
 
 
+def _ape_snapshot(tags, key: str) -> Snapshot:
+    """APEv2 (WavPack): one item per key, matched in any case; its spelling and kind kept."""
+    import base64
+
+    from mutagen.apev2 import BINARY, EXTERNAL
+
+    real = next((k for k in tags if k.lower() == key.lower()), None)
+    if real is None:
+        return None
+    v = tags[real]
+    if v.kind == BINARY:
+        raw = bytes(v.value)
+        text = [raw.decode("utf-8", "replace")]
+        return {"key": real, "kind": BINARY, "text": text, "b64": base64.b64encode(raw).decode()}
+    text = [str(v.value)] if v.kind == EXTERNAL else [str(t) for t in v]
+    return {"key": real, "kind": int(v.kind), "text": text}
+
+
+def _asf_snapshot(tags, key: str) -> Snapshot:
+    """ASF (WMA): every attribute named ``key``, in place, with its type, language and
+    stream: ``[index, key, text, type, value, language, stream]``."""
+    import base64
+
+    items = []
+    for i, (k, attr) in enumerate(tags):
+        if k == key:  # ASF attribute names are case-sensitive
+            value = attr.value
+            if isinstance(value, bytes):
+                value = base64.b64encode(value).decode("ascii")
+            elif isinstance(value, bool):
+                value = int(value)
+            items.append([i, k, str(attr), int(attr.TYPE), value, attr.language, attr.stream])
+    return items or None
+
+
+_SNAPSHOT = {
+    "id3": _id3_snapshot,
+    "id3v23": _id3_snapshot,
+    "vorbis": _vorbis_snapshot,
+    "mp4": _mp4_snapshot,
+    "ape": _ape_snapshot,
+    "asf": _asf_snapshot,
+}
+
+
 def snapshot(f: mutagen.FileType, family: str, keys: tuple[str, ...]) -> dict[str, Snapshot]:
     """The current state of ``keys`` in an opened file (``None`` where absent)."""
-    take = {"id3": _id3_snapshot, "id3v23": _id3_snapshot, "vorbis": _vorbis_snapshot}.get(
-        family, _mp4_snapshot
-    )
+    take = _SNAPSHOT[family]
     if f.tags is None:
         return dict.fromkeys(keys)
     return {key: take(f.tags, key) for key in keys}
@@ -366,6 +422,19 @@ def text_snapshot(family: str, key: str, value: str, current: Snapshot = None) -
             i, k, _ = current[0]
             return [[i, k, value]]
         return [[-1, key.upper(), value]]
+    if family == "ape":
+        return {
+            "key": current["key"] if isinstance(current, dict) else key,
+            "kind": 0,
+            "text": [value],
+        }
+    if family == "asf":
+        from mutagen.asf import UNICODE
+
+        i, lang, stream = (
+            (current[0][0], current[0][5], current[0][6]) if current else (-1, None, None)
+        )
+        return [[i, key, value, UNICODE, value, lang, stream]]
     import base64
 
     return [
@@ -412,9 +481,54 @@ def _mp4_set(tags, key: str, snap: Snapshot) -> None:
         ]
 
 
+def _ape_set(tags, key: str, snap: Snapshot) -> None:
+    import base64
+
+    from mutagen.apev2 import BINARY, EXTERNAL, APEBinaryValue, APEExtValue, APETextValue
+
+    for k in [k for k in tags if k.lower() == key.lower()]:
+        del tags[k]
+    if not snap:
+        return
+    kind = snap["kind"]
+    if kind == BINARY:
+        value = APEBinaryValue(base64.b64decode(snap["b64"]), BINARY)
+    elif kind == EXTERNAL:
+        value = APEExtValue(snap["text"][0], EXTERNAL)
+    else:
+        value = APETextValue("\0".join(snap["text"]), kind)
+    tags[snap["key"]] = value
+
+
+def _asf_set(tags, key: str, snap: Snapshot) -> None:
+    import base64
+
+    from mutagen.asf import BYTEARRAY, GUID, ASFValue
+
+    kept = [(k, a) for k, a in tags if k != key]
+    for i, k, _text, kind, value, lang, stream in sorted(
+        snap or [], key=lambda p: (p[0] < 0, p[0])
+    ):
+        if kind in (BYTEARRAY, GUID):
+            value = base64.b64decode(value)
+        attr = ASFValue(value, kind, language=lang, stream=stream)
+        kept.insert(i if 0 <= i <= len(kept) else len(kept), (k, attr))
+    tags[:] = kept
+
+
+_SET = {
+    "id3": _id3_set,
+    "id3v23": _id3_set,
+    "vorbis": _vorbis_set,
+    "mp4": _mp4_set,
+    "ape": _ape_set,
+    "asf": _asf_set,
+}
+
+
 def apply_snapshot(f: mutagen.FileType, family: str, state: dict[str, Snapshot]) -> None:
     """Set (or remove) every key of ``state`` in an opened file; nothing else changes."""
-    put = {"id3": _id3_set, "id3v23": _id3_set, "vorbis": _vorbis_set}.get(family, _mp4_set)
+    put = _SET[family]
     for key, snap in state.items():
         put(f.tags, key, snap)
 

@@ -55,9 +55,15 @@ def _run(gen) -> tuple[list[WriteOutcome], WriteSummary]:
 
 
 def _mood_keys(case: str) -> tuple[str, ...]:
-    fam = {"mp3v23": "id3v23", "flac": "vorbis", "ogg": "vorbis", "opus": "vorbis"}.get(
-        case, "mp4" if case == "m4a" else "id3"
-    )
+    fam = {
+        "mp3v23": "id3v23",
+        "flac": "vorbis",
+        "ogg": "vorbis",
+        "opus": "vorbis",
+        "m4a": "mp4",
+        "wma": "asf",
+        "wavpack": "ape",
+    }.get(case, "id3")
     row = TAG_TABLE[fam]
     return (row.mood, *row.mood_read, row.arousal, row.valence)
 
@@ -117,6 +123,41 @@ def test_round_trip(case, tmp_path):
     assert store.tracks_under(root)[str(labelled)].mood_tag == old_mood
     _, summary = _run(undo_last(root, store))
     assert summary.batch_id is None  # nothing left to undo
+
+
+@pytest.mark.parametrize("case", ["wma", "wavpack"])
+def test_wma_and_wavpack_moods_set_by_other_apps(case, tmp_path):
+    """Several mood values, in another app's spelling (foobar2000 writes APEv2 keys upper
+    case): all are shown, all are replaced (keeping the spelling), undo restores them."""
+    root = tmp_path / "music"
+    path = make_tagged(root / "Artist" / "Album" / f"01 song{CASES[case]}", case)
+    f = mutagen.File(path)
+    if case == "wma":
+        f.tags["WM/Mood"] = ["Chill", "Relaxed"]
+    else:
+        f.tags["MOOD"] = "Chill\0Relaxed"
+    f.save()
+    before, audio = tag_dump(path), audio_hash(path)
+    assert read_tags(path).mood == "Chill; Relaxed"
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)
+    store.add_label(tracks[str(path)].id, "calm")
+    changes = plan_write(root, store, MODEL)
+    assert [(c.old_value, c.new_value) for c in changes] == [("Chill; Relaxed", "Calm")]
+
+    _, summary = _run(apply_write(changes, store, root))
+    assert summary.written == 1 and summary.failed == 0
+    tags = mutagen.File(path).tags
+    if case == "wma":
+        assert [str(a) for a in tags["WM/Mood"]] == ["Calm"]
+    else:
+        assert [k for k in tags if k.lower() == "mood"] == ["MOOD"]
+        assert list(tags["MOOD"]) == ["Calm"]
+    assert read_tags(path).mood == "Calm" and audio_hash(path) == audio
+
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 1 and summary.failed == 0
+    assert tag_dump(path) == before and audio_hash(path) == audio
 
 
 @pytest.mark.parametrize("ext", [".mp3", ".wav", ".flac", ".m4a"])
