@@ -185,7 +185,8 @@ class MoodMapView(QWidget):
 
     @staticmethod
     def tooltip_text(row: LibraryRow) -> str:
-        """The hover text: title, artist/album, mood (label or prediction), energy, valence."""
+        """The hover text: title, artist/album, mood (label or prediction), energy, valence,
+        and what a click does."""
         s = row.scores
         title = row.title or row.path.replace("\\", "/").rsplit("/", 1)[-1]
         who = " — ".join(x for x in (row.artist, row.album) if x)
@@ -196,6 +197,7 @@ class MoodMapView(QWidget):
         lines.append(f"{html.escape(display_name(row.mood))} ({how})")
         if s:
             lines.append(f"energy {s.energy:.2f} · valence {s.valence:.2f}")
+        lines.append("<i>click to listen</i>")
         return "<br>".join(lines)
 
     # -- painting -----------------------------------------------------------------------

@@ -116,6 +116,7 @@ def test_hover_shows_the_track_and_click_plays_it(view, qtbot):
     assert "Angry &lt;Song&gt;" in text and "Band &amp; Co" in text and "Aggressive" in text
     assert "energy 0.80" in text and "valence 0.20" in text
     assert "your label" in view.tooltip_text(rows[1])
+    assert "click to listen" in view.tooltip_text(rows[1])
     # far from every point: nothing under the mouse, no tooltip
     empty = view.to_pixel(0.5, 0.5).toPoint()
     assert view.row_at(empty) is None
