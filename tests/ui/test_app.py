@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 from tagger.core.settings import load_settings
 from tagger.ui.app import add_optional_views, run_app
 from tagger.ui.main_window import APP_TITLE, MainWindow
+from tests.ui.fakes import FakeStream
 
 
 def test_run_app_opens_the_folder_and_quits_cleanly(qapp, small_library, tiny_model_path):
@@ -70,22 +71,6 @@ def test_unwritable_app_folder_is_explained_not_a_crash(qapp, monkeypatch, tmp_p
     assert shown and "cannot create the app's data folder" in shown[0]
 
 
-class _FakeStream:
-    """An output stream that plays nothing (tests have no sound card)."""
-
-    def __init__(self, samplerate, channels, dtype, callback):
-        self.active = False
-
-    def start(self):
-        self.active = True
-
-    def stop(self):
-        self.active = False
-
-    def close(self):
-        pass
-
-
 def test_a_double_clicked_song_opens_in_review_and_plays(
     qtbot, make_window, small_library, monkeypatch
 ):
@@ -99,7 +84,7 @@ def test_a_double_clicked_song_opens_in_review_and_plays(
     from tagger.ui.playlist_view import PlaylistView
     from tagger.ui.review_view import ReviewView, group_key
 
-    fake_sd = SimpleNamespace(query_devices=lambda kind=None: {}, OutputStream=_FakeStream)
+    fake_sd = SimpleNamespace(query_devices=lambda kind=None: {}, OutputStream=FakeStream)
     monkeypatch.setattr(playback, "import_sounddevice", lambda: fake_sd)
     window = make_window(auto_analyse=True)
     add_optional_views(window)

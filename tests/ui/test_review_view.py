@@ -18,22 +18,9 @@ from tagger.ui import playback
 from tagger.ui.playback import Player
 from tagger.ui.review_view import ReviewView, group_key
 from tests.audio_factory import write_audio
+from tests.ui.fakes import FakeStream
 
 FAST = RetrainConfig(steps=20, folds=2)
-
-
-class FakeStream:
-    def __init__(self, samplerate, channels, dtype, callback):
-        self.active = False
-
-    def start(self):
-        self.active = True
-
-    def stop(self):
-        self.active = False
-
-    def close(self):
-        pass
 
 
 @pytest.fixture
