@@ -25,6 +25,8 @@ from tagger.core.tags import read_tags
 log = logging.getLogger(__name__)
 
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})\s*(?:[-._)]\s*|\s+)(?=\S)")
+#: A multi-disc album's disc folder: "CD1", "CD 2", "Disc 1", "disk-3", "Disc 2 - Live".
+_DISC_FOLDER = re.compile(r"^(?:cd|dis[ck])\s*[-_.]?\s*\d+(?:\D.*)?$", re.IGNORECASE)
 
 NOT_UTF8 = "file name is not valid UTF-8 (rename it to include the file)"
 
@@ -115,13 +117,17 @@ def iter_audio_files(
 
 
 def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, int | None]:
-    """(artist, album, title, track number) from ``Artist/Album/NN Title.ext``."""
+    """(artist, album, title, track number) from ``Artist/Album/NN Title.ext``; a disc
+    folder (``Artist/Album/CD1/...``, ``Disc 2``) belongs to the album above it."""
     try:
         parts = path.relative_to(root).parts
     except ValueError:
-        parts = path.parts[-3:]
-    artist = parts[-3] if len(parts) >= 3 else (parts[-2] if len(parts) == 2 else None)
-    album = parts[-2] if len(parts) >= 3 else None
+        parts = path.parts[-4:]
+    folders = parts[:-1]
+    if folders and _DISC_FOLDER.match(folders[-1]):
+        folders = folders[:-1]
+    artist = folders[-2] if len(folders) >= 2 else (folders[-1] if folders else None)
+    album = folders[-1] if len(folders) >= 2 else None
     stem = path.stem
     m = _LEADING_NUMBER.match(stem)
     if m:

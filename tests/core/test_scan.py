@@ -33,6 +33,21 @@ def test_path_fallback_parts(tmp_path):
     p = tmp_path / "Nina Simone" / "Pastel Blues" / "03 - Be My Husband.mp3"
     assert path_fallback(p, tmp_path) == ("Nina Simone", "Pastel Blues", "Be My Husband", 3)
     assert path_fallback(tmp_path / "Solo" / "tune.ogg", tmp_path) == ("Solo", None, "tune", None)
+    assert path_fallback(tmp_path / "loose.wav", tmp_path) == (None, None, "loose", None)
+
+
+@pytest.mark.parametrize("disc", ["CD1", "CD 2", "cd-3", "Disc 1", "Disk2", "Disc 2 - Live"])
+def test_path_fallback_skips_disc_folders(tmp_path, disc):
+    p = tmp_path / "Pink Floyd" / "The Wall" / disc / "01 In the Flesh.flac"
+    assert path_fallback(p, tmp_path) == ("Pink Floyd", "The Wall", "In the Flesh", 1)
+    q = tmp_path / "Pink Floyd" / disc / "02 Song.flac"  # no album folder above it
+    assert path_fallback(q, tmp_path) == ("Pink Floyd", None, "Song", 2)
+
+
+@pytest.mark.parametrize("folder", ["Discovery", "Disco 2000", "CDs", "Disciple 2"])
+def test_path_fallback_keeps_album_folders_that_only_look_like_discs(tmp_path, folder):
+    p = tmp_path / "Daft Punk" / folder / "01 One More Time.mp3"
+    assert path_fallback(p, tmp_path) == ("Daft Punk", folder, "One More Time", 1)
 
 
 def test_tags_win_over_path_and_path_fills_gaps(tmp_path):
