@@ -25,6 +25,8 @@ from tagger.core.tags import read_tags
 log = logging.getLogger(__name__)
 
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})\s*(?:[-._)]\s*|\s+)(?=\S)")
+#: A multi-disc file name's "disc-track" prefix, as iTunes writes it: "1-05 Title".
+_DISC_TRACK = re.compile(r"^\s*(\d{1,2})-(\d{2,3})\s+(?=\S)")
 #: A multi-disc album's disc folder: "CD1", "CD 2", "Disc 1", "disk-3", "Disc 2 - Live".
 _DISC_FOLDER = re.compile(r"^(?:cd|dis[ck])\s*[-_.]?\s*\d+(?:\D.*)?$", re.IGNORECASE)
 
@@ -129,6 +131,9 @@ def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, 
     artist = folders[-2] if len(folders) >= 2 else (folders[-1] if folders else None)
     album = folders[-1] if len(folders) >= 2 else None
     stem = path.stem
+    m = _DISC_TRACK.match(stem)  # iTunes' "1-05 Title" for disc 1, track 5
+    if m:
+        return artist, album, stem[m.end() :].strip() or stem, int(m.group(2))
     m = _LEADING_NUMBER.match(stem)
     if m:
         return artist, album, stem[m.end() :].strip() or stem, int(m.group(1))

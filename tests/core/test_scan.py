@@ -34,6 +34,9 @@ def test_path_fallback_parts(tmp_path):
     assert path_fallback(p, tmp_path) == ("Nina Simone", "Pastel Blues", "Be My Husband", 3)
     assert path_fallback(tmp_path / "Solo" / "tune.ogg", tmp_path) == ("Solo", None, "tune", None)
     assert path_fallback(tmp_path / "loose.wav", tmp_path) == (None, None, "loose", None)
+    # iTunes names a multi-disc album's files "<disc>-<track> Title"
+    p = tmp_path / "A" / "B" / "2-07 Title.m4a"
+    assert path_fallback(p, tmp_path) == ("A", "B", "Title", 7)
 
 
 @pytest.mark.parametrize("disc", ["CD1", "CD 2", "cd-3", "Disc 1", "Disk2", "Disc 2 - Live"])
