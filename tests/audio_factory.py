@@ -15,6 +15,7 @@ FORMATS = {
     "m4a": ".m4a",
     "wav": ".wav",
     "aiff": ".aiff",
+    "oga": ".oga",
     "wma": ".wma",
     "wavpack": ".wv",
 }
@@ -26,6 +27,7 @@ _AV = {
     ".opus": ("ogg", "libopus"),
     ".m4a": ("mp4", "aac"),
     ".mp4": ("mp4", "aac"),
+    ".oga": ("ogg", "flac"),  # FLAC in Ogg
     ".wma": ("asf", "wmav2"),
     ".wv": ("wv", "wavpack"),
 }

@@ -21,6 +21,7 @@ CASES = {
     "m4a": ".m4a",
     "wav": ".wav",
     "aiff": ".aiff",
+    "oga": ".oga",
     "wma": ".wma",
     "wavpack": ".wv",
 }
@@ -57,7 +58,7 @@ def make_tagged(path: Path, case: str, seconds: float = 2.0, seed: int = 0) -> P
             f.add_tags()
         _id3_frames(f.tags, v23=case == "mp3v23")
         f.save(v2_version=3 if case == "mp3v23" else 4)
-    elif case in ("flac", "ogg", "opus"):
+    elif case in ("flac", "ogg", "oga", "opus"):
         from mutagen.flac import Picture
 
         if f.tags is None:

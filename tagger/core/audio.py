@@ -21,10 +21,23 @@ log = logging.getLogger(__name__)
 
 #: Extensions the app treats as audio (lower case, with the dot).
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    {".mp3", ".flac", ".ogg", ".opus", ".m4a", ".mp4", ".wav", ".aif", ".aiff", ".wma", ".wv"}
+    {
+        ".mp3",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".mp4",
+        ".wav",
+        ".aif",
+        ".aiff",
+        ".wma",
+        ".wv",
+    }
 )
 #: The same, for people (messages about a folder with no audio).
-FORMATS_TEXT = "MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV, AIFF, WMA and WavPack"
+FORMATS_TEXT = "MP3, FLAC, Ogg (Vorbis, FLAC), Opus, M4A, WAV, AIFF, WMA and WavPack"
 
 #: A file whose audio stops this much before its declared length is reported truncated.
 _TRUNCATION_SLACK_S = 2.0
@@ -245,9 +258,12 @@ def _ogg_complete(path: Path) -> bool:
     return bool(flags & 0x04) and at + header + body == len(tail)
 
 
+_OGG = (".ogg", ".oga", ".opus")
+
+
 def _check_tail(reader: _Reader) -> None:
     """Raise DecodeError if no audio can be decoded near the declared end of the file."""
-    if reader.path.suffix.lower() in (".ogg", ".opus") and not _ogg_complete(reader.path):
+    if reader.path.suffix.lower() in _OGG and not _ogg_complete(reader.path):
         raise DecodeError(reader.path, "truncated file: the Ogg stream is cut off")
     if reader.declared <= 2 * _TRUNCATION_SLACK_S:
         return

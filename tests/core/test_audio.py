@@ -49,7 +49,7 @@ def test_bad_files_raise_decode_error_with_path(tmp_path, kind):
     assert str(err.value)
 
 
-@pytest.mark.parametrize("ext", [".mp3", ".flac", ".ogg", ".opus", ".wav"])
+@pytest.mark.parametrize("ext", [".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".wma", ".wv"])
 def test_truncated_files_are_reported(tmp_path, ext):
     good = write_audio(tmp_path / f"good{ext}", seconds=30.0)
     cut = tmp_path / f"cut{ext}"

@@ -59,6 +59,7 @@ def _mood_keys(case: str) -> tuple[str, ...]:
         "mp3v23": "id3v23",
         "flac": "vorbis",
         "ogg": "vorbis",
+        "oga": "vorbis",
         "opus": "vorbis",
         "m4a": "mp4",
         "wma": "asf",
