@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     out_dir = Path(args.output).expanduser().absolute().parent
     if not out_dir.is_dir():  # before the (possibly long) analysis
-        raise UsageError(f"folder not found: {out_dir}")
+        raise UsageError(f"the folder for the playlist does not exist: {out_dir}")
     root = folder_arg(args.folder)
     loaded = load_model(args.model)
     bar = ProgressBar("analysing", enabled=not args.quiet)

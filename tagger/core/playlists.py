@@ -429,7 +429,7 @@ def write_playlist(path: str | Path, rows: Iterable[LibraryRow], title: str = ""
     path = Path(path).expanduser().absolute()
     fmt = playlist_format(path)
     if not path.parent.is_dir():
-        raise PlaylistError(f"folder not found: {path.parent}")
+        raise PlaylistError(f"the folder for the playlist does not exist: {path.parent}")
     if fmt == "m3u8":
         data = m3u8_text(rows, path.parent).encode("utf-8")
     else:

@@ -183,7 +183,10 @@ def test_bad_output_and_folder(music, tmp_path, tiny_model_path, capsys):
     assert "folder not found" in capsys.readouterr().err
     # a missing output folder is reported before any analysis
     assert run(music, tmp_path / "nope" / "x.m3u8", tiny_model_path) == 2
-    assert f"folder not found: {tmp_path / 'nope'}" in capsys.readouterr().err
+    assert (
+        f"the folder for the playlist does not exist: {tmp_path / 'nope'}"
+        in capsys.readouterr().err
+    )
     with Store.open_default() as store:
         assert store.tracks_under(music) == {}
 

@@ -320,7 +320,7 @@ def test_write_is_atomic_and_checks_suffix(tmp_path, files, monkeypatch):
     dest.write_text("old", encoding="utf-8")
     with pytest.raises(PlaylistError, match=r"\.m3u8 or \.xspf"):
         write_playlist(tmp_path / "p.txt", files)
-    with pytest.raises(PlaylistError, match="folder not found"):
+    with pytest.raises(PlaylistError, match="the folder for the playlist does not exist"):
         write_playlist(tmp_path / "nope" / "p.m3u8", files)
 
     def boom(*a, **k):
