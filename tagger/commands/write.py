@@ -39,6 +39,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write MOOD_AROUSAL / MOOD_VALENCE (0-100); default: the "
         "write_energy_valence setting",
     )
+    p.add_argument(
+        "--keep-existing",
+        action="store_true",
+        default=None,
+        help="leave a mood tag already in a file alone (predictions only fill in; labels "
+        "are always written); default: the write_keep_existing setting",
+    )
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.set_defaults(func=run)
 
@@ -61,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         WriteSummary,
         apply_write,
         energy_valence_setting,
+        keep_existing_setting,
         plan_write,
         preflight,
     )
@@ -71,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     energy_valence = (
         energy_valence_setting() if args.energy_valence is None else args.energy_valence
     )
+    keep_existing = keep_existing_setting() if args.keep_existing is None else args.keep_existing
     model_id = load_model(args.model).model_id
     out = sys.stdout
     failures: list[tuple[str, str]] = []
@@ -100,7 +109,13 @@ def run(args: argparse.Namespace) -> int:
                 f"{root} has not been analysed with the active model; "
                 f"run `mood-tagger analyze {args.folder}` first"
             )
-        changes = plan_write(root, store, model_id, args.min_confidence, energy_valence)
+        changes = plan_write(
+            root, store, model_id, args.min_confidence, energy_valence, keep_existing
+        )
+        kept = 0
+        if keep_existing:  # what keeping them spared, to say so
+            every = plan_write(root, store, model_id, args.min_confidence, energy_valence)
+            kept = len(every) - len(changes)
         if args.dry_run:
             problems = dict(preflight(changes, store))
             failures += list(problems.items())
@@ -136,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if no_mood:
         out.write(f"{len(no_mood)} silent or very short file(s) have no mood to write\n")
+    if kept:
+        out.write(f"{kept} file(s) that already have a mood tag were left as they are\n")
     if failures:
         what = "cannot be written" if args.dry_run else "failed"
         out.write(f"{len(failures)} file(s) {what}:\n")

@@ -102,6 +102,13 @@ def energy_valence_setting() -> bool:
     return bool(load_settings().get("write_energy_valence", False))
 
 
+def keep_existing_setting() -> bool:
+    """The ``write_keep_existing`` setting: predictions leave existing mood tags alone."""
+    from tagger.core.settings import load_settings
+
+    return bool(load_settings().get("write_keep_existing", False))
+
+
 # -- planning ---------------------------------------------------------------------------
 def plan_write(
     root: str | Path,
@@ -109,11 +116,14 @@ def plan_write(
     model_id: str,
     min_confidence: float = 0.0,
     energy_valence: bool = False,
+    keep_existing: bool = False,
 ) -> list[PlannedChange]:
     """What a write of ``root`` would change, from the store alone (no file is opened).
 
     Per track: the person's label if any, else the prediction of ``model_id`` (skipped
-    under ``min_confidence``). Tracks whose mood tag already holds the value are skipped.
+    under ``min_confidence``, and, with ``keep_existing``, where the file already has a
+    mood tag: predictions then only fill in). Tracks whose mood tag already holds the
+    value are skipped.
     Energy/valence come from the prediction, and are left out for a labelled track whose
     label disagrees with the prediction (the scores would contradict the mood).
     """
@@ -123,7 +133,11 @@ def plan_write(
     for row in library_rows(root, store, model_id):
         if row.label:
             mood, source = row.label, "label"
-        elif row.scores is not None and row.scores.confidence >= min_confidence:
+        elif (
+            row.scores is not None
+            and row.scores.confidence >= min_confidence
+            and not (keep_existing and row.mood_tag)
+        ):
             mood, source = row.scores.mood, "prediction"
         else:
             continue

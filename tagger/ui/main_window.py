@@ -1016,7 +1016,7 @@ class MainWindow(QMainWindow):
 
     def write_tags(self, _checked: bool = False, confirm: bool = True) -> None:
         """Plan the write (worker), show the preview, then apply it (worker)."""
-        from tagger.core.tagwrite import energy_valence_setting
+        from tagger.core.tagwrite import energy_valence_setting, keep_existing_setting
         from tagger.ui.write_dialog import tagwrite_available
 
         if self.root is None or not tagwrite_available() or not self.model_id:
@@ -1034,17 +1034,19 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             min_conf = 0.0
         ev = energy_valence_setting()
+        keep = keep_existing_setting()
         self._plan(
             root,
             min_conf,
             ev,
+            keep,
             lambda changes, problems: (
                 self._update_actions(),
-                self._show_preview(root, changes, confirm, min_conf, ev, problems),
+                self._show_preview(root, changes, confirm, min_conf, ev, problems, keep),
             ),
         )
 
-    def _plan(self, root: str, min_conf: float, ev: bool, then) -> None:
+    def _plan(self, root: str, min_conf: float, ev: bool, keep: bool, then) -> None:
         """Run ``plan_write`` in a worker; ``then(changes)`` on the GUI thread."""
         from tagger.ui.write_dialog import PlanReady, plan_job
 
@@ -1062,6 +1064,7 @@ class MainWindow(QMainWindow):
             self.model_id,
             min_conf,
             ev,
+            keep,
             on_event=on_event,
             on_done=lambda _c: then(plans, problems),
         )
@@ -1074,6 +1077,7 @@ class MainWindow(QMainWindow):
         min_conf: float = 0.0,
         ev: bool = False,
         problems: list | None = None,
+        keep: bool = False,
     ) -> None:
         from tagger.ui.write_dialog import WritePreviewDialog
 
@@ -1082,14 +1086,16 @@ class MainWindow(QMainWindow):
             for r in self.library_model.rows
             if r.scores is not None and not r.label
         }
-        dlg = WritePreviewDialog(changes, root, self, confidences, min_conf, ev, problems or ())
+        dlg = WritePreviewDialog(
+            changes, root, self, confidences, min_conf, ev, problems or (), keep
+        )
 
-        def replan(mc: float, e: bool) -> None:
+        def replan(mc: float, e: bool, k: bool) -> None:
             def show(new: list, new_problems: list) -> None:
-                if self.preview_dialog is dlg and dlg.options() == (mc, e):
+                if self.preview_dialog is dlg and dlg.options() == (mc, e, k):
                     dlg.set_changes(new, new_problems)
 
-            self._plan(root, mc, e, show)
+            self._plan(root, mc, e, k, show)
 
         dlg.replan_requested.connect(replan)
         self.preview_dialog = dlg
@@ -1097,8 +1103,8 @@ class MainWindow(QMainWindow):
         self.preview_dialog = None
         changes = dlg.changes
         if ok:
-            mc, e = dlg.options()
-            update_settings(write_min_confidence=mc, write_energy_valence=e)
+            mc, e, k = dlg.options()
+            update_settings(write_min_confidence=mc, write_energy_valence=e, write_keep_existing=k)
         if ok and changes:
             self._apply(root, changes)
         else:

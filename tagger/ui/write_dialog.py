@@ -65,14 +65,22 @@ def plan_job(
     model_id: str,
     min_confidence: float = 0.0,
     energy_valence: bool | None = None,
+    keep_existing: bool | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[Any]:
-    """Plan a write like ``mood-tagger write`` (energy/valence from the settings)."""
+    """Plan a write like ``mood-tagger write`` (options left None: from the settings)."""
     from tagger.core.store import Store
-    from tagger.core.tagwrite import energy_valence_setting, plan_write, preflight
+    from tagger.core.tagwrite import (
+        energy_valence_setting,
+        keep_existing_setting,
+        plan_write,
+        preflight,
+    )
 
     if energy_valence is None:
         energy_valence = energy_valence_setting()
+    if keep_existing is None:
+        keep_existing = keep_existing_setting()
 
     with Store.open_default() as store:
         changes = plan_write(
@@ -81,6 +89,7 @@ def plan_job(
             model_id,
             min_confidence=min_confidence,
             energy_valence=energy_valence,
+            keep_existing=keep_existing,
         )
         problems = preflight(changes, store)
     yield PlanReady(tuple(changes), tuple(problems))
@@ -180,7 +189,7 @@ class WritePreviewDialog(QDialog):
     :attr:`replan_requested`; the owner answers with :meth:`set_changes`.
     """
 
-    replan_requested = Signal(float, bool)  # min_confidence, energy_valence
+    replan_requested = Signal(float, bool, bool)  # min_confidence, energy_valence, keep
 
     def __init__(
         self,
@@ -191,6 +200,7 @@ class WritePreviewDialog(QDialog):
         min_confidence: float = 0.0,
         energy_valence: bool = False,
         problems: Sequence[tuple[str, str]] = (),
+        keep_existing: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Write mood tags")
@@ -219,12 +229,21 @@ class WritePreviewDialog(QDialog):
             "Adds MOOD_AROUSAL / MOOD_VALENCE style tags next to the mood tag."
         )
         opts.addWidget(self.energy_valence)
+        opts.addSpacing(12)
+        self.keep_existing = QCheckBox("Keep mood tags already in files")
+        self.keep_existing.setChecked(keep_existing)
+        self.keep_existing.setToolTip(
+            "Predictions only fill in songs without a mood tag; your own corrections are "
+            "always written."
+        )
+        opts.addWidget(self.keep_existing)
         opts.addStretch(1)
         lay.addLayout(opts)
         self._replan = QTimer(self, singleShot=True, interval=300)
         self._replan.timeout.connect(self._emit_replan)
         self.min_confidence.valueChanged.connect(self._options_changed)
         self.energy_valence.toggled.connect(self._options_changed)
+        self.keep_existing.toggled.connect(self._options_changed)
 
         self.model = ChangesModel(self.root, self.confidences, self)
         self.table = QTableView()
@@ -262,8 +281,13 @@ class WritePreviewDialog(QDialog):
     def row_count(self) -> int:
         return self.model.rowCount()
 
-    def options(self) -> tuple[float, bool]:
-        return self.min_confidence.value() / 100, self.energy_valence.isChecked()
+    def options(self) -> tuple[float, bool, bool]:
+        """(minimum confidence, write energy/valence, keep existing mood tags)."""
+        return (
+            self.min_confidence.value() / 100,
+            self.energy_valence.isChecked(),
+            self.keep_existing.isChecked(),
+        )
 
     def _options_changed(self, *_args: object) -> None:
         self.ok_button.setEnabled(False)

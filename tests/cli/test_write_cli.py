@@ -303,3 +303,22 @@ def test_moved_and_renamed_folders_keep_moods_labels_and_undo(music, tiny_model_
     assert main(["undo", str(renamed)]) == 0
     assert "restored the tags of 4 file(s)" in capsys.readouterr().out
     assert {p.name: tag_dump(p) for p in moved.iterdir()} == originals
+
+
+def test_keep_existing_leaves_mood_tags_alone(music, tiny_model_path, capsys):
+    from tagger.core.settings import update_settings
+
+    one = music / "Ärtist" / "Album" / "01 one.mp3"  # tagged "calm" by another app
+    before = tag_dump(one)
+    _analyze(music, tiny_model_path, capsys)
+    model = ["--model", str(tiny_model_path)]
+    assert main(["write", str(music), "--dry-run", "--keep-existing", *model]) == 0
+    out = capsys.readouterr().out
+    assert "01 one.mp3" not in out.split("dry run:")[0]
+    assert "1 file(s) that already have a mood tag were left as they are" in out
+    update_settings(write_keep_existing=True)  # the setting does the same
+    assert main(["write", str(music), *model]) == 0
+    out = capsys.readouterr().out
+    assert "wrote the mood of 3 file(s)" in out
+    assert tag_dump(one) == before
+    assert all(read_tags(p).mood for p in music.rglob("*.*"))

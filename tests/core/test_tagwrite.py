@@ -126,6 +126,22 @@ def test_round_trip(case, tmp_path):
     assert summary.batch_id is None  # nothing left to undo
 
 
+def test_keep_existing_lets_predictions_only_fill_in(tmp_path):
+    root = tmp_path / "music"
+    tagged = make_tagged(root / "A" / "B" / "01 tagged.mp3", "mp3v23", seed=1)
+    labelled = make_tagged(root / "A" / "B" / "02 labelled.mp3", "mp3v23", seed=2)
+    bare = make_tagged(root / "A" / "B" / "03 bare.flac", "flac", seed=3)
+    assert read_tags(tagged).mood == read_tags(labelled).mood == "calm"
+    assert read_tags(bare).mood is None
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)
+    store.add_label(tracks[str(labelled)].id, "sad")
+    every = {c.path: c.new_value for c in plan_write(root, store, MODEL)}
+    assert every == {str(tagged): "Happy", str(labelled): "Sad", str(bare): "Happy"}
+    kept = {c.path: c.new_value for c in plan_write(root, store, MODEL, keep_existing=True)}
+    assert kept == {str(labelled): "Sad", str(bare): "Happy"}  # labels are still written
+
+
 @pytest.mark.parametrize("case", ["wma", "wavpack"])
 def test_wma_and_wavpack_moods_set_by_other_apps(case, tmp_path):
     """Several mood values, in another app's spelling (foobar2000 writes APEv2 keys upper

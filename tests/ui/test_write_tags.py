@@ -210,3 +210,50 @@ def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library,
     assert summary.written == 6 and summary.failed == 0
     assert locked.read_bytes() == before
     locked.chmod(0o644)
+
+
+def test_keep_existing_mood_tags_from_the_preview(qtbot, make_window, small_library):
+    """ "Keep mood tags already in files" drops the files that have one from the preview;
+    the choice is remembered for the next write."""
+    import mutagen
+    from mutagen.id3 import TMOO
+
+    from tagger.core.settings import load_settings
+
+    tagged = sorted(small_library.rglob("*.wav"))[0]
+    f = mutagen.File(tagged)
+    f.add_tags()
+    f.tags.add(TMOO(encoding=3, text=["Chill"]))
+    f.save()
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.open_folder(small_library)
+    seen: dict = {}
+
+    def dlg():
+        return getattr(window, "preview_dialog", None)
+
+    def files() -> set[str]:
+        return {dlg().cell(r, 0) for r in range(dlg().row_count())}
+
+    drive(
+        [
+            (
+                lambda: dlg() is not None and dlg().isVisible() and dlg().row_count() == 12,
+                lambda: (seen.update(all=files()), dlg().keep_existing.setChecked(True)),
+            ),
+            (
+                lambda: dlg().row_count() == 11 and dlg().ok_button.isEnabled(),
+                lambda: (seen.update(kept=files()), dlg().accept()),
+            ),
+        ]
+    )
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args[0].written == 11
+    name = tagged.relative_to(small_library).as_posix()
+    assert name in seen["all"] and seen["all"] - seen["kept"] == {name}
+    assert read_tags(tagged).mood == "Chill"  # left as it was
+    assert all(read_tags(r.path).mood for r in window.rows)
+    assert load_settings()["write_keep_existing"] is True
