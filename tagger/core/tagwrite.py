@@ -28,7 +28,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,13 +117,14 @@ def plan_write(
     min_confidence: float = 0.0,
     energy_valence: bool = False,
     keep_existing: bool = False,
+    only: Collection[int] | None = None,
 ) -> list[PlannedChange]:
     """What a write of ``root`` would change, from the store alone (no file is opened).
 
     Per track: the person's label if any, else the prediction of ``model_id`` (skipped
     under ``min_confidence``, and, with ``keep_existing``, where the file already has a
     mood tag: predictions then only fill in). Tracks whose mood tag already holds the
-    value are skipped.
+    value are skipped. ``only``: just these track ids (a selection).
     Energy/valence come from the prediction, and are left out for a labelled track whose
     label disagrees with the prediction (the scores would contradict the mood).
     """
@@ -131,6 +132,8 @@ def plan_write(
 
     changes: list[PlannedChange] = []
     for row in library_rows(root, store, model_id):
+        if only is not None and row.track_id not in only:
+            continue
         if row.label:
             mood, source = row.label, "label"
         elif (

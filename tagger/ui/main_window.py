@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
         self.table.set_default_widths()
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
         self.table.activated.connect(self._on_table_activated)
+        self.table.selectionModel().selectionChanged.connect(self._update_selection_actions)
         self.detail = DetailPane()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -386,6 +387,9 @@ class MainWindow(QMainWindow):
         self.write_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
         self.write_action.triggered.connect(self.write_tags)
         tags_menu.addAction(self.write_action)
+        self.write_selection_action = QAction("Write Mood Tags for &Selected Songs…", self)
+        self.write_selection_action.triggered.connect(lambda: self.write_tags(selection_only=True))
+        tags_menu.addAction(self.write_selection_action)
         self.undo_write_action = QAction("&Undo Last Write", self)
         self.undo_write_action.triggered.connect(self.undo_last_write)
         tags_menu.addAction(self.undo_write_action)
@@ -975,6 +979,7 @@ class MainWindow(QMainWindow):
         has = self.root is not None
         can_write = has and tagwrite_available()
         self.write_action.setEnabled(can_write)
+        self._update_selection_actions()
         self.undo_write_action.setEnabled(can_write and self._has_write_to_undo())
         self.reanalyse_action.setEnabled(has)
         for a in self.mood_actions.values():
@@ -982,6 +987,17 @@ class MainWindow(QMainWindow):
         self.search.setEnabled(has)
         if not tagwrite_available():
             self.write_action.setToolTip("Tag writing is not available in this build")
+
+    def _update_selection_actions(self, *_args: object) -> None:
+        from tagger.ui.write_dialog import tagwrite_available
+
+        busy = not self.write_action.isEnabled()  # a write or its planning is under way
+        self.write_selection_action.setEnabled(
+            self.root is not None
+            and tagwrite_available()
+            and not busy
+            and self.table.selectionModel().hasSelection()
+        )
 
     def _has_write_to_undo(self) -> bool:
         if self.root is None or self._closing:
@@ -1014,8 +1030,11 @@ class MainWindow(QMainWindow):
         self.eta_label.show()
         self.eta_label.setText("Writing tags…")
 
-    def write_tags(self, _checked: bool = False, confirm: bool = True) -> None:
-        """Plan the write (worker), show the preview, then apply it (worker)."""
+    def write_tags(
+        self, _checked: bool = False, confirm: bool = True, selection_only: bool = False
+    ) -> None:
+        """Plan the write (worker), show the preview, then apply it (worker);
+        ``selection_only``: just the songs selected in the library table."""
         from tagger.core.tagwrite import energy_valence_setting, keep_existing_setting
         from tagger.ui.write_dialog import tagwrite_available
 
@@ -1026,7 +1045,13 @@ class MainWindow(QMainWindow):
                 self, APP_TITLE, "Please wait for the analysis to finish (or stop it) first."
             )
             return
+        only = None
+        if selection_only:
+            only = tuple(r.track_id for r in self.selected_rows())
+            if not only:
+                return
         self.write_action.setEnabled(False)
+        self._update_selection_actions()
         root = str(self.root)
         s = load_settings()
         try:
@@ -1042,11 +1067,20 @@ class MainWindow(QMainWindow):
             keep,
             lambda changes, problems: (
                 self._update_actions(),
-                self._show_preview(root, changes, confirm, min_conf, ev, problems, keep),
+                self._show_preview(root, changes, confirm, min_conf, ev, problems, keep, only),
             ),
+            only,
         )
 
-    def _plan(self, root: str, min_conf: float, ev: bool, keep: bool, then) -> None:
+    def _plan(
+        self,
+        root: str,
+        min_conf: float,
+        ev: bool,
+        keep: bool,
+        then,
+        only: tuple[int, ...] | None = None,
+    ) -> None:
         """Run ``plan_write`` in a worker; ``then(changes)`` on the GUI thread."""
         from tagger.ui.write_dialog import PlanReady, plan_job
 
@@ -1065,6 +1099,7 @@ class MainWindow(QMainWindow):
             min_conf,
             ev,
             keep,
+            only,
             on_event=on_event,
             on_done=lambda _c: then(plans, problems),
         )
@@ -1078,6 +1113,7 @@ class MainWindow(QMainWindow):
         ev: bool = False,
         problems: list | None = None,
         keep: bool = False,
+        only: tuple[int, ...] | None = None,
     ) -> None:
         from tagger.ui.write_dialog import WritePreviewDialog
 
@@ -1089,13 +1125,15 @@ class MainWindow(QMainWindow):
         dlg = WritePreviewDialog(
             changes, root, self, confidences, min_conf, ev, problems or (), keep
         )
+        if only is not None:
+            dlg.setWindowTitle(f"Write mood tags: {len(only)} selected song(s)")
 
         def replan(mc: float, e: bool, k: bool) -> None:
             def show(new: list, new_problems: list) -> None:
                 if self.preview_dialog is dlg and dlg.options() == (mc, e, k):
                     dlg.set_changes(new, new_problems)
 
-            self._plan(root, mc, e, k, show)
+            self._plan(root, mc, e, k, show, only)
 
         dlg.replan_requested.connect(replan)
         self.preview_dialog = dlg
@@ -1134,6 +1172,7 @@ class MainWindow(QMainWindow):
         summary: list = []
         failures: list[tuple[str, str]] = []
         self.write_action.setEnabled(False)
+        self.write_selection_action.setEnabled(False)
         self.undo_write_action.setEnabled(False)
         self._set_busy(True, cancellable=False)
 

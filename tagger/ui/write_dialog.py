@@ -66,6 +66,7 @@ def plan_job(
     min_confidence: float = 0.0,
     energy_valence: bool | None = None,
     keep_existing: bool | None = None,
+    only: tuple[int, ...] | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[Any]:
     """Plan a write like ``mood-tagger write`` (options left None: from the settings)."""
@@ -90,6 +91,7 @@ def plan_job(
             min_confidence=min_confidence,
             energy_valence=energy_valence,
             keep_existing=keep_existing,
+            only=frozenset(only) if only is not None else None,
         )
         problems = preflight(changes, store)
     yield PlanReady(tuple(changes), tuple(problems))

@@ -140,6 +140,8 @@ def test_keep_existing_lets_predictions_only_fill_in(tmp_path):
     assert every == {str(tagged): "Happy", str(labelled): "Sad", str(bare): "Happy"}
     kept = {c.path: c.new_value for c in plan_write(root, store, MODEL, keep_existing=True)}
     assert kept == {str(labelled): "Sad", str(bare): "Happy"}  # labels are still written
+    only = plan_write(root, store, MODEL, only={tracks[str(bare)].id})  # a selection
+    assert [c.path for c in only] == [str(bare)]
 
 
 @pytest.mark.parametrize("case", ["wma", "wavpack"])

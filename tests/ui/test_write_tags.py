@@ -257,3 +257,25 @@ def test_keep_existing_mood_tags_from_the_preview(qtbot, make_window, small_libr
     assert read_tags(tagged).mood == "Chill"  # left as it was
     assert all(read_tags(r.path).mood for r in window.rows)
     assert load_settings()["write_keep_existing"] is True
+
+
+def test_write_only_the_selected_songs(qtbot, make_window, library, tmp_path):
+    from PySide6.QtCore import QItemSelectionModel
+
+    window, _root = open_copy(qtbot, make_window, library, tmp_path)
+    assert not window.write_selection_action.isEnabled()  # nothing selected yet
+    good = [r for r in window.rows if r.scores is not None]
+    chosen = good[1:3]
+    window.select_track(chosen[0].track_id)
+    idx = window.proxy.mapFromSource(window.library_model.index_for(chosen[1].track_id))
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    window.table.selectionModel().select(idx, flags)
+    assert {r.track_id for r in window.selected_rows()} == {r.track_id for r in chosen}
+    assert window.write_selection_action.isEnabled()
+    preview: list = []
+    accept_preview_when_shown(window, preview)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_selection_action.trigger()
+    assert blocker.args[0].written == 2 and len(preview) == 2
+    for r in good:
+        assert (read_tags(r.path).mood is not None) == (r in chosen), r.path
