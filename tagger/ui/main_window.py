@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -393,6 +394,25 @@ class MainWindow(QMainWindow):
         self.undo_write_action = QAction("&Undo Last Write", self)
         self.undo_write_action.triggered.connect(self.undo_last_write)
         tags_menu.addAction(self.undo_write_action)
+        tags_menu.addSeparator()
+        # Labelling from the table: a whole album at once (the Review tab is song by song).
+        self.label_menu = QMenu("Set &Mood of Selected Songs", self)
+        self.label_actions: dict[str | None, QAction] = {}
+        for mood in MOODS:
+            a = QAction(mood_icon(mood), display_name(mood), self)
+            a.triggered.connect(lambda _c=False, m=mood: self.label_selected(m))
+            self.label_actions[mood] = a
+            self.label_menu.addAction(a)
+        self.label_menu.addSeparator()
+        clear = QAction("&Clear My Label", self)
+        clear.triggered.connect(lambda: self.label_selected(None))
+        self.label_actions[None] = clear
+        self.label_menu.addAction(clear)
+        tags_menu.addMenu(self.label_menu)
+        self.listen_action = QAction("&Listen", self)
+        self.listen_action.triggered.connect(self._listen_to_current)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_context_menu)
 
         view_menu = mb.addMenu("&View")
         self.find_action = QAction("&Find…", self)
@@ -960,6 +980,31 @@ class MainWindow(QMainWindow):
         if row is not None:
             self.track_activated.emit(row.track_id)
 
+    def _listen_to_current(self) -> None:
+        self._on_table_activated(self.table.currentIndex())
+
+    def _on_table_context_menu(self, pos) -> None:
+        if not self.table.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        menu.addAction(self.listen_action)
+        menu.addSeparator()
+        menu.addMenu(self.label_menu)
+        menu.addAction(self.write_selection_action)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def label_selected(self, mood: str | None) -> int:
+        """Label every selected song ``mood`` (None: clear the person's label), as the
+        Review tab and ``mood-tagger label`` do. Unreadable files are skipped. Returns how
+        many songs were labelled."""
+        rows = [r for r in self.selected_rows() if not r.unreadable and r.label != mood]
+        for r in rows:
+            self.store.add_label(r.track_id, mood)
+            self.set_label(r.track_id, mood)
+        what = display_name(mood) if mood else "unlabelled"
+        self.say(f"{len(rows)} song(s) marked {what}.", 8000)
+        return len(rows)
+
     def show_view(self, widget: QWidget) -> None:
         """Bring the tab of a view added with :meth:`add_view` to the front."""
         for i in range(self.tabs.count()):
@@ -992,12 +1037,11 @@ class MainWindow(QMainWindow):
         from tagger.ui.write_dialog import tagwrite_available
 
         busy = not self.write_action.isEnabled()  # a write or its planning is under way
+        selected = self.table.selectionModel().hasSelection()
         self.write_selection_action.setEnabled(
-            self.root is not None
-            and tagwrite_available()
-            and not busy
-            and self.table.selectionModel().hasSelection()
+            self.root is not None and tagwrite_available() and not busy and selected
         )
+        self.label_menu.setEnabled(self.root is not None and selected)
 
     def _has_write_to_undo(self) -> bool:
         if self.root is None or self._closing:

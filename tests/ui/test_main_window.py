@@ -455,3 +455,34 @@ def test_a_folder_without_audio_says_so(qtbot, make_window, tmp_path):
     assert window.rows == []
     text = window.message_label.text()
     assert text.startswith(f"No audio files in {tmp_path.resolve()}") and "FLAC" in text
+
+
+def test_label_the_selected_songs_from_the_table(qtbot, make_window, library):
+    """Tags > Set Mood of Selected Songs (also on the table's context menu) labels a whole
+    selection at once, like the Review tab; Clear My Label takes it back."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    from tagger.core.store import Store
+
+    window = make_window(auto_analyse=True)
+    window.show()
+    wait_analysed(qtbot, window, library)
+    assert not window.label_menu.isEnabled()  # nothing selected
+    good = [r for r in window.rows if r.scores is not None]
+    bad = next(r for r in window.rows if r.unreadable)
+    sel = window.table.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for r in (good[0], good[1], bad):
+        sel.select(window.proxy.mapFromSource(window.library_model.index_for(r.track_id)), flags)
+    assert window.label_menu.isEnabled()
+    window.label_actions["calm"].trigger()
+    with Store.open_default() as store:
+        labels = store.labels_under(library)
+    assert labels == {good[0].path: "calm", good[1].path: "calm"}  # not the unreadable one
+    by_id = {r.track_id: r for r in window.rows}
+    assert by_id[good[0].track_id].label == "calm" and by_id[good[1].track_id].label == "calm"
+    assert "2 song(s) marked Calm" in window.message_label.text()
+    window.label_actions[None].trigger()
+    with Store.open_default() as store:
+        assert store.labels_under(library) == {}
+    assert all(r.label is None for r in window.rows)
