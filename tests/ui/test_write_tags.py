@@ -36,11 +36,16 @@ def open_copy(qtbot, make_window, library, tmp_path):
     """A main window on an analysed copy of the test library: (window, root)."""
     root = tmp_path / "lib"
     shutil.copytree(library, root)
+    return open_analysed(qtbot, make_window, root), root
+
+
+def open_analysed(qtbot, make_window, folder):
+    """A shown main window on ``folder``, once its analysis has finished."""
     window = make_window()
     window.show()
     with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
-        window.open_folder(root)
-    return window, root
+        window.open_folder(folder)
+    return window
 
 
 def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, monkeypatch):
@@ -119,10 +124,7 @@ def drive(steps) -> None:
 
 
 def test_preview_options_plan_again(qtbot, make_window, small_library):
-    window = make_window()
-    window.show()
-    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
-        window.open_folder(small_library)
+    window = open_analysed(qtbot, make_window, small_library)
     seen: dict = {}
 
     def dlg():
@@ -225,10 +227,7 @@ def test_keep_existing_mood_tags_from_the_preview(qtbot, make_window, small_libr
     f.add_tags()
     f.tags.add(TMOO(encoding=3, text=["Chill"]))
     f.save()
-    window = make_window()
-    window.show()
-    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
-        window.open_folder(small_library)
+    window = open_analysed(qtbot, make_window, small_library)
     seen: dict = {}
 
     def dlg():
