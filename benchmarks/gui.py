@@ -257,6 +257,9 @@ def bench_big(n: int, tmp: Path) -> None:
     search_t = timed(lambda: window.proxy.set_search("track 4242"))
     found = window.proxy.rowCount()
     clear_t = timed(lambda: window.proxy.set_search(""))
+    window.table.selectAll()  # label every song at once (Tags > Set Mood of Selected Songs)
+    label_t = timed(lambda: window.label_selected("calm"))
+    unlabel_t = timed(lambda: window.label_selected(None))
     window.close()
     print(
         json.dumps(
@@ -273,6 +276,8 @@ def bench_big(n: int, tmp: Path) -> None:
                 "search_s": round(search_t, 3),
                 "search_hits": found,
                 "clear_search_s": round(clear_t, 3),
+                "label_all_s": round(label_t, 3),
+                "clear_all_labels_s": round(unlabel_t, 3),
             }
         ),
         flush=True,

@@ -382,6 +382,17 @@ class Store:
             )
         return int(cur.lastrowid)
 
+    def add_labels(self, track_ids: Iterable[int], mood: str | None, source: str = "user") -> None:
+        """:meth:`add_label` for many tracks at once (one transaction)."""
+        if mood is not None and mood not in MOODS:
+            raise ValueError(f"unknown mood {mood!r}")
+        now = time.time()
+        with self.db:
+            self.db.executemany(
+                "INSERT INTO labels (track_id, mood, source, created_at) VALUES (?, ?, ?, ?)",
+                [(t, mood, source, now) for t in track_ids],
+            )
+
     def remove_label_entry(self, label_id: int) -> None:
         """Forget one label decision (undo): the previous one, if any, wins again."""
         with self.db:

@@ -564,13 +564,22 @@ class MainWindow(QMainWindow):
 
         Cheap: one row changes; other views get the rows at most once a second.
         """
-        old = self.library_model.row_for(track_id)
-        if old is None or old.label == mood:
+        self.set_labels({track_id: mood})
+
+    def set_labels(self, labels: dict[int, str | None]) -> None:
+        """:meth:`set_label` for many songs, in one model update."""
+        new = []
+        for track_id, mood in labels.items():
+            old = self.library_model.row_for(track_id)
+            if old is not None and old.label != mood:
+                new.append(dataclasses.replace(old, label=mood))
+        if not new:
             return
-        new = dataclasses.replace(old, label=mood)
-        self.library_model.update_rows([new])
-        if self.detail.row is not None and self.detail.row.track_id == track_id:
-            self.detail.show_row(new)
+        self.library_model.update_rows(new)
+        shown = self.detail.row
+        changed = {r.track_id: r for r in new}
+        if shown is not None and shown.track_id in changed:
+            self.detail.show_row(changed[shown.track_id])
         if not self._counts_timer.isActive():
             self._counts_timer.start()
         self._schedule_views()
@@ -997,10 +1006,13 @@ class MainWindow(QMainWindow):
         """Label every selected song ``mood`` (None: clear the person's label), as the
         Review tab and ``mood-tagger label`` do. Unreadable files are skipped. Returns how
         many songs were labelled."""
-        rows = [r for r in self.selected_rows() if not r.unreadable and r.label != mood]
-        for r in rows:
-            self.store.add_label(r.track_id, mood)
-            self.set_label(r.track_id, mood)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # 50,000 songs: ~2 s
+        try:
+            rows = [r for r in self.selected_rows() if not r.unreadable and r.label != mood]
+            self.store.add_labels((r.track_id for r in rows), mood)
+            self.set_labels({r.track_id: mood for r in rows})
+        finally:
+            QApplication.restoreOverrideCursor()
         what = display_name(mood) if mood else "unlabelled"
         self.say(f"{len(rows)} song(s) marked {what}.", 8000)
         return len(rows)
@@ -1014,8 +1026,13 @@ class MainWindow(QMainWindow):
                 return
 
     def selected_rows(self) -> list[LibraryRow]:
-        idxs = self.table.selectionModel().selectedRows()
-        return [i.data(ROW_ROLE) for i in idxs if i.data(ROW_ROLE) is not None]
+        """The selected rows, in table order. Read from the selection's ranges:
+        ``selectedRows()`` asks every cell for its flags (3 s for 50,000 rows)."""
+        numbers: set[int] = set()
+        for rng in self.table.selectionModel().selection():
+            numbers.update(range(rng.top(), rng.bottom() + 1))
+        rows = (self.proxy.index(n, 0).data(ROW_ROLE) for n in sorted(numbers))
+        return [r for r in rows if r is not None]
 
     # -- tag writing ------------------------------------------------------------------
     def _update_actions(self) -> None:

@@ -92,3 +92,35 @@ def test_data_folder_that_cannot_be_created_is_a_plain_error(tmp_path, capsys, m
         Store.open_default()
     assert main(["-q", "analyze", str(tmp_path)]) == 2
     assert "set MOOD_TAGGER_HOME to a writable folder" in capsys.readouterr().err
+
+
+def test_add_labels_labels_many_tracks_in_one_go(tmp_path):
+    store = Store(tmp_path / "library.sqlite")
+    root = tmp_path / "music"
+    store.upsert_tracks(
+        [
+            {
+                "path": str(root / f"{i}.mp3"),
+                "size": 1,
+                "mtime_ns": 1,
+                "title": None,
+                "artist": None,
+                "album": None,
+                "tracknumber": None,
+                "mood_tag": None,
+                "duration": None,
+                "tag_error": None,
+            }
+            for i in range(3)
+        ]
+    )
+    ids = {t.path: t.id for t in store.tracks_under(root).values()}
+    store.add_labels(ids.values(), "calm")
+    assert store.labels_under(root) == dict.fromkeys(ids, "calm")
+    first = str(root / "0.mp3")
+    store.add_labels([ids[first]], None)  # cleared: the newest label wins
+    assert first not in store.labels_under(root) and len(store.labels_under(root)) == 2
+    with pytest.raises(ValueError, match="unknown mood"):
+        store.add_labels(ids.values(), "chill")
+    assert len(store.labels_under(root)) == 2  # nothing half-done
+    store.close()
