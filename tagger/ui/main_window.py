@@ -398,16 +398,21 @@ class MainWindow(QMainWindow):
         # Labelling from the table: a whole album at once (the Review tab is song by song).
         self.label_menu = QMenu("Set &Mood of Selected Songs", self)
         self.label_actions: dict[str | None, QAction] = {}
-        for mood in MOODS:
+        for i, mood in enumerate(MOODS, start=1):
             a = QAction(mood_icon(mood), display_name(mood), self)
+            a.setShortcut(QKeySequence(f"Alt+{i}"))
             a.triggered.connect(lambda _c=False, m=mood: self.label_selected(m))
             self.label_actions[mood] = a
             self.label_menu.addAction(a)
         self.label_menu.addSeparator()
         clear = QAction("&Clear My Label", self)
+        clear.setShortcut(QKeySequence("Alt+0"))
         clear.triggered.connect(lambda: self.label_selected(None))
         self.label_actions[None] = clear
         self.label_menu.addAction(clear)
+        for a in self.label_actions.values():  # the keys work where the songs are picked
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.table.addAction(a)
         tags_menu.addMenu(self.label_menu)
         self.listen_action = QAction("&Listen", self)
         self.listen_action.triggered.connect(self._listen_to_current)

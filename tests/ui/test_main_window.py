@@ -486,3 +486,13 @@ def test_label_the_selected_songs_from_the_table(qtbot, make_window, library):
     with Store.open_default() as store:
         assert store.labels_under(library) == {}
     assert all(r.label is None for r in window.rows)
+    # the same from the keyboard, in the table: Alt+1..4 label, Alt+0 clears
+    window.activateWindow()
+    window.table.setFocus()
+    qtbot.waitUntil(lambda: window.table.hasFocus(), timeout=5000)
+    qtbot.keyClick(window.table, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    with Store.open_default() as store:
+        assert store.labels_under(library) == {good[0].path: "sad", good[1].path: "sad"}
+    qtbot.keyClick(window.table, Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)
+    with Store.open_default() as store:
+        assert store.labels_under(library) == {}
