@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg
 from tagger.core.moods import MOODS, parse_mood
@@ -109,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.models import load_model
     from tagger.core.playlists import (
         build_playlist,
+        check_output_folder,
         playlist_format,
         save_definition,
         write_playlist,
@@ -119,11 +119,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         spec = _spec_from_args(args)
         playlist_format(args.output)
+        check_output_folder(args.output)  # before the (possibly long) analysis
     except PlaylistError as exc:
         raise UsageError(str(exc)) from None
-    out_dir = Path(args.output).expanduser().absolute().parent
-    if not out_dir.is_dir():  # before the (possibly long) analysis
-        raise UsageError(f"the folder for the playlist does not exist: {out_dir}")
     root = folder_arg(args.folder)
     loaded = load_model(args.model)
     bar = ProgressBar("analysing", enabled=not args.quiet)

@@ -64,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.scan import ScanResult, scan
     from tagger.core.store import Store
     from tagger.core.tagwrite import (
+        WriteOptions,
         WriteOutcome,
         WriteSummary,
         apply_write,
-        energy_valence_setting,
-        keep_existing_setting,
+        keeping_existing,
         plan_write,
         preflight,
     )
@@ -76,10 +76,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     root = folder_arg(args.folder)
-    energy_valence = (
-        energy_valence_setting() if args.energy_valence is None else args.energy_valence
-    )
-    keep_existing = keep_existing_setting() if args.keep_existing is None else args.keep_existing
+    saved = WriteOptions.from_settings()  # the flags' defaults (not --min-confidence's)
+    energy_valence = saved.energy_valence if args.energy_valence is None else args.energy_valence
+    keep_existing = saved.keep_existing if args.keep_existing is None else args.keep_existing
     model_id = load_model(args.model).model_id
     out = sys.stdout
     failures: list[tuple[str, str]] = []
@@ -109,13 +108,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{root} has not been analysed with the active model; "
                 f"run `mood-tagger analyze {args.folder}` first"
             )
-        changes = plan_write(
-            root, store, model_id, args.min_confidence, energy_valence, keep_existing
-        )
-        kept = 0
-        if keep_existing:  # what keeping them spared, to say so
-            every = plan_write(root, store, model_id, args.min_confidence, energy_valence)
-            kept = len(every) - len(changes)
+        every = plan_write(root, store, model_id, args.min_confidence, energy_valence)
+        changes = keeping_existing(every) if keep_existing else every
+        kept = len(every) - len(changes)  # to say how many keeping them spared
         if args.dry_run:
             problems = dict(preflight(changes, store))
             failures += list(problems.items())

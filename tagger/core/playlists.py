@@ -421,6 +421,13 @@ def playlist_format(path: str | Path) -> str:
     return fmt
 
 
+def check_output_folder(path: str | Path) -> None:
+    """Raise PlaylistError unless the folder a playlist at ``path`` goes into exists."""
+    folder = Path(path).expanduser().absolute().parent
+    if not folder.is_dir():
+        raise PlaylistError(f"the folder for the playlist does not exist: {folder}")
+
+
 def write_playlist(path: str | Path, rows: Iterable[LibraryRow], title: str = "") -> Path:
     """Write ``rows`` to ``path`` (format from the suffix), atomically. Returns the path.
 
@@ -428,8 +435,7 @@ def write_playlist(path: str | Path, rows: Iterable[LibraryRow], title: str = ""
     """
     path = Path(path).expanduser().absolute()
     fmt = playlist_format(path)
-    if not path.parent.is_dir():
-        raise PlaylistError(f"the folder for the playlist does not exist: {path.parent}")
+    check_output_folder(path)
     if fmt == "m3u8":
         data = m3u8_text(rows, path.parent).encode("utf-8")
     else:

@@ -95,18 +95,47 @@ class WriteSummary:
     cancelled: bool = False
 
 
-def energy_valence_setting() -> bool:
-    """The ``write_energy_valence`` setting (opt-in MOOD_AROUSAL / MOOD_VALENCE)."""
-    from tagger.core.settings import load_settings
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """How a write is planned (see :func:`plan_write`); the app remembers the last ones."""
 
-    return bool(load_settings().get("write_energy_valence", False))
+    #: Predictions under this confidence are not written (labels always are).
+    min_confidence: float = 0.0
+    #: Also write MOOD_AROUSAL / MOOD_VALENCE (0-100).
+    energy_valence: bool = False
+    #: Leave a mood tag already in a file alone: predictions only fill in.
+    keep_existing: bool = False
+
+    @classmethod
+    def from_settings(cls) -> WriteOptions:
+        """The ``write_min_confidence`` / ``write_energy_valence`` / ``write_keep_existing``
+        settings (a bad value counts as unset)."""
+        from tagger.core.settings import load_settings
+
+        s = load_settings()
+        try:
+            min_conf = min(1.0, max(0.0, float(s.get("write_min_confidence", 0.0))))
+        except (TypeError, ValueError):
+            min_conf = 0.0
+        return cls(
+            min_conf,
+            bool(s.get("write_energy_valence", False)),
+            bool(s.get("write_keep_existing", False)),
+        )
+
+    def save(self) -> None:
+        from tagger.core.settings import update_settings
+
+        update_settings(
+            write_min_confidence=self.min_confidence,
+            write_energy_valence=self.energy_valence,
+            write_keep_existing=self.keep_existing,
+        )
 
 
-def keep_existing_setting() -> bool:
-    """The ``write_keep_existing`` setting: predictions leave existing mood tags alone."""
-    from tagger.core.settings import load_settings
-
-    return bool(load_settings().get("write_keep_existing", False))
+def keeping_existing(changes: Sequence[PlannedChange]) -> list[PlannedChange]:
+    """``changes`` less the predictions that would replace a mood tag already in a file."""
+    return [c for c in changes if c.source != "prediction" or not c.old_value]
 
 
 # -- planning ---------------------------------------------------------------------------
@@ -123,8 +152,8 @@ def plan_write(
 
     Per track: the person's label if any, else the prediction of ``model_id`` (skipped
     under ``min_confidence``, and, with ``keep_existing``, where the file already has a
-    mood tag: predictions then only fill in). Tracks whose mood tag already holds the
-    value are skipped. ``only``: just these track ids (a selection).
+    mood tag: see :func:`keeping_existing`). Tracks whose mood tag already holds the value
+    are skipped. ``only``: just these track ids (a selection).
     Energy/valence come from the prediction, and are left out for a labelled track whose
     label disagrees with the prediction (the scores would contradict the mood).
     """
@@ -136,11 +165,7 @@ def plan_write(
             continue
         if row.label:
             mood, source = row.label, "label"
-        elif (
-            row.scores is not None
-            and row.scores.confidence >= min_confidence
-            and not (keep_existing and row.mood_tag)
-        ):
+        elif row.scores is not None and row.scores.confidence >= min_confidence:
             mood, source = row.scores.mood, "prediction"
         else:
             continue
@@ -154,7 +179,7 @@ def plan_write(
         if row.mood_tag == new and not extra:
             continue
         changes.append(PlannedChange(row.track_id, row.path, row.mood_tag, new, source, extra))
-    return changes
+    return keeping_existing(changes) if keep_existing else changes
 
 
 # -- one file -----------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def _wire_listening(window: MainWindow, review: Any, views: list[Any]) -> None:
         if review.review_track(track_id, play=True):
             window.show_view(review)
         else:
-            window.statusBar().showMessage("That song has no mood to review.", 4000)
+            window.say("That song has no mood to review.", 4000)
 
     def listen_path(path: str) -> None:
         row = next((r for r in window.library_model.rows if r.path == path), None)

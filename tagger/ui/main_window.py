@@ -1101,7 +1101,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Plan the write (worker), show the preview, then apply it (worker);
         ``selection_only``: just the songs selected in the library table."""
-        from tagger.core.tagwrite import energy_valence_setting, keep_existing_setting
+        from tagger.core.tagwrite import WriteOptions
         from tagger.ui.write_dialog import tagwrite_available
 
         if self.root is None or not tagwrite_available() or not self.model_id:
@@ -1119,34 +1119,18 @@ class MainWindow(QMainWindow):
         self.write_action.setEnabled(False)
         self._update_selection_actions()
         root = str(self.root)
-        s = load_settings()
-        try:
-            min_conf = min(1.0, max(0.0, float(s.get("write_min_confidence", 0.0))))
-        except (TypeError, ValueError):
-            min_conf = 0.0
-        ev = energy_valence_setting()
-        keep = keep_existing_setting()
+        opts = WriteOptions.from_settings()
         self._plan(
             root,
-            min_conf,
-            ev,
-            keep,
+            opts,
             lambda changes, problems: (
                 self._update_actions(),
-                self._show_preview(root, changes, confirm, min_conf, ev, problems, keep, only),
+                self._show_preview(root, changes, confirm, opts, problems, only),
             ),
             only,
         )
 
-    def _plan(
-        self,
-        root: str,
-        min_conf: float,
-        ev: bool,
-        keep: bool,
-        then,
-        only: tuple[int, ...] | None = None,
-    ) -> None:
+    def _plan(self, root: str, opts: Any, then, only: tuple[int, ...] | None = None) -> None:
         """Run ``plan_write`` in a worker; ``then(changes)`` on the GUI thread."""
         from tagger.ui.write_dialog import PlanReady, plan_job
 
@@ -1162,9 +1146,7 @@ class MainWindow(QMainWindow):
             plan_job,
             root,
             self.model_id,
-            min_conf,
-            ev,
-            keep,
+            opts,
             only,
             on_event=on_event,
             on_done=lambda _c: then(plans, problems),
@@ -1175,10 +1157,8 @@ class MainWindow(QMainWindow):
         root: str,
         changes: list,
         confirm: bool,
-        min_conf: float = 0.0,
-        ev: bool = False,
+        opts: Any = None,
         problems: list | None = None,
-        keep: bool = False,
         only: tuple[int, ...] | None = None,
     ) -> None:
         from tagger.ui.write_dialog import WritePreviewDialog
@@ -1188,18 +1168,16 @@ class MainWindow(QMainWindow):
             for r in self.library_model.rows
             if r.scores is not None and not r.label
         }
-        dlg = WritePreviewDialog(
-            changes, root, self, confidences, min_conf, ev, problems or (), keep
-        )
+        dlg = WritePreviewDialog(changes, root, self, confidences, opts, problems or ())
         if only is not None:
             dlg.setWindowTitle(f"Write mood tags: {len(only)} selected song(s)")
 
-        def replan(mc: float, e: bool, k: bool) -> None:
+        def replan(asked: Any) -> None:
             def show(new: list, new_problems: list) -> None:
-                if self.preview_dialog is dlg and dlg.options() == (mc, e, k):
+                if self.preview_dialog is dlg and dlg.options() == asked:
                     dlg.set_changes(new, new_problems)
 
-            self._plan(root, mc, e, k, show, only)
+            self._plan(root, asked, show, only)
 
         dlg.replan_requested.connect(replan)
         self.preview_dialog = dlg
@@ -1207,8 +1185,7 @@ class MainWindow(QMainWindow):
         self.preview_dialog = None
         changes = dlg.changes
         if ok:
-            mc, e, k = dlg.options()
-            update_settings(write_min_confidence=mc, write_energy_valence=e, write_keep_existing=k)
+            dlg.options().save()
         if ok and changes:
             self._apply(root, changes)
         else:

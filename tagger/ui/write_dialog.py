@@ -63,34 +63,24 @@ class PlanReady:
 def plan_job(
     root: str,
     model_id: str,
-    min_confidence: float = 0.0,
-    energy_valence: bool | None = None,
-    keep_existing: bool | None = None,
+    options: Any = None,
     only: tuple[int, ...] | None = None,
     cancel: CancelToken | None = None,
 ) -> Iterator[Any]:
-    """Plan a write like ``mood-tagger write`` (options left None: from the settings)."""
+    """Plan a write like ``mood-tagger write`` with ``options`` (a WriteOptions; None:
+    the saved ones); ``only``: just these track ids."""
     from tagger.core.store import Store
-    from tagger.core.tagwrite import (
-        energy_valence_setting,
-        keep_existing_setting,
-        plan_write,
-        preflight,
-    )
+    from tagger.core.tagwrite import WriteOptions, plan_write, preflight
 
-    if energy_valence is None:
-        energy_valence = energy_valence_setting()
-    if keep_existing is None:
-        keep_existing = keep_existing_setting()
-
+    opts = options or WriteOptions.from_settings()
     with Store.open_default() as store:
         changes = plan_write(
             Path(root),
             store,
             model_id,
-            min_confidence=min_confidence,
-            energy_valence=energy_valence,
-            keep_existing=keep_existing,
+            min_confidence=opts.min_confidence,
+            energy_valence=opts.energy_valence,
+            keep_existing=opts.keep_existing,
             only=frozenset(only) if only is not None else None,
         )
         problems = preflight(changes, store)
@@ -187,11 +177,11 @@ class ChangesModel(QAbstractTableModel):
 class WritePreviewDialog(QDialog):
     """Lists every planned change (file, old value, new value) and asks to confirm.
 
-    The options (minimum confidence, energy/valence) ask the owner to plan again through
-    :attr:`replan_requested`; the owner answers with :meth:`set_changes`.
+    The options (minimum confidence, energy/valence, keep existing tags) ask the owner to
+    plan again through :attr:`replan_requested`; the owner answers with :meth:`set_changes`.
     """
 
-    replan_requested = Signal(float, bool, bool)  # min_confidence, energy_valence, keep
+    replan_requested = Signal(object)  # WriteOptions
 
     def __init__(
         self,
@@ -199,12 +189,13 @@ class WritePreviewDialog(QDialog):
         root: str,
         parent: QWidget | None = None,
         confidences: dict[int, float] | None = None,
-        min_confidence: float = 0.0,
-        energy_valence: bool = False,
+        options: Any = None,
         problems: Sequence[tuple[str, str]] = (),
-        keep_existing: bool = False,
     ) -> None:
+        from tagger.core.tagwrite import WriteOptions
+
         super().__init__(parent)
+        start = options or WriteOptions()
         self.setWindowTitle("Write mood tags")
         self.root = Path(root)
         self.confidences = confidences or {}
@@ -220,20 +211,20 @@ class WritePreviewDialog(QDialog):
         self.min_confidence.setRange(0, 100)
         self.min_confidence.setSingleStep(5)
         self.min_confidence.setSuffix(" %")
-        self.min_confidence.setValue(round(min_confidence * 100))
+        self.min_confidence.setValue(round(start.min_confidence * 100))
         self.min_confidence.setToolTip("Your own corrections are always written.")
         opts.addWidget(self.min_confidence)
         opts.addWidget(QLabel("confident"))
         opts.addSpacing(12)
         self.energy_valence = QCheckBox("Also write energy and valence (0-100)")
-        self.energy_valence.setChecked(energy_valence)
+        self.energy_valence.setChecked(start.energy_valence)
         self.energy_valence.setToolTip(
             "Adds MOOD_AROUSAL / MOOD_VALENCE style tags next to the mood tag."
         )
         opts.addWidget(self.energy_valence)
         opts.addSpacing(12)
         self.keep_existing = QCheckBox("Keep mood tags already in files")
-        self.keep_existing.setChecked(keep_existing)
+        self.keep_existing.setChecked(start.keep_existing)
         self.keep_existing.setToolTip(
             "Predictions only fill in songs without a mood tag; your own corrections are "
             "always written."
@@ -283,9 +274,11 @@ class WritePreviewDialog(QDialog):
     def row_count(self) -> int:
         return self.model.rowCount()
 
-    def options(self) -> tuple[float, bool, bool]:
-        """(minimum confidence, write energy/valence, keep existing mood tags)."""
-        return (
+    def options(self) -> Any:
+        """The WriteOptions the dialog shows."""
+        from tagger.core.tagwrite import WriteOptions
+
+        return WriteOptions(
             self.min_confidence.value() / 100,
             self.energy_valence.isChecked(),
             self.keep_existing.isChecked(),
@@ -297,7 +290,7 @@ class WritePreviewDialog(QDialog):
         self._replan.start()
 
     def _emit_replan(self) -> None:
-        self.replan_requested.emit(*self.options())
+        self.replan_requested.emit(self.options())
 
     def set_changes(self, changes: Sequence[Any], problems: Sequence[tuple[str, str]] = ()) -> None:
         """Show ``changes``; those in ``problems`` are listed as not writable and skipped."""
