@@ -95,8 +95,8 @@ def run(data: Path, music: Path, limit: int | None) -> int:
             print(f"  skipped {link}: {exc}")
             continue
         truth.append(MOODS.index(QUADRANT_MOOD[r["quadrant"]]))
-        before.append(int(a_before.predict_patches(patches).mean(axis=0).argmax()))
-        after.append(int(a_after.predict_patches(patches).mean(axis=0).argmax()))
+        before.append(int(a_before.song_probabilities(patches).argmax()))
+        after.append(int(a_after.song_probabilities(patches).argmax()))
     y, pb, pa = np.array(truth), np.array(before), np.array(after)
     sad, calm = MOODS.index("sad"), MOODS.index("calm")
     high = np.isin(y, [MOODS.index("happy"), MOODS.index("aggressive")])

@@ -75,7 +75,7 @@ def shifted_probs(analyzer: Analyzer, y: np.ndarray, shift_s: float) -> np.ndarr
         a = round((s + shift_s) * fp.sample_rate)
         seg = y[a : a + n]
         rows.append(np.pad(seg, (0, n - len(seg))))
-    return analyzer.predict_patches(segment_patches(np.stack(rows), fp)).mean(axis=0)
+    return analyzer.song_probabilities(segment_patches(np.stack(rows), fp))
 
 
 def main() -> int:

@@ -49,6 +49,13 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
             f"{feats['level_db']:g} dB (one\n  gain per song, at most 40 dB), so the "
             "master's volume does not change the mood"
         )
+    if recipe.get("head", "logistic") == "lda":
+        head_text = (
+            "linear discriminant analysis with Ledoit-Wolf covariance shrinkage (no knob\n"
+            "  tuned), written as that linear layer"
+        )
+    else:
+        head_text = "softmax regression (AdamW, full batch)"
     if recipe.get("arch") == "musicnn":
         model_text = (
             "- Model: `MoodCNN` arch `musicnn`. Backbone: musicnn (Pons & Serra 2019), the\n"
@@ -56,8 +63,8 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
             "  residual mid end, mean+max pooling, 200-unit penultimate layer), ported to\n"
             "  PyTorch (`tagger/core/musicnn.py`, weights converted by\n"
             "  `training/convert_musicnn.py`, ISC licence in `training/pretrained/`). It is\n"
-            "  frozen; a linear layer on its standardised penultimate features is fitted\n"
-            "  (AdamW, full batch).\n"
+            "  frozen; a linear layer on its standardised penultimate features is fitted:\n"
+            f"  {head_text}.\n"
             f"  {report['n_parameters']:,} parameters."
         )
     else:
@@ -67,7 +74,9 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
             f" {report['n_parameters']:,} parameters."
         )
     keys = (
-        ("arch", "pretrained", "head_weight_decay", "head_steps", "seed")
+        ("arch", "pretrained", "head", "seed")
+        if recipe.get("head") == "lda"
+        else ("arch", "pretrained", "head", "head_weight_decay", "head_steps", "seed")
         if recipe.get("arch") == "musicnn"
         else tuple(recipe)
     )
@@ -111,7 +120,9 @@ music as AllMusic editors hear it.
   ({feats["segment_seconds"]:g} s) log-mel patches, {scale}.
 {model_text}
 - Training: {json.dumps(shown_recipe)}
-- Calibration: temperature {cv["temperature"]:.3f}, fitted on the out-of-fold predictions.
+- Calibration: temperature {cv["temperature"]:.3f}, fitted on the out-of-fold predictions and
+  applied to each song's averaged probabilities (`p ** (1 / T)`, renormalised), so it
+  changes how sure a song's probabilities are, never its top mood.
 - The shipped weights are trained on all folds with the recipe fixed by CV; how the
   recipe was chosen, with every variant's CV score: `training/EXPERIMENTS.md`.
 - Rebuild: `{command.strip()}`
@@ -142,8 +153,8 @@ cross-validation, is 76.4% (handcrafted features + SVM, Panda et al. 2018) and 8
 (DNN + CNN ensemble, Louro et al. 2024). This model does not reach them yet.
 
 Calibration (pooled out-of-fold, 10 bins): ECE {raw["ece"]:.3f} before, **{cal["ece"]:.3f}** after
-temperature scaling (the temperature minimises the held-out log-loss; both are well
-calibrated, so `confidence` can be read as the chance the mood is right).
+temperature scaling (the temperature minimises the held-out log-loss), so `confidence`
+can be read as the chance the mood is right.
 
 Pooled confusion matrix (rows = true, columns = predicted):
 ```

@@ -30,7 +30,7 @@ from tagger.core.analysis import window_starts
 from tagger.core.checkpoint import save_checkpoint
 from tagger.core.features import FeatureConfig, normalise_level, silence_value
 from tagger.core.metrics import song_metrics
-from tagger.core.model import MoodCNN
+from tagger.core.model import MoodCNN, pool_song
 from training import pretrained
 from training.dataset import DEFAULT_DATA, Dataset, load_dataset
 
@@ -82,9 +82,11 @@ class Recipe:
     swa_epochs: int = 0
     #: "musicnn" (pretrained, frozen) or "cnn2d" (see ``tagger.core.model.ARCHS``).
     arch: str = "musicnn"
-    #: arch "musicnn": pretrained weights (training/pretrained/musicnn_<name>.npz), the
-    #: linear head's weight decay and full-batch steps.
+    #: arch "musicnn": pretrained weights (training/pretrained/musicnn_<name>.npz); how the
+    #: linear head is fitted: "lda" (shrinkage LDA) or "logistic" (softmax regression with
+    #: AdamW, ``head_weight_decay`` and ``head_steps`` full-batch steps).
     pretrained: str = "msd"
+    head: str = "lda"
     head_weight_decay: float = 0.01
     head_steps: int = 300
     seed: int = 0
@@ -234,9 +236,16 @@ def train_pretrained(ds: Dataset, train_idx: np.ndarray, recipe: Recipe) -> Mood
     """musicnn backbone (frozen) + a linear head fitted on its cached embeddings."""
     emb, owner = pretrained.window_embeddings(ds, recipe.pretrained)
     sel = np.isin(owner, train_idx)
-    mean, std, w, b = pretrained.fit_head(
-        emb[sel], ds.labels[owner[sel]], recipe.head_weight_decay, recipe.head_steps, recipe.seed
-    )
+    if recipe.head == "lda":
+        mean, std, w, b = pretrained.fit_lda_head(emb[sel], ds.labels[owner[sel]])
+    else:
+        mean, std, w, b = pretrained.fit_head(
+            emb[sel],
+            ds.labels[owner[sel]],
+            recipe.head_weight_decay,
+            recipe.head_steps,
+            recipe.seed,
+        )
     model = MoodCNN(n_mels=ds.features.n_mels, arch="musicnn")
     pretrained.load_backbone(model, recipe.pretrained)
     with torch.no_grad():
@@ -269,10 +278,8 @@ def segment_logits(
 
 
 def song_probs(logits: np.ndarray, owner: np.ndarray, songs: np.ndarray, temperature: float):
-    z = logits / temperature
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    return np.stack([p[owner == s].mean(axis=0) for s in songs])
+    """Song probabilities from window logits, pooled as the app pools them."""
+    return np.stack([pool_song(logits[owner == s], temperature) for s in songs])
 
 
 def fit_temperature(logits: np.ndarray, owner: np.ndarray, ds: Dataset) -> float:
@@ -295,7 +302,7 @@ def cross_validate(
 ) -> dict[str, Any]:
     """Train on the other folds, score each fold; ``save_dir`` keeps each fold's model
     (``fold<k>.pt``, calibrated with temperature 1) to check ``mood-tagger eval`` with."""
-    all_logits, all_owner, per_fold = [], [], []
+    all_logits, all_owner, per_fold, seconds = [], [], [], []
     for k in folds:
         t0 = time.perf_counter()
         train_idx = np.flatnonzero(ds.folds != k)
@@ -311,9 +318,17 @@ def cross_validate(
         logits, owner = segment_logits(model, ds, test_idx, recipe)
         all_logits.append(logits)
         all_owner.append(owner)
-        m = song_metrics(song_probs(logits, owner, test_idx, 1.0), ds.labels[test_idx])
+        seconds.append(round(time.perf_counter() - t0, 1))
+    logits = np.concatenate(all_logits)
+    owner = np.concatenate(all_owner)
+    temperature = fit_temperature(logits, owner, ds)
+    # Each fold is scored as the app scores songs (the temperature only calibrates).
+    for k, fold_logits, fold_owner, secs in zip(folds, all_logits, all_owner, seconds, strict=True):
+        test_idx = np.flatnonzero(ds.folds == k)
+        probs = song_probs(fold_logits, fold_owner, test_idx, temperature)
+        m = song_metrics(probs, ds.labels[test_idx])
         m["fold"] = k
-        m["train_seconds"] = round(time.perf_counter() - t0, 1)
+        m["train_seconds"] = secs
         per_fold.append(m)
         log.info(
             "fold %d: macro-F1 %.3f acc %.3f energy %.3f (%.0f s)",
@@ -323,9 +338,6 @@ def cross_validate(
             m["energy_accuracy"],
             m["train_seconds"],
         )
-    logits = np.concatenate(all_logits)
-    owner = np.concatenate(all_owner)
-    temperature = fit_temperature(logits, owner, ds)
     songs = np.unique(owner)
     raw = song_metrics(song_probs(logits, owner, songs, 1.0), ds.labels[songs])
     cal = song_metrics(song_probs(logits, owner, songs, temperature), ds.labels[songs])
@@ -406,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = FeatureConfig(**args.features)
     except TypeError as exc:  # an unknown field in --recipe / --features
         ap.error(str(exc))
+    if recipe.head not in ("lda", "logistic"):
+        ap.error(f"unknown head {recipe.head!r} (lda or logistic)")
     if isinstance(recipe.channels, list):
         recipe = dataclasses.replace(recipe, channels=tuple(recipe.channels))
     if recipe.arch == "musicnn" and not pretrained.weights_file(recipe.pretrained).is_file():

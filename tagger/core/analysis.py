@@ -28,7 +28,8 @@ from tagger.core.progress import CancelToken
 log = logging.getLogger(__name__)
 
 #: Bump when window placement or pooling changes: cached predictions are then redone.
-ANALYSIS_VERSION = 1
+#: 2: calibration applied to the song's averaged probabilities, not to each window.
+ANALYSIS_VERSION = 2
 N_WINDOWS = 6
 #: Intro/outro skipped on songs at least MIN_SKIP_DURATION long.
 SKIP_SECONDS = 10.0
@@ -102,13 +103,13 @@ class Analyzer:
         duration, starts, wav = self.windows(path)
         return duration, starts, segment_patches(wav, self.features)
 
-    def predict_patches(self, patches: np.ndarray) -> np.ndarray:
-        """Segment probabilities ``(n, 4)``."""
-        return self.loaded.model.predict_windows(patches)
+    def song_probabilities(self, patches: np.ndarray) -> np.ndarray:
+        """A song's calibrated probabilities ``(4,)`` from its patches."""
+        return self.loaded.model.song_proba(patches)
 
     def analyze(self, path: str | Path) -> SongAnalysis:
         duration, starts, patches = self.patches(path)
-        probs = self.predict_patches(patches).astype(np.float64).mean(axis=0)
+        probs = self.song_probabilities(patches)
         return SongAnalysis(
             path=str(path),
             scores=MoodScores.from_probabilities(probs.tolist()),

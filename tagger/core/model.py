@@ -99,8 +99,26 @@ class MoodCNN(nn.Module):
         return np.concatenate([self.embed(torch.from_numpy(p[None])).numpy() for p in patches])
 
     @torch.inference_mode()
-    def predict_windows(self, patches: np.ndarray) -> np.ndarray:
-        """``predict_proba`` of patches, one window at a time (see ``embed_windows``)."""
-        return np.concatenate(
-            [self.predict_proba(torch.from_numpy(p[None])).numpy() for p in patches]
-        )
+    def window_logits(self, patches: np.ndarray) -> np.ndarray:
+        """Uncalibrated logits of patches, one window at a time (see ``embed_windows``)."""
+        return np.concatenate([self.forward(torch.from_numpy(p[None])).numpy() for p in patches])
+
+    def song_proba(self, patches: np.ndarray) -> np.ndarray:
+        """One song's calibrated mood probabilities ``(n_classes,)`` from its windows."""
+        return pool_song(self.window_logits(patches), float(self.temperature))
+
+
+def pool_song(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """A song's window logits ``(n, classes)`` -> its probabilities ``(classes,)``.
+
+    The windows' softmax probabilities are averaged, then calibrated as a whole:
+    ``p ** (1 / T)``, renormalised. Scaling the song's log-probabilities (not each window's
+    logits) keeps calibration from changing the song's top mood; it changes only how sure
+    the song's probabilities say it is.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p = (p / p.sum(axis=1, keepdims=True)).mean(axis=0)
+    logp = np.log(np.clip(p, 1e-300, None)) / temperature
+    q = np.exp(logp - logp.max())
+    return q / q.sum()

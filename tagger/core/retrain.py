@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from tagger.core.analysis import Analyzer
 from tagger.core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from tagger.core.errors import FileError, MoodTaggerError
+from tagger.core.model import pool_song
 from tagger.core.moods import MOODS
 from tagger.core.paths import app_dirs, bundled_model_path
 from tagger.core.progress import CancelToken, Progress
@@ -334,12 +335,9 @@ def fit_head(
 def _predict(
     embeddings: list[np.ndarray], w: torch.Tensor, b: torch.Tensor, temperature: float
 ) -> np.ndarray:
-    """Song probabilities as the app computes them: mean of calibrated window softmaxes."""
-    out = []
+    """Song probabilities as the app computes them (:func:`model.pool_song`)."""
     with torch.no_grad():
-        for e in embeddings:
-            p = torch.softmax((torch.from_numpy(e) @ w.T + b) / temperature, dim=1)
-            out.append(p.double().mean(dim=0).numpy())
+        out = [pool_song((torch.from_numpy(e) @ w.T + b).numpy(), temperature) for e in embeddings]
     return np.stack(out) if out else np.zeros((0, len(MOODS)))
 
 
