@@ -106,7 +106,7 @@ Model id `{report["model_id"]}` · created {report.get("created", "")}
 Predicts the mood of a song as probabilities over Russell's quadrants: `happy` (Q1),
 `aggressive` (Q2), `sad` (Q3), `calm` (Q4). The app scores up to {n_win} evenly spaced
 {win_s}-s windows of a song (skipping the first and last 10 s of songs of a minute or
-more) and averages their calibrated probabilities.
+more), averages their probabilities and calibrates the average.
 
 ## Data
 4Q audio emotion dataset (Panda et al. 2018): the 764 clips of the shared training copy,

@@ -89,8 +89,9 @@ class MoodCNN(nn.Module):
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """Calibrated segment probabilities (eval mode expected)."""
-        return torch.softmax(self.forward(x) / self.temperature, dim=1)
+        """Segment probabilities (eval mode expected). Uncalibrated: the temperature applies
+        to a whole song's averaged probabilities (:func:`pool_song`, :meth:`song_proba`)."""
+        return torch.softmax(self.forward(x), dim=1)
 
     @torch.inference_mode()
     def embed_windows(self, patches: np.ndarray) -> np.ndarray:
