@@ -12,6 +12,7 @@ from training.train import main
     [
         (["--recipe", '{"pretrained": "nope"}'], "no pretrained weights 'nope' (have: msd)"),
         (["--recipe", '{"bogus": 1}'], "unexpected keyword argument 'bogus'"),
+        (["--recipe", '{"head": "svm"}'], "unknown head 'svm' (lda or logistic)"),
         (["--features", '{"n_mel": 96}'], "unexpected keyword argument 'n_mel'"),
     ],
 )
