@@ -21,7 +21,8 @@ def test_the_layer_gives_lda_posteriors():
     x, y = _data()
     mean, std, w, b = fit_lda_head(x, y)
     probs = torch.softmax(torch.from_numpy((x - mean) / std) @ w.T + b, dim=1).numpy()
-    ref = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit((x - mean) / std, y)
+    ref = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto", priors=[0.25] * 4)
+    ref.fit((x - mean) / std, y)
     assert np.allclose(probs, ref.predict_proba((x - mean) / std), atol=1e-4)
     assert w.shape == (4, x.shape[1]) and b.shape == (4,)
 

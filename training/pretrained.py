@@ -70,13 +70,19 @@ def fit_lda_head(
     estimate (computed from the data: no knob to tune). With ~1,800 correlated windows in
     200 dimensions this generalises better than a discriminatively fitted softmax layer
     (training/EXPERIMENTS.md). Its softmax over ``x @ weight.T + bias`` is LDA's posterior.
+    The moods' prior is uniform: 4Q is balanced (225 songs per quadrant), the imbalance
+    of the shared copy comes from the clips held out of it, and a person's library gives
+    no reason to favour a mood before hearing the song.
     Returns ``(mean, std, weight, bias)`` as :func:`fit_head` does.
     """
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
     mean = emb.mean(axis=0)
     std = emb.std(axis=0) + 1e-6
-    lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    classes = np.unique(y)
+    lda = LinearDiscriminantAnalysis(
+        solver="lsqr", shrinkage="auto", priors=np.full(len(classes), 1.0 / len(classes))
+    )
     lda.fit((emb - mean) / std, y)
     weight = torch.from_numpy(np.asarray(lda.coef_, dtype=np.float32))
     bias = torch.from_numpy(np.asarray(lda.intercept_, dtype=np.float32))
