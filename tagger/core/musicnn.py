@@ -44,7 +44,14 @@ def _bn1d(c: int) -> nn.BatchNorm1d:
 
 
 class _FreqMaxBlock(nn.Module):
-    """conv2d -> ReLU -> BatchNorm -> max over the frequency axis: ``(B, C, T)``."""
+    """conv2d -> ReLU -> BatchNorm -> max over the frequency axis: ``(B, C, T)``.
+
+    In eval mode the max is taken first, on the convolution alone, and the bias, ReLU and
+    BatchNorm are applied to the ``(B, C, T)`` result: all three are monotonic per channel
+    (BatchNorm decreasing where its scale is negative, where the min is taken instead), so
+    the numbers are the same while the large ``(B, C, T, F)`` tensor is read once, not
+    four times (a quarter of musicnn's CPU time).
+    """
 
     def __init__(self, filters: int, kernel: tuple[int, int], pad_t: tuple[int, int]) -> None:
         super().__init__()
@@ -54,7 +61,15 @@ class _FreqMaxBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, T, F)
         x = F.pad(x, (0, 0, *self.pad_t))
-        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+        if self.training:  # batch statistics: no shortcut
+            return self.bn(F.relu(self.conv(x))).amax(dim=3)
+        bn = self.bn
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        sign = torch.where(scale < 0, -1.0, 1.0)
+        # max over frequency of sign * conv, i.e. the max or (negated) the min per channel
+        extreme = F.conv2d(x, self.conv.weight * sign[:, None, None, None]).amax(dim=3)
+        z = F.relu(extreme * sign[:, None] + self.conv.bias[:, None])
+        return (z - bn.running_mean[:, None]) * scale[:, None] + bn.bias[:, None]
 
 
 def _same(k: int) -> tuple[int, int]:

@@ -94,3 +94,26 @@ def test_log1p_features_and_their_display_in_db():
 def test_unknown_scale_is_rejected():
     with pytest.raises(ValueError, match="scale"):
         FeatureConfig.from_dict({**FeatureConfig().to_dict(), "scale": "cubic"})
+
+
+def test_front_end_shortcut_gives_the_layers_own_numbers():
+    """Eval mode takes the frequency max before bias, ReLU and BatchNorm; with negative
+    BatchNorm scales (the min is then taken) it must equal the layers applied in order."""
+    from tagger.core.musicnn import _FreqMaxBlock
+
+    torch.manual_seed(0)
+    block = _FreqMaxBlock(12, (7, 9), (3, 3))
+    with torch.no_grad():
+        block.bn.weight.copy_(torch.randn(12))  # about half negative
+        block.bn.bias.copy_(torch.randn(12))
+        block.bn.running_mean.copy_(torch.randn(12))
+        block.bn.running_var.copy_(torch.rand(12) + 0.1)
+    assert (block.bn.weight < 0).any() and (block.bn.weight > 0).any()
+    block.eval()
+    x = torch.randn(2, 1, 40, 24)
+    with torch.no_grad():
+        padded = torch.nn.functional.pad(x, (0, 0, 3, 3))
+        expected = block.bn(torch.relu(block.conv(padded))).amax(dim=3)
+        got = block(x)
+    assert got.shape == expected.shape == (2, 12, 40)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
