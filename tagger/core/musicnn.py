@@ -33,6 +33,8 @@ MSD_TAGS = (
 )  # fmt: skip
 
 _BN_EPS = 1e-3  # TensorFlow's default
+#: Front-end filters whose weights sum (in absolute value) to no more than this are zero.
+DEAD_FILTER_L1 = 1e-6
 
 
 def _bn2d(c: int) -> nn.BatchNorm2d:
@@ -50,7 +52,7 @@ class _FreqMaxBlock(nn.Module):
     BatchNorm are applied to the ``(B, C, T)`` result: all three are monotonic per channel
     (BatchNorm decreasing where its scale is negative, where the min is taken instead), so
     the numbers are the same while the large ``(B, C, T, F)`` tensor is read once, not
-    four times (a quarter of musicnn's CPU time).
+    four times; filters that training left at zero are not convolved at all.
     """
 
     def __init__(self, filters: int, kernel: tuple[int, int], pad_t: tuple[int, int]) -> None:
@@ -63,11 +65,18 @@ class _FreqMaxBlock(nn.Module):
         x = F.pad(x, (0, 0, *self.pad_t))
         if self.training:  # batch statistics: no shortcut
             return self.bn(F.relu(self.conv(x))).amax(dim=3)
-        bn = self.bn
+        bn, w = self.bn, self.conv.weight
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         sign = torch.where(scale < 0, -1.0, 1.0)
-        # max over frequency of sign * conv, i.e. the max or (negated) the min per channel
-        extreme = F.conv2d(x, self.conv.weight * sign[:, None, None, None]).amax(dim=3)
+        # Training left most filters at zero (MSD: all but 65 of 561 have an L1 norm under
+        # 1e-6, most under 1e-9): their convolution changes no output by more than
+        # DEAD_FILTER_L1 x the largest input, so only the others are computed.
+        live = torch.nonzero(w.flatten(1).abs().sum(dim=1) > DEAD_FILTER_L1).flatten()
+        extreme = x.new_zeros(x.shape[0], w.shape[0], x.shape[2] - w.shape[2] + 1)
+        if len(live):
+            # max over frequency of sign * conv: the max, or (negated) the min, per channel
+            signed = w[live] * sign[live, None, None, None]
+            extreme[:, live] = F.conv2d(x, signed).amax(dim=3)
         z = F.relu(extreme * sign[:, None] + self.conv.bias[:, None])
         return (z - bn.running_mean[:, None]) * scale[:, None] + bn.bias[:, None]
 
