@@ -98,6 +98,17 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
         if inf
         else ""
     )
+    selection = (
+        "\nThe three 5-s windows were chosen for speed (they tied with six under an earlier\n"
+        "head). On the same folds, eight layouts (one to six windows of 3-30 s) score\n"
+        "0.719-0.745, and these three windows score highest. Picking the layout by CV on\n"
+        "the other four folds, for each fold in turn (nested CV), gives 0.727. Expect about\n"
+        "0.73 on new music rather than the figure above (`training/EXPERIMENTS.md`).\n"
+        if recipe.get("arch") == "musicnn"
+        and feats.get("segment_seconds") == 5.0
+        and feats.get("max_windows") == 3
+        else ""
+    )
     text = f"""# Mood CNN (bundled model)
 
 Model id `{report["model_id"]}` · created {report.get("created", "")}
@@ -151,7 +162,7 @@ Pooled over all {cal["n"]} out-of-fold songs: macro-F1 {cal["macro_f1"]:.3f}, ac
 For comparison, the published 4-class F1 on the full 900-clip 4Q set, each with its own
 cross-validation, is 76.4% (handcrafted features + SVM, Panda et al. 2018) and 80.2%
 (DNN + CNN ensemble, Louro et al. 2024). This model does not reach them yet.
-
+{selection}
 Calibration (pooled out-of-fold, 10 bins): ECE {raw["ece"]:.3f} before, **{cal["ece"]:.3f}** after
 temperature scaling (the temperature minimises the held-out log-loss), so `confidence`
 can be read as the chance the mood is right.
