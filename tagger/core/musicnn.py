@@ -60,25 +60,39 @@ class _FreqMaxBlock(nn.Module):
         self.pad_t = pad_t
         self.conv = nn.Conv2d(1, filters, kernel)
         self.bn = _bn2d(filters)
+        self._folded: tuple | None = None
+
+    def _eval_constants(self) -> tuple:
+        """The live filters, their signed weights and the per-channel affine, computed once
+        per set of weights (redone when a weight or BatchNorm statistic is changed in place,
+        as loading a checkpoint does)."""
+        bn, w = self.bn, self.conv.weight
+        tensors = (w, self.conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var)
+        key = tuple((t.data_ptr(), t._version) for t in tensors)
+        if self._folded is None or self._folded[0] != key:
+            with torch.no_grad():
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                sign = torch.where(scale < 0, -1.0, 1.0)
+                # Training left most filters at zero (MSD: all but 65 of 561 have an L1 norm
+                # under 1e-6, most under 1e-9): their convolution changes no output by more
+                # than DEAD_FILTER_L1 x the largest input, so only the others are computed.
+                live = torch.nonzero(w.flatten(1).abs().sum(dim=1) > DEAD_FILTER_L1).flatten()
+                signed = w[live] * sign[live, None, None, None]
+                affine = (bn.running_mean[:, None], scale[:, None], bn.bias[:, None])
+                self._folded = (key, live, signed, sign[:, None], *affine)
+        return self._folded[1:]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, T, F)
         x = F.pad(x, (0, 0, *self.pad_t))
         if self.training:  # batch statistics: no shortcut
             return self.bn(F.relu(self.conv(x))).amax(dim=3)
-        bn, w = self.bn, self.conv.weight
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        sign = torch.where(scale < 0, -1.0, 1.0)
-        # Training left most filters at zero (MSD: all but 65 of 561 have an L1 norm under
-        # 1e-6, most under 1e-9): their convolution changes no output by more than
-        # DEAD_FILTER_L1 x the largest input, so only the others are computed.
-        live = torch.nonzero(w.flatten(1).abs().sum(dim=1) > DEAD_FILTER_L1).flatten()
-        extreme = x.new_zeros(x.shape[0], w.shape[0], x.shape[2] - w.shape[2] + 1)
+        live, signed, sign, mean, scale, beta = self._eval_constants()
+        extreme = x.new_zeros(x.shape[0], self.conv.out_channels, x.shape[2] - signed.shape[2] + 1)
         if len(live):
             # max over frequency of sign * conv: the max, or (negated) the min, per channel
-            signed = w[live] * sign[live, None, None, None]
             extreme[:, live] = F.conv2d(x, signed).amax(dim=3)
-        z = F.relu(extreme * sign[:, None] + self.conv.bias[:, None])
-        return (z - bn.running_mean[:, None]) * scale[:, None] + bn.bias[:, None]
+        z = F.relu(extreme * sign + self.conv.bias[:, None])
+        return (z - mean) * scale + beta
 
 
 def _same(k: int) -> tuple[int, int]:
@@ -139,13 +153,15 @@ class MusicnnBackbone(nn.Module):
         return torch.sigmoid(self.tag_layer(self.penultimate(self.forward(x))))
 
 
+@torch.no_grad()
 def load_tf_weights(model: MusicnnBackbone, w: dict) -> None:
-    """Copy weights named as in the musicnn TensorFlow checkpoint (``/`` or ``.``)."""
+    """Copy weights named as in the musicnn TensorFlow checkpoint (``/`` or ``.``), in
+    place (so the front end's cached eval constants see the change)."""
     w = {k.replace("/", "."): torch.as_tensor(v) for k, v in w.items()}
 
     def bn(mod: nn.Module, name: str) -> None:
-        mod.weight.data.copy_(w[f"{name}.gamma"])
-        mod.bias.data.copy_(w[f"{name}.beta"])
+        mod.weight.copy_(w[f"{name}.gamma"])
+        mod.bias.copy_(w[f"{name}.beta"])
         mod.running_mean.copy_(w[f"{name}.moving_mean"])
         mod.running_var.copy_(w[f"{name}.moving_variance"])
 
@@ -157,17 +173,17 @@ def load_tf_weights(model: MusicnnBackbone, w: dict) -> None:
 
     bn(model.bn_in, bn_name(0))
     for i, block in enumerate((*model.timbral, *model.temporal)):
-        block.conv.weight.data.copy_(w[f"{conv_name(i)}.kernel"].permute(3, 2, 0, 1))
-        block.conv.bias.data.copy_(w[f"{conv_name(i)}.bias"])
+        block.conv.weight.copy_(w[f"{conv_name(i)}.kernel"].permute(3, 2, 0, 1))
+        block.conv.bias.copy_(w[f"{conv_name(i)}.bias"])
         bn(block.bn, bn_name(i + 1))
     for j, (conv, b) in enumerate(zip(model.mid, model.mid_bn, strict=True)):
         k = w[f"{conv_name(5 + j)}.kernel"][:, :, 0, :]  # (7, in, out)
-        conv.weight.data.copy_(k.permute(2, 1, 0))
-        conv.bias.data.copy_(w[f"{conv_name(5 + j)}.bias"])
+        conv.weight.copy_(k.permute(2, 1, 0))
+        conv.bias.copy_(w[f"{conv_name(5 + j)}.bias"])
         bn(b, bn_name(6 + j))
     bn(model.pool_bn, bn_name(9))
-    model.dense.weight.data.copy_(w["dense.kernel"].T)
-    model.dense.bias.data.copy_(w["dense.bias"])
+    model.dense.weight.copy_(w["dense.kernel"].T)
+    model.dense.bias.copy_(w["dense.bias"])
     bn(model.dense_bn, bn_name(10))
-    model.tag_layer.weight.data.copy_(w["dense_1.kernel"].T)
-    model.tag_layer.bias.data.copy_(w["dense_1.bias"])
+    model.tag_layer.weight.copy_(w["dense_1.kernel"].T)
+    model.tag_layer.bias.copy_(w["dense_1.bias"])
