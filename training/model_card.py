@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tagger.core.features import FeatureConfig
 from tagger.core.metrics import format_confusion
 from tagger.core.moods import MOODS
 
@@ -16,7 +18,29 @@ def _pm(s: dict[str, float]) -> str:
     return f"{s['mean']:.3f} ± {s['std']:.3f}"
 
 
-def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> None:
+#: What the nested CV over window layouts (training/EXPERIMENTS.md) says of the bundled
+#: recipe's score; measured for that recipe only, so printed only for it.
+_BUNDLED_SELECTION_NOTE = """
+The three 5-s windows were chosen for speed (they tied with six under an earlier
+head). On the same folds, eight layouts (one to six windows of 3-30 s) score
+0.719-0.745, and these three windows score highest. Picking the layout by CV on
+the other four folds, for each fold in turn (nested CV), gives 0.727. Expect about
+0.73 on new music rather than the figure above (`training/EXPERIMENTS.md`).
+"""
+
+
+def _selection_note(report: dict[str, Any]) -> str:
+    """The note above when ``report`` is of the bundled recipe and features, else ""."""
+    from training.train import DEFAULT_FEATURES, Recipe
+
+    recipe = {k: v for k, v in report["recipe"].items() if k != "seed"}
+    bundled = {k: v for k, v in dataclasses.asdict(Recipe()).items() if k != "seed"}
+    recipe["channels"] = tuple(recipe.get("channels", ()))
+    same_features = report["features"] == FeatureConfig(**DEFAULT_FEATURES).to_dict()
+    return _BUNDLED_SELECTION_NOTE if recipe == bundled and same_features else ""
+
+
+def write_model_card(path: Path, report: dict[str, Any]) -> None:
     cv = report["cv"]
     sp = cv["spread"]
     cal = cv["pooled_calibrated"]
@@ -98,17 +122,7 @@ def write_model_card(path: Path, report: dict[str, Any], extra: str = "") -> Non
         if inf
         else ""
     )
-    selection = (
-        "\nThe three 5-s windows were chosen for speed (they tied with six under an earlier\n"
-        "head). On the same folds, eight layouts (one to six windows of 3-30 s) score\n"
-        "0.719-0.745, and these three windows score highest. Picking the layout by CV on\n"
-        "the other four folds, for each fold in turn (nested CV), gives 0.727. Expect about\n"
-        "0.73 on new music rather than the figure above (`training/EXPERIMENTS.md`).\n"
-        if recipe.get("arch") == "musicnn"
-        and feats.get("segment_seconds") == 5.0
-        and feats.get("max_windows") == 3
-        else ""
-    )
+    selection = _selection_note(report)
     text = f"""# Mood CNN (bundled model)
 
 Model id `{report["model_id"]}` · created {report.get("created", "")}
@@ -183,7 +197,6 @@ Pooled confusion matrix (rows = true, columns = predicted):
 - The same song in another format or bit rate (which moves the analysis windows by a few
   milliseconds) gets slightly different probabilities, and a song near the border between
   two moods can change its top mood. `python benchmarks/stability.py` measures it.
-{extra}
 """
     path.write_text(text, encoding="utf-8")
 
