@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from tagger.core.library import LibraryRow
@@ -98,17 +98,21 @@ def row_status(row: LibraryRow, analysing: bool = False) -> str:
 
 
 def _sort_key(column: int):
-    def text(v: str | None) -> tuple[int, str]:
+    """Key for sorting rows by ``column``: a tuple whose first item says the row has no
+    value there (no title, no mood yet, could not be read), so such rows can go last."""
+
+    def text(v: str | None) -> tuple[bool, str]:
         return (v is None or v == "", (v or "").casefold())
 
-    def num(v: float | None) -> tuple[int, float]:
+    def num(v: float | None) -> tuple[bool, float]:
         return (v is None, v or 0.0)
 
     keys = {
         Column.TITLE: lambda r: text(r.title or Path(r.path).stem),
-        Column.ARTIST: lambda r: (text(r.artist), text(r.album), r.tracknumber or 0, r.path),
-        Column.ALBUM: lambda r: (text(r.album), r.tracknumber or 0, r.path),
+        Column.ARTIST: lambda r: (*text(r.artist), text(r.album), r.tracknumber or 0, r.path),
+        Column.ALBUM: lambda r: (*text(r.album), r.tracknumber or 0, r.path),
         Column.MOOD: lambda r: (
+            not r.mood,
             MOODS.index(r.mood) if r.mood else len(MOODS),
             -(r.scores.confidence if r.scores else 0.0),
         ),
@@ -116,7 +120,7 @@ def _sort_key(column: int):
         Column.ENERGY: lambda r: num(r.scores.energy if r.scores else None),
         Column.VALENCE: lambda r: num(r.scores.valence if r.scores else None),
         Column.TAG: lambda r: text(r.mood_tag),
-        Column.STATUS: lambda r: row_status(r),
+        Column.STATUS: lambda r: (False, row_status(r)),
     }
     return keys[Column(column)]
 
@@ -243,11 +247,24 @@ class LibraryModel(QAbstractTableModel):
         )
         self.layoutChanged.emit()
 
+    def resort(self) -> None:
+        """Sort again by the last chosen column: rows updated in place keep their places
+        (the table does not jump while results arrive), so call this once they are in."""
+        if self._sort is not None:
+            self.sort(*self._sort)
+
     def _apply_sort(self) -> None:
         if self._sort is None:
             return
         column, order = self._sort
-        self._rows.sort(key=_sort_key(column), reverse=order == Qt.SortOrder.DescendingOrder)
+        key = _sort_key(column)
+        keyed = [(key(r), r) for r in self._rows]
+        # rows without a value (no mood yet, unreadable) stay last in either order
+        present = [kr for kr in keyed if not kr[0][0]]
+        missing = [kr for kr in keyed if kr[0][0]]
+        present.sort(key=lambda kr: kr[0], reverse=order == Qt.SortOrder.DescendingOrder)
+        missing.sort(key=lambda kr: kr[0])
+        self._rows[:] = [r for _k, r in present + missing]
 
     # -- QAbstractItemModel -----------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
@@ -426,28 +443,43 @@ class MoodChipDelegate(QStyledItemDelegate):
         row = index.data(ROW_ROLE)
         corrected = bool(row is not None and row.label)
         text = display_name(mood) + (" ✎" if corrected else "")
-        fm = option.fontMetrics
-        pad = max(4, fm.height() // 3)
-        w = min(option.rect.width() - 2 * pad, fm.horizontalAdvance(text) + 3 * pad)
-        h = min(option.rect.height() - 4, fm.height() + 2)
-        chip = QRect(option.rect.x() + pad, option.rect.center().y() - h // 2 + 1, w, h)
+        f = QFont(option.font)
+        f.setBold(corrected)
+        chip = self.chip_rect(option.rect, f, text)
+        fm = QFontMetrics(f)
+        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, chip.width() - fm.height() // 3)
         colour = QColor(COLOURS.get(mood, "#888888"))
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
-        painter.drawRoundedRect(chip, h / 2, h / 2)
+        painter.drawRoundedRect(chip, chip.height() / 2, chip.height() / 2)
         painter.setPen(text_on(colour))
-        f = QFont(option.font)
-        f.setBold(corrected)
         painter.setFont(f)
         painter.drawText(chip, int(Qt.AlignmentFlag.AlignCenter), text)
         painter.restore()
 
+    @staticmethod
+    def chip_rect(cell: QRect, font: QFont, text: str) -> QRect:
+        """Where the chip for ``text`` in ``font`` (bold when corrected) goes in ``cell``:
+        sized to the text as drawn, never wider than the cell."""
+        fm = QFontMetrics(font)
+        pad = max(4, fm.height() // 3)
+        w = min(cell.width() - 2 * pad, fm.horizontalAdvance(text) + 3 * pad)
+        h = min(cell.height() - 4, fm.height() + 2)
+        return QRect(cell.x() + pad, cell.center().y() - h // 2 + 1, w, h)
+
+    @staticmethod
+    def needed_width(font: QFont) -> int:
+        """The cell width that fits the widest chip, "Aggressive ✎" in bold."""
+        bold = QFont(font)
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        return fm.horizontalAdvance("Aggressive ✎") + 5 * max(4, fm.height() // 3)
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         s = super().sizeHint(option, index)
-        fm = option.fontMetrics
-        return QSize(max(s.width(), fm.horizontalAdvance("Aggressive ✎") + fm.height()), s.height())
+        return QSize(max(s.width(), self.needed_width(option.font)), s.height())
 
 
 def status_colour(status: str, palette: QPalette) -> QColor:

@@ -222,7 +222,10 @@ class LibraryTableView(QTableView):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             label = HEADERS[Column(col)]
             # room for the header text and the sort arrow
-            self.setColumnWidth(col, max(w * em, hfm.horizontalAdvance(label) + 3 * em))
+            width = max(w * em, hfm.horizontalAdvance(label) + 3 * em)
+            if col == Column.MOOD:  # the widest chip, "Aggressive ✎" in bold
+                width = max(width, MoodChipDelegate.needed_width(self.font()))
+            self.setColumnWidth(col, width)
         hh.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
 
 
@@ -333,6 +336,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.splitter, "Library")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
         self.empty = EmptyState(self.choose_folder)
         self.stack = QStackedWidget()
@@ -467,6 +471,7 @@ class MainWindow(QMainWindow):
         self.search.setAccessibleName("Search")
         self.search.setMaximumWidth(self.fontMetrics().horizontalAdvance("M") * 24)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.textEdited.connect(lambda _t: self.tabs.setCurrentIndex(0))
         self.search.returnPressed.connect(self._on_search_return_pressed)
         tb.addWidget(self.search)
         self._update_actions()
@@ -753,7 +758,10 @@ class MainWindow(QMainWindow):
                 self.say(text)  # stays: the empty table has nothing else to say
                 return
             else:
-                text = f"Done: {ev.total} songs ({ev.analysed} analysed, {ev.cached} from cache)."
+                # the parts add up to the total: unreadable and silent songs are counted
+                # once, after the brackets, whether they failed now or in an earlier run
+                reused = max(0, ev.total - ev.errors - ev.no_mood - ev.analysed)
+                text = f"Done: {ev.total} songs ({ev.analysed} analysed, {reused} from cache)."
                 if ev.errors:
                     text += f" {ev.errors} could not be read."
                 if ev.no_mood:
@@ -797,6 +805,7 @@ class MainWindow(QMainWindow):
         if w is not self._analysis:
             return
         self._flush_results()
+        self.library_model.resort()  # the new results, in the order the table shows
         self._update_counts()
         self.library_model.set_analysing(())
         self._set_busy(False)
@@ -974,8 +983,16 @@ class MainWindow(QMainWindow):
                 self.table.selectRow(0)
 
     def _focus_search(self) -> None:
+        self.tabs.setCurrentIndex(0)  # the search filters the library: show it
         self.search.setFocus()
         self.search.selectAll()
+
+    def _on_tab_changed(self, index: int) -> None:
+        """Leaving the Library tab takes the keys out of the search box (it filters the
+        library only), or the Review keys 1-4, J/K, Enter would type into it instead."""
+        page = self.tabs.widget(index)
+        if index != 0 and page is not None and QApplication.focusWidget() is self.search:
+            page.setFocus()
 
     def _on_table_current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
         sel = self.table.selectionModel()

@@ -38,7 +38,13 @@ def probe_output() -> tuple[Any | None, str | None]:
     try:
         sd = import_sounddevice()
     except (OSError, ImportError) as exc:
-        return None, f"Audio preview is off: the PortAudio library is not available ({exc})."
+        detail = str(exc).strip()
+        if "portaudio" in detail.lower():  # sounddevice's own "PortAudio library not found"
+            return None, f"Audio preview is off: {detail} (install PortAudio to listen)."
+        return None, (
+            "Audio preview is off: the PortAudio library is not available"
+            + (f" ({detail})." if detail else ".")
+        )
     try:
         sd.query_devices(kind="output")
     except Exception as exc:  # PortAudioError or ValueError: no default output device

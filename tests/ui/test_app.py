@@ -120,3 +120,35 @@ def test_a_double_clicked_song_opens_in_review_and_plays(
     # a point on the mood map
     mood_map.play_requested.emit(rows[0].path)
     heard(rows[0])
+
+
+def test_review_keys_reach_the_review_tab_after_a_search(qtbot, make_window, small_library):
+    """Search the library, then click the Review tab and press 1: the song is labelled;
+    the key does not type into the library's search box (silently filtering the library).
+    Ctrl+F, or typing in the search box, brings the Library tab back."""
+    from PySide6.QtCore import Qt
+
+    from tagger.ui.review_view import ReviewView
+
+    window = make_window(auto_analyse=True)
+    add_optional_views(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        window.open_folder(small_library)
+    review = window.findChild(ReviewView)
+    window.find_action.trigger()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.search)
+    window.show_view(review)  # as a click on its tab does
+    row = review.current_row()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_1)
+    assert window.search.text() == ""
+    assert review.label_of(row.track_id) == "happy"
+
+    window.find_action.trigger()
+    assert window.tabs.currentIndex() == 0
+    window.show_view(review)
+    window.search.setFocus()  # a click into the search box while on the Review tab
+    qtbot.keyClicks(window.search, "track")
+    assert window.tabs.currentIndex() == 0

@@ -125,6 +125,24 @@ def test_sort_through_proxy_keeps_selection_rows():
     assert titles == sorted(titles, key=str.casefold, reverse=True)
 
 
+@pytest.mark.parametrize("order", [Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder])
+@pytest.mark.parametrize("column", [Column.CONFIDENCE, Column.ENERGY, Column.MOOD, Column.TAG])
+def test_rows_without_a_value_sort_last_in_either_order(column, order):
+    """Songs not analysed yet or unreadable have no confidence, energy or mood: sorted by
+    it, they come after the others both ways (they came first when sorted descending)."""
+    rows = make_rows(6)
+    rows[1] = dataclasses.replace(rows[1], scores=None, model_id=None)  # queued
+    rows[4] = dataclasses.replace(rows[4], scores=None, error="not an audio file")
+    rows = [dataclasses.replace(r, mood_tag=None if r.scores is None else "Calm") for r in rows]
+    model = LibraryModel()
+    model.set_rows(rows)
+    model.sort(column, order)
+    shown = [r.track_id for r in model.rows]
+    assert set(shown[-2:]) == {2, 5}, shown
+    model.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)  # titles are all there
+    assert [r.title for r in model.rows] == sorted((r.title for r in rows), reverse=True)
+
+
 @pytest.mark.parametrize(
     ("moods", "search", "expected"),
     [
@@ -175,3 +193,30 @@ def test_search_ignores_case_and_accents():
     assert found("motorhead") == ["Motörhead"]
     assert found("bjork joga") == []  # one field at a time, as before
     assert found("jóga") == ["Björk"]
+
+
+def test_corrected_mood_chip_fits_the_default_mood_column(qtbot):
+    """A corrected song's chip is "Aggressive ✎" in bold: the default Mood column and the
+    chip are sized for that text as drawn (they were sized for the plain text, so the
+    chip's ends and the pencil were cut off)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from tagger.ui.library_model import MoodChipDelegate
+    from tagger.ui.main_window import LibraryTableView
+
+    model = LibraryModel()
+    model.set_rows(make_rows(4))
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+    table = LibraryTableView()
+    qtbot.addWidget(table)
+    table.setModel(proxy)
+    table.set_default_widths()
+    width = table.columnWidth(Column.MOOD)
+    bold = QFont(table.font())
+    bold.setBold(True)
+    text_width = QFontMetrics(bold).horizontalAdvance("Aggressive ✎")
+    chip = MoodChipDelegate.chip_rect(QRect(0, 0, width, 24), bold, "Aggressive ✎")
+    assert chip.left() > 0 and chip.right() < width
+    assert chip.width() > text_width  # the text, centred, has room on both sides

@@ -53,10 +53,10 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
     assert window.message_label.text() == (
         "Done: 11 songs (7 analysed, 0 from cache). 4 could not be read."
     )
-    # opened again: nothing is analysed, and the unreadable files are still counted
+    # opened again: nothing is analysed, and the unreadable files are still counted, once
     wait_analysed(qtbot, window, library)
     assert window.message_label.text() == (
-        "Done: 11 songs (0 analysed, 11 from cache). 4 could not be read."
+        "Done: 11 songs (0 analysed, 7 from cache). 4 could not be read."
     )
     # the settings remember the folder
     s = load_settings()
@@ -96,7 +96,9 @@ def test_silent_song_is_listed_as_no_mood_not_as_an_error(qtbot, make_window, sm
     said = other.scores.mood.capitalize()
     assert f"your label; the model said {said}, {other.scores.confidence:.0%} confident" in text
     wait_analysed(qtbot, window, small_library)  # from the cache: still counted, still no error
-    assert window.message_label.text().endswith("1 silent or too short to have a mood.")
+    assert window.message_label.text() == (
+        "Done: 13 songs (0 analysed, 12 from cache). 1 silent or too short to have a mood."
+    )
     assert window.errors_list.count() == 0
 
 
@@ -496,3 +498,17 @@ def test_label_the_selected_songs_from_the_table(qtbot, make_window, library):
     qtbot.keyClick(window.table, Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)
     with Store.open_default() as store:
         assert store.labels_under(library) == {}
+
+
+def test_table_sorted_before_analysis_is_in_order_once_it_is_done(
+    qtbot, make_window, small_library
+):
+    """Sorted by confidence while songs are still queued (or before a re-analysis): the
+    results arrive in place, and once analysis is done the rows are in that order."""
+    window = make_window()
+    window.table.sortByColumn(Column.CONFIDENCE, Qt.SortOrder.DescendingOrder)
+    wait_analysed(qtbot, window, small_library)
+    proxy = window.proxy
+    shown = [proxy.row_at(i).scores.confidence for i in range(proxy.rowCount())]
+    assert len(shown) == 12
+    assert shown == sorted(shown, reverse=True)

@@ -57,7 +57,10 @@ def test_missing_portaudio_disables_playback(qtbot, monkeypatch):
     monkeypatch.setattr(playback, "import_sounddevice", fail)
     p = Player()
     assert not p.available
-    assert "PortAudio" in p.unavailable_reason
+    # says it once, in sounddevice's words, and what to do
+    assert p.unavailable_reason == (
+        "Audio preview is off: PortAudio library not found (install PortAudio to listen)."
+    )
     p.load("/nonexistent.wav", 1.0, play=True)  # all no-ops, nothing raises
     p.play()
     p.toggle()
