@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import random
+import re
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -336,6 +337,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+#: Characters XML 1.0 does not allow, even escaped (C0 controls but tab, LF and CR;
+#: lone surrogates; U+FFFE/U+FFFF): a tag holding one would make the XSPF unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def display_title(row: LibraryRow) -> str:
     """``Artist - Title`` (title falls back to the file name)."""
     title = _one_line(row.title or "") or Path(row.path).stem
@@ -379,17 +389,18 @@ def xspf_bytes(rows: Iterable[LibraryRow], title: str = "") -> bytes:
     q = f"{{{XSPF_NS}}}"
     root = ET.Element(q + "playlist", {"version": "1"})
     if title:
-        ET.SubElement(root, q + "title").text = title
+        ET.SubElement(root, q + "title").text = _xml_text(title)
     ET.SubElement(root, q + "creator").text = "Mood Tagger"
     tl = ET.SubElement(root, q + "trackList")
     for r in rows:
         t = ET.SubElement(tl, q + "track")
         ET.SubElement(t, q + "location").text = Path(r.path).absolute().as_uri()
-        ET.SubElement(t, q + "title").text = _one_line(r.title or "") or Path(r.path).stem
+        title = _one_line(_xml_text(r.title or "")) or Path(r.path).stem
+        ET.SubElement(t, q + "title").text = _xml_text(title)
         if r.artist:
-            ET.SubElement(t, q + "creator").text = r.artist
+            ET.SubElement(t, q + "creator").text = _xml_text(r.artist)
         if r.album:
-            ET.SubElement(t, q + "album").text = r.album
+            ET.SubElement(t, q + "album").text = _xml_text(r.album)
         if r.tracknumber:
             ET.SubElement(t, q + "trackNum").text = str(int(r.tracknumber))
         if r.duration is not None and math.isfinite(r.duration):

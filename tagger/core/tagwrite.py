@@ -55,8 +55,18 @@ from tagger.core.tags import (
 log = logging.getLogger(__name__)
 
 #: Temporary copies are hidden files (the scan skips them) named after the writer's pid.
+#: They end in ``.tmp`` plus the original's extension (``.mood-tagger-PID-XXXX.tmp.mp3``):
+#: mutagen tells some formats apart by the extension alone (an MP3 without an ID3 tag
+#: whose first frame is MPEG 2.5, a FLAC file with an ID3 tag in front).
 TMP_PREFIX = ".mood-tagger-"
 TMP_SUFFIX = ".tmp"
+
+
+def _is_temp_name(name: str) -> bool:
+    """A temporary copy's file name: ``.mood-tagger-PID-XXXX.tmp[.ext]``."""
+    if not name.startswith(TMP_PREFIX):
+        return False
+    return name.endswith(TMP_SUFFIX) or os.path.splitext(name)[0].endswith(TMP_SUFFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +255,7 @@ def remove_stale_temp_files(folders: set[str]) -> int:
         except OSError:
             continue
         for name in names:
-            if not (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)):
+            if not _is_temp_name(name):
                 continue
             pid_text = name[len(TMP_PREFIX) :].split("-", 1)[0]
             if pid_text.isdigit() and _pid_alive(int(pid_text)):
@@ -319,7 +329,9 @@ def _rewrite(
         raise FileError(path, "file changed since it was scanned; scan the folder again")
     _check_writable(real, st)
     folder = os.path.dirname(real)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=TMP_SUFFIX)
+    # the copy keeps the extension: mutagen must recognise it as the same kind of file
+    suffix = TMP_SUFFIX + os.path.splitext(real)[1]
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=suffix)
     try:
         with open(real, "rb") as src, os.fdopen(fd, "wb") as dst:
             _copy(src, dst, st.st_size)
@@ -644,7 +656,11 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
 
     out: dict[str, int] = {}
     for p in paths:
-        path = Path(p).expanduser().resolve()
+        given = Path(os.path.abspath(Path(p).expanduser()))
+        # The scan keeps the names of symlinks met below the (resolved) music folder, so a
+        # symlinked file or folder is known by the path it was found at, not its target's.
+        candidates = dict.fromkeys([given, given.parent.resolve() / given.name, given.resolve()])
+        path = next((c for c in candidates if store.track(c) is not None), given.resolve())
         st = _stat(str(path), missing="file not found")
         if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
             raise FileError(path, "not an audio file")

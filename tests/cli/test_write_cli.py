@@ -167,6 +167,29 @@ def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_mod
     assert read_tags(song).mood == "Happy"
 
 
+def test_label_on_symlinked_file_and_folder_reaches_the_scanned_track(
+    music, tmp_path, tiny_model_path, capsys
+):
+    """A song found through a symlink (to a file, or in a symlinked folder) is a track under
+    the link's path; `label` on that path labels that track, not the link's target, so
+    `write` and `playlist` use the label."""
+    elsewhere = tmp_path / "elsewhere"
+    target = make_tagged(elsewhere / "Artist" / "Disc" / "01 song.flac", "flac", seed=7)
+    other = make_tagged(elsewhere / "Single" / "song.ogg", "ogg", seed=8)
+    (music / "Artist").symlink_to(elsewhere / "Artist", target_is_directory=True)
+    (music / "Ärtist" / "Album" / "05 link.ogg").symlink_to(other)
+    via_folder = music / "Artist" / "Disc" / "01 song.flac"
+    via_file = music / "Ärtist" / "Album" / "05 link.ogg"
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["label", "aggressive", str(via_folder), str(via_file)]) == 0
+    assert "labelled 2 files as Aggressive" in capsys.readouterr().out
+    with Store.open_default() as store:
+        labels = store.labels_under(music.resolve())
+    assert labels == {str(via_folder): "aggressive", str(via_file): "aggressive"}
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
+    assert read_tags(target).mood == "Aggressive" and read_tags(other).mood == "Aggressive"
+
+
 def test_energy_valence_setting(music, tiny_model_path, capsys):
     from tagger.core.settings import update_settings
 

@@ -7,6 +7,7 @@ import os
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,26 @@ def test_xspf_is_valid_xml_with_file_uris(tmp_path, files):
     assert tracks[0].find(XSPF + "creator").text == "Ärtist Ünïcode"
     assert tracks[0].find(XSPF + "album").text == "Album"
     assert tracks[2].find(XSPF + "creator") is None
+
+
+def test_xspf_stays_valid_xml_with_control_characters_in_tags(tmp_path):
+    """A tag holding a control character (a bell, an escape sequence, a stray NUL) is
+    left out of the XSPF, which would otherwise not parse at all."""
+    row = make_row(1, P["calm"], path=str(tmp_path / "a\x07b.mp3"), title="bell\x07 & <x>")
+    row2 = make_row(
+        2, P["happy"], path=str(tmp_path / "c\x1bd.mp3"), title="\x01", artist="nul\x00\x1b[31m"
+    )
+    rows = [row, replace(row2, album="tab\tok\ufffe")]
+    dest = write_playlist(tmp_path / "list.xspf", rows, title="night\x0c mix")
+    root = ET.parse(dest).getroot()
+    assert root.find(XSPF + "title").text == "night mix"
+    first, second = root.findall(f"{XSPF}trackList/{XSPF}track")
+    assert first.find(XSPF + "title").text == "bell & <x>"
+    assert second.find(XSPF + "title").text == "cd"  # the file name, less its control
+    assert second.find(XSPF + "creator").text == "nul[31m"
+    assert second.find(XSPF + "album").text == "tab\tok"
+    loc = urllib.parse.urlparse(second.find(XSPF + "location").text).path
+    assert urllib.parse.unquote(loc) == row2.path  # the location keeps the real name
 
 
 def test_write_is_atomic_and_checks_suffix(tmp_path, files, monkeypatch):

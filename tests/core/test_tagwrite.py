@@ -460,3 +460,46 @@ def test_disk_full_leaves_the_file_and_no_temp_copy(tmp_path, monkeypatch):
     assert big.read_bytes() == before
     assert read_tags(small).mood == "Happy"
     assert sorted(p.name for p in root.iterdir()) == ["big.flac", "small.flac"]
+
+
+def test_files_mutagen_knows_only_by_their_extension_are_written(tmp_path):
+    """An MP3 with no ID3 tag whose first frame is MPEG 2.5 (8 kHz) and a FLAC file with
+    an ID3 tag in front: mutagen recognises them by the extension, so the temporary copy
+    must keep it (a ``.tmp`` copy read as "not a recognised audio file" / as an MP3)."""
+    import io
+
+    from tagger.core.tagwrite import remove_stale_temp_files
+    from tests.audio_factory import write_audio
+
+    root = tmp_path / "music"
+    mp3 = write_audio(root / "lowrate.mp3", seconds=2.0, sr=8000)
+    mutagen.id3.delete(mp3)
+    assert mp3.read_bytes()[:2] == b"\xff\xe3"  # MPEG 2.5 layer III, no tag
+    flac = write_audio(tmp_path / "plain.flac", seconds=2.0)
+    id3 = mutagen.id3.ID3()
+    id3.add(mutagen.id3.TIT2(encoding=3, text=["id3 in front"]))
+    head = io.BytesIO()
+    id3.save(head)
+    (root / "id3.flac").write_bytes(head.getvalue() + flac.read_bytes())
+    flac = root / "id3.flac"
+    audio = {p: audio_hash(p) for p in (mp3, flac)}
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    outcomes, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert [o.error for o in outcomes if not o.ok] == []
+    assert summary.written == 2
+    assert read_tags(mp3).mood == "Happy" and read_tags(flac).mood == "Happy"
+    assert {p: audio_hash(p) for p in (mp3, flac)} == audio
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 2 and summary.failed == 0
+    assert read_tags(mp3).mood is None and read_tags(flac).mood is None
+    # copies left by a writer that is gone, in the new and the old naming, are cleaned up
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (root / f".mood-tagger-{dead.pid}-abcd.tmp.mp3").write_bytes(b"x")
+    (root / f".mood-tagger-{dead.pid}-efgh.tmp").write_bytes(b"x")
+    assert remove_stale_temp_files({str(root)}) == 2
+    assert sorted(p.name for p in root.iterdir()) == ["id3.flac", "lowrate.mp3"]
