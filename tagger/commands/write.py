@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         every = plan_write(root, store, model_id, args.min_confidence, energy_valence)
         changes = keeping_existing(every) if keep_existing else every
         kept = len(every) - len(changes)  # to say how many keeping them spared
+        # a symlink in the library: one file, two tracks, written once (not a failure)
+        same_file = [(p, c.path) for c in changes for p in c.same_file]
         if args.dry_run:
             problems = dict(preflight(changes, store))
             failures += list(problems.items())
@@ -148,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"{len(no_mood)} silent or very short file(s) have no mood to write\n")
     if kept:
         out.write(f"{kept} file(s) that already have a mood tag were left as they are\n")
+    if same_file:
+        out.write(f"{len(same_file)} path(s) lead to a file listed under another path:\n")
+        for path, other in same_file:
+            out.write(f"  {_rel(path, root)}: same file as {_rel(other, root)}\n")
     if failures:
         what = "cannot be written" if args.dry_run else "failed"
         out.write(f"{len(failures)} file(s) {what}:\n")

@@ -291,13 +291,22 @@ class Store:
             )
 
     def update_file_identity(
-        self, track_id: int, size: int, mtime_ns: int, mood_tag: str | None
+        self,
+        track_id: int,
+        size: int,
+        mtime_ns: int,
+        mood_tag: str | None,
+        before: tuple[int, int] | None = None,
     ) -> None:
-        """After our own tag write: keep predictions valid (tags are not audio)."""
+        """After our own tag write: keep predictions valid (tags are not audio).
+
+        ``before``: the file's size/mtime just before the write (default: the stored
+        ones, which a scan that saw the new file first has already replaced)."""
         with self.db:
-            old = self.db.execute(
-                "SELECT size, mtime_ns FROM tracks WHERE id = ?", (track_id,)
-            ).fetchone()
+            old = before
+            if old is None:
+                sql = "SELECT size, mtime_ns FROM tracks WHERE id = ?"
+                old = self.db.execute(sql, (track_id,)).fetchone()
             self.db.execute(
                 "UPDATE tracks SET size = ?, mtime_ns = ?, mood_tag = ? WHERE id = ?",
                 (size, mtime_ns, mood_tag, track_id),

@@ -13,11 +13,14 @@ Safety rules (issue 4):
 * The file's size/mtime are re-checked right before writing: a file that changed since
   the scan, was deleted, is read-only or could not be read is a per-file error and the
   rest of the batch goes on.
-* After each write :meth:`Store.update_file_identity` records the new size/mtime, so a
-  tag write never triggers re-analysis.
+* After each write :meth:`Store.update_file_identity` records the new size/mtime (for
+  every track of that file: a symlink in the library is a second track), so a tag write
+  never triggers re-analysis.
+* A file the library holds under several paths (symlinks) is planned and written once.
 
-Tag writes are serialised (one file at a time); the GUI runs these generators in its
-single tag-writing worker.
+Tag writes are serialised: one file at a time, and one batch at a time per database
+(:class:`~tagger.core.writelock.WriteLock`, waited for with a message). The GUI runs these
+generators in its tag-writing worker, so a wait never blocks the window.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Collection, Iterator, Sequence
+import time
+from collections import Counter
+from collections.abc import Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +56,7 @@ from tagger.core.tags import (
     snapshot_text,
     text_snapshot,
 )
+from tagger.core.writelock import WriteLock
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,8 @@ class PlannedChange:
     new_value: str
     source: str  # "label" | "prediction"
     extra: dict[str, str] = field(default_factory=dict, hash=False)
+    #: Other library paths of this same file (symlinks): not written apart.
+    same_file: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,19 +174,21 @@ def plan_write(
     are skipped. ``only``: just these track ids (a selection).
     Energy/valence come from the prediction, and are left out for a labelled track whose
     label disagrees with the prediction (the scores would contradict the mood).
+    Tracks that are one file (symlinks) give one change: a label wins over a prediction,
+    else the first path in order; the others are its ``same_file``.
     """
     from tagger.core.library import library_rows
 
-    changes: list[PlannedChange] = []
+    candidates = []
     for row in library_rows(root, store, model_id):
         if only is not None and row.track_id not in only:
             continue
         if row.label:
-            mood, source = row.label, "label"
+            candidates.append((row, row.label, "label"))
         elif row.scores is not None and row.scores.confidence >= min_confidence:
-            mood, source = row.scores.mood, "prediction"
-        else:
-            continue
+            candidates.append((row, row.scores.mood, "prediction"))
+    changes: list[PlannedChange] = []
+    for (row, mood, source), same_file in _one_per_file(candidates, store, root):
         new = display_name(mood)
         extra: dict[str, str] = {}
         if energy_valence and row.scores is not None and mood == row.scores.mood:
@@ -188,8 +198,29 @@ def plan_write(
             }
         if row.mood_tag == new and not extra:
             continue
-        changes.append(PlannedChange(row.track_id, row.path, row.mood_tag, new, source, extra))
+        changes.append(
+            PlannedChange(row.track_id, row.path, row.mood_tag, new, source, extra, same_file)
+        )
     return keeping_existing(changes) if keep_existing else changes
+
+
+def _one_per_file(candidates: list, store: Store, root: str | Path) -> Iterator[tuple]:
+    """``((row, mood, source), other paths)`` per real file of ``candidates`` (in order).
+
+    Only tracks that share a size/mtime with another can be one file, so only theirs
+    are resolved (a plan stays a store query, not a stat of every path)."""
+    identity = {t.id: (t.size, t.mtime_ns) for t in store.tracks_under(root).values()}
+    shared = Counter(identity.get(row.track_id) for row, _, _ in candidates)
+    files: dict[str, list] = {}
+    for c in candidates:
+        row = c[0]
+        key = row.path
+        if shared[identity.get(row.track_id)] > 1:
+            key = os.path.realpath(row.path)
+        files.setdefault(key, []).append(c)
+    for group in files.values():
+        best = next((c for c in group if c[2] == "label"), group[0])
+        yield best, tuple(c[0].path for c in group if c is not best)
 
 
 # -- one file -----------------------------------------------------------------------------
@@ -416,6 +447,48 @@ def preflight(changes: Sequence[PlannedChange], store: Store) -> list[tuple[str,
 
 
 # -- batches ------------------------------------------------------------------------------
+#: Said (logged, and yielded as ``Progress("wait", 0, 1, WAITING)``) while a batch waits
+#: for another process's (or thread's) batch on the same database to finish.
+WAITING = "another write or undo is running; waiting..."
+_LOCK_POLL_S = 0.2
+
+
+def _wait_for(lock: WriteLock, cancel: CancelToken | None) -> Generator[Progress, None, bool]:
+    """Take ``lock``, waiting while another batch holds it; False if cancelled first."""
+    if lock.try_acquire():
+        return True
+    log.warning("%s (%s)", WAITING, lock.path)
+    yield Progress("wait", 0, 1, WAITING)
+    while not lock.try_acquire():
+        if cancel is not None and cancel.cancelled:
+            return False
+        time.sleep(_LOCK_POLL_S)
+    return True
+
+
+def _record_identity(
+    store: Store,
+    track_id: int,
+    path: str,
+    before: tuple[int, int],
+    st: os.stat_result,
+    mood: str | None,
+) -> None:
+    """After our own write of ``path`` (size/mtime ``before`` -> ``st``): the new
+    identity for its track and every other track of the same file (a symlink in the
+    library), so none of them is analysed again."""
+    real = os.path.realpath(path)
+    ids = {track_id}
+    for size, mtime_ns in (before, (st.st_size, st.st_mtime_ns)):  # new: a scan saw it first
+        ids.update(
+            t.id
+            for t in store.tracks_with_identity(size, mtime_ns)
+            if os.path.realpath(t.path) == real
+        )
+    for i in sorted(ids):
+        store.update_file_identity(i, st.st_size, st.st_mtime_ns, mood, before=before)
+
+
 def apply_write(
     changes: Sequence[PlannedChange],
     store: Store,
@@ -424,18 +497,42 @@ def apply_write(
 ) -> Iterator[Progress | WriteOutcome | WriteSummary]:
     """Write ``changes``; yields Progress, a WriteOutcome per file, then a WriteSummary.
 
-    Every file is read and its old values journalled first (one transaction), then the
-    files are rewritten one by one.
+    Holds the database's write lock throughout (first waiting, with a ``"wait"``
+    Progress, while another batch holds it). Every file is read and its old values
+    journalled first (one transaction), then the files are rewritten one by one. A
+    change for a file already in the batch under another path (a symlink) is dropped.
     """
+    lock = WriteLock(store.path)
+    if not (yield from _wait_for(lock, cancel)):
+        yield WriteSummary(None, 0, 0, cancelled=True)
+        return
+    try:
+        yield from _apply_write(changes, store, root, cancel)
+    finally:
+        lock.release()
+
+
+def _apply_write(
+    changes: Sequence[PlannedChange],
+    store: Store,
+    root: str | Path,
+    cancel: CancelToken | None,
+) -> Iterator[Progress | WriteOutcome | WriteSummary]:
     root = Path(root).expanduser().resolve()
     total = len(changes)
     remove_stale_temp_files({os.path.dirname(os.path.realpath(c.path)) for c in changes})
     entries: list[JournalEntry] = []
-    todo: list[tuple[JournalEntry, tuple[int, int] | None]] = []
+    todo: list[tuple[JournalEntry, tuple[int, int]]] = []
     failures: list[WriteOutcome] = []
+    seen: dict[str, str] = {}  # real path -> the path it is written through
     for i, change in enumerate(changes):
         if i % 50 == 0:
             yield Progress("read", i, total, change.path)
+        real = os.path.realpath(change.path)
+        if real in seen:
+            log.info("%s is the same file as %s: written once", change.path, seen[real])
+            continue
+        seen[real] = change.path
         try:
             track = store.track(change.path)
             if track is None:
@@ -492,7 +589,7 @@ def apply_write(
 
 def _write_all(
     batch_id: int,
-    todo: list[tuple[JournalEntry, tuple[int, int] | None]],
+    todo: list[tuple[JournalEntry, tuple[int, int]]],
     store: Store,
     cancel: CancelToken | None,
     errors: list[tuple[str, str]],
@@ -528,7 +625,7 @@ def _write_all(
             yield WriteOutcome(entry.path, False, msg)
         else:
             mood = _mood_of(entry.new_values["family"], entry.new_values["fields"])
-            store.update_file_identity(entry.track_id, st.st_size, st.st_mtime_ns, mood)
+            _record_identity(store, entry.track_id, entry.path, identity, st, mood)
             store.set_journal_status(batch_id, entry.track_id, "written")
             written += 1
             counts[0] = written
@@ -549,7 +646,21 @@ def undo_last(
     (per-file error, final: that person's change wins and it is not retried). The batch
     counts as undone once every other file is restored; after a failure that may pass (a
     read-only or missing file), running undo again retries the files that are left.
+    Holds the database's write lock throughout, like :func:`apply_write`.
     """
+    lock = WriteLock(store.path)
+    if not (yield from _wait_for(lock, cancel)):
+        yield WriteSummary(None, 0, 0, cancelled=True)
+        return
+    try:
+        yield from _undo_last(root, store, cancel)
+    finally:
+        lock.release()
+
+
+def _undo_last(
+    root: str | Path, store: Store, cancel: CancelToken | None
+) -> Iterator[Progress | WriteOutcome | WriteSummary]:
     root = Path(root).expanduser().resolve()
     batch_id = store.last_write_batch(root)
     if batch_id is None:
@@ -600,6 +711,7 @@ def _undo_all(
             if same_state(current, old):
                 pass  # never written (interrupted batch) or already restored
             elif same_state(current, new):
+                was = _stat(os.path.realpath(entry.path))
                 st = _rewrite(
                     entry.path,
                     family,
@@ -609,11 +721,10 @@ def _undo_all(
                     remove_empty=not entry.old_values.get("had_tags", True),
                     synced=synced,
                 )
-                track = store.track(entry.path)
-                if track is not None:
-                    store.update_file_identity(
-                        entry.track_id, st.st_size, st.st_mtime_ns, _mood_of(family, old)
-                    )
+                before = (was.st_size, was.st_mtime_ns)
+                _record_identity(
+                    store, entry.track_id, entry.path, before, st, _mood_of(family, old)
+                )
             else:
                 raise UndoConflict(
                     entry.path, "the mood tag was changed since the write; left as is"

@@ -1111,7 +1111,10 @@ class MainWindow(QMainWindow):
         self.progress.setValue(ev.done)
         self.progress.setFormat(f"{ev.done} / {ev.total}")
         self.eta_label.show()
-        self.eta_label.setText("Writing tags…")
+        waiting = ev.stage == "wait"  # another process is writing the same library
+        self.eta_label.setText(
+            "Waiting for another write to finish…" if waiting else "Writing tags…"
+        )
 
     def write_tags(
         self, _checked: bool = False, confirm: bool = True, selection_only: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -345,3 +346,83 @@ def test_keep_existing_leaves_mood_tags_alone(music, tiny_model_path, capsys):
     assert "wrote the mood of 3 file(s)" in out
     assert tag_dump(one) == before
     assert all(read_tags(p).mood for p in music.rglob("*.*"))
+
+
+def test_symlink_to_a_song_of_the_same_library_is_written_once(tmp_path, tiny_model_path, capsys):
+    """Two tracks, one file (B/.../link.flac -> A/.../song.flac): the plan holds the file
+    once (the label wins over the other path's prediction), the other path is a note, not
+    a failure; both tracks stay current (no re-analysis) and undo restores the file once."""
+    root = tmp_path / "lib"
+    song = make_tagged(root / "A" / "Album" / "song.flac", "flac", seed=5)
+    link = root / "B" / "Album" / "link.flac"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(Path("../../A/Album/song.flac"))
+    original = tag_dump(song)
+    model = ["--model", str(tiny_model_path)]
+    _analyze(root, tiny_model_path, capsys)
+    assert main(["label", "aggressive", str(link)]) == 0
+    capsys.readouterr()
+
+    assert main(["write", str(root), "--dry-run", *model]) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if " -> " in line] == [
+        "B/Album/link.flac: (none) -> Aggressive"
+    ]
+    assert "1 file(s) would be written" in out
+    assert "A/Album/song.flac: same file as B/Album/link.flac" in out
+
+    assert main(["write", str(root), *model]) == 0
+    out = capsys.readouterr().out
+    assert "wrote the mood of 1 file(s)" in out and "changed since" not in out
+    assert "A/Album/song.flac: same file as B/Album/link.flac" in out
+    assert read_tags(song).mood == "Aggressive"
+    st = song.stat()
+    with Store.open_default() as store:
+        for p in (song, link):
+            t = store.track(p)
+            assert (t.size, t.mtime_ns, t.mood_tag) == (st.st_size, st.st_mtime_ns, "Aggressive")
+    assert main(["analyze", str(root), *model, "--jobs", "1"]) == 0
+    assert "analysed 0 (0 failed)" in capsys.readouterr().out  # nothing re-analysed
+    assert main(["write", str(root), "--dry-run", *model]) == 0
+    assert "0 file(s) would be written" in capsys.readouterr().out
+
+    assert main(["undo", str(root)]) == 0
+    assert "restored the tags of 1 file(s)" in capsys.readouterr().out
+    assert tag_dump(song) == original and link.is_symlink()
+    assert main(["analyze", str(root), *model, "--jobs", "1"]) == 0
+    assert "analysed 0 (0 failed)" in capsys.readouterr().out
+
+
+def test_second_writer_waits_for_the_first(music, tiny_model_path, capsys):
+    """A `write` started while another write holds the library's lock says it waits,
+    touches nothing, and goes on once the lock is free."""
+    import select
+    import time
+
+    from tagger.core.writelock import WriteLock
+
+    _analyze(music, tiny_model_path, capsys)
+    before = _digest(music)
+    with Store.open_default() as store:
+        lock = WriteLock(store.path)
+    assert lock.try_acquire()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tagger", "write", str(music), "--model", str(tiny_model_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        err, deadline = b"", time.monotonic() + 120
+        while b"waiting" not in err and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 1.0)[0]:
+                chunk = os.read(proc.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                err += chunk
+        assert b"another write or undo is running" in err
+        assert _digest(music) == before  # nothing written while it waits
+    finally:
+        lock.release()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert b"wrote the mood of 4 file(s)" in out

@@ -503,3 +503,109 @@ def test_files_mutagen_knows_only_by_their_extension_are_written(tmp_path):
     (root / f".mood-tagger-{dead.pid}-efgh.tmp").write_bytes(b"x")
     assert remove_stale_temp_files({str(root)}) == 2
     assert sorted(p.name for p in root.iterdir()) == ["id3.flac", "lowrate.mp3"]
+
+
+def _song_and_link(tmp_path: Path) -> tuple[Path, Path, Path]:
+    root = tmp_path / "music"
+    song = make_tagged(root / "A" / "Album" / "song.flac", "flac")
+    link = root / "B" / "Album" / "link.flac"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(Path("../../A/Album/song.flac"))
+    return root, song, link
+
+
+def test_same_file_under_two_paths_is_planned_and_written_once(tmp_path):
+    root, song, link = _song_and_link(tmp_path)
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)  # both paths predict Happy
+    assert len(tracks) == 2
+    [change] = plan_write(root, store, MODEL)  # the first path in order...
+    assert (change.path, change.same_file) == (str(song), (str(link),))
+    store.add_label(tracks[str(link)].id, "sad")
+    [change] = plan_write(root, store, MODEL)  # ...unless another path has a label
+    assert (change.path, change.new_value, change.source) == (str(link), "Sad", "label")
+    assert change.same_file == (str(song),)
+    # given both paths anyway, apply_write still writes the file once
+    twice = [change, PlannedChange(tracks[str(song)].id, str(song), None, "Happy", "prediction")]
+    outcomes, summary = _run(apply_write(twice, store, root))
+    assert summary.written == 1 and summary.failed == 0 and len(outcomes) == 1
+    assert read_tags(song).mood == "Sad"
+    st = song.stat()
+    fresh = store.predictions_under(root, MODEL, ANALYSIS_VERSION)
+    assert set(fresh) == {str(song), str(link)}  # both still analysed: nothing to redo
+    for p in (song, link):
+        assert (store.track(p).size, store.track(p).mtime_ns) == (st.st_size, st.st_mtime_ns)
+    _, undo = _run(undo_last(root, store))
+    assert undo.written == 1 and undo.failed == 0
+    assert read_tags(song).mood is None and link.is_symlink()
+    assert set(store.predictions_under(root, MODEL, ANALYSIS_VERSION)) == {str(song), str(link)}
+
+
+def test_a_scan_during_the_write_does_not_make_predictions_stale(tmp_path, monkeypatch):
+    """Another process scans the folder between a file's replace and the store update:
+    the prediction still follows the file's new size/mtime."""
+    import tagger.core.tagwrite as tagwrite
+
+    root = tmp_path / "music"
+    for i in range(2):
+        make_tagged(root / f"{i}.flac", "flac", seed=i)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    other = _store(tmp_path)
+    rewrite = tagwrite._rewrite
+
+    def rewrite_then_scan(*args, **kwargs):
+        st = rewrite(*args, **kwargs)
+        for _ in scan(root, other):
+            pass
+        return st
+
+    monkeypatch.setattr(tagwrite, "_rewrite", rewrite_then_scan)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 2
+    assert len(store.predictions_under(root, MODEL, ANALYSIS_VERSION)) == 2
+    _, undo = _run(undo_last(root, store))
+    assert undo.written == 2
+    assert len(store.predictions_under(root, MODEL, ANALYSIS_VERSION)) == 2
+    other.close()
+
+
+def test_writers_are_serialised_by_the_library_lock(tmp_path):
+    """While another writer holds the lock, a write (or undo) says it waits and touches
+    nothing; it goes on when the lock is free, or stops if cancelled while waiting."""
+    from tagger.core.progress import CancelToken, Progress
+    from tagger.core.writelock import WriteLock
+
+    root = tmp_path / "music"
+    path = make_tagged(root / "song.flac", "flac")
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    changes = plan_write(root, store, MODEL)
+    data = path.read_bytes()
+    other = WriteLock(store.path)  # a second writer, as another process would hold it
+    assert other.try_acquire()
+
+    token = CancelToken()
+    gen = apply_write(changes, store, root, token)
+    assert next(gen) == Progress("wait", 0, 1, "another write or undo is running; waiting...")
+    token.cancel()
+    _, summary = _run(gen)
+    assert summary.cancelled and summary.batch_id is None and summary.written == 0
+    assert path.read_bytes() == data
+
+    gen = apply_write(changes, store, root)
+    assert next(gen).stage == "wait"
+    assert path.read_bytes() == data and store.last_write_batch(root.resolve()) is None
+    other.release()
+    _, summary = _run(gen)
+    assert summary.written == 1 and read_tags(path).mood == "Happy"
+
+    assert other.try_acquire()
+    gen = undo_last(root, store)
+    assert next(gen).stage == "wait"
+    assert read_tags(path).mood == "Happy"
+    other.release()
+    _, undo = _run(gen)
+    assert undo.written == 1 and path.read_bytes() == data
+    assert other.try_acquire()  # released by the batches that held it
+    other.release()

@@ -278,3 +278,27 @@ def test_write_only_the_selected_songs(qtbot, make_window, library, tmp_path):
     assert blocker.args[0].written == 2 and len(preview) == 2
     for r in good:
         assert (read_tags(r.path).mood is not None) == (r in chosen), r.path
+
+
+def test_write_waits_in_the_worker_while_another_write_runs(qtbot, make_window, small_library):
+    """Another process holds the library's write lock: the GUI's write waits in its worker
+    (the window keeps running and says so), writes nothing, and ends once the lock is free."""
+    from tagger.core.writelock import WriteLock
+
+    window = open_analysed(qtbot, make_window, small_library)
+    lock = WriteLock(window.store.path)
+    assert lock.try_acquire()
+    try:
+        accept_preview_when_shown(window, [])
+        window.write_action.trigger()
+        qtbot.waitUntil(
+            lambda: window.eta_label.text() == "Waiting for another write to finish…",
+            timeout=TIMEOUT,
+        )
+        assert all(read_tags(r.path).mood is None for r in window.rows)
+    finally:
+        lock.release()
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        pass
+    assert blocker.args[0].written == 12
+    assert all(read_tags(r.path).mood for r in window.rows)
