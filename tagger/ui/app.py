@@ -73,11 +73,25 @@ def add_optional_views(window: MainWindow) -> None:
         log.exception("could not add the mood map")
     if playlist is not None and mood_map is not None:
         try:
-            mood_map.selection_made.connect(playlist.set_map_selection)
+            _wire_map_to_playlist(window, mood_map, playlist)
         except (AttributeError, TypeError):
             log.debug("mood map selection not wired to the playlist view")
     if review is not None:
         _wire_listening(window, review, [v for v in (playlist, mood_map) if v is not None])
+
+
+def _wire_map_to_playlist(window: MainWindow, mood_map: Any, playlist: Any) -> None:
+    """A rectangle dragged on the map becomes the playlist (its filters cleared); the
+    status bar points there. Clearing it in the Playlists view clears it on the map."""
+
+    def selected(track_ids: list[int]) -> None:
+        playlist.set_map_selection(track_ids)
+        if track_ids:
+            n = len(track_ids)
+            window.say(f"{n} song{'' if n == 1 else 's'} from the mood map: see Playlists.", 8000)
+
+    mood_map.selection_made.connect(selected)
+    playlist.map_selection_changed.connect(mood_map.set_selected_ids)
 
 
 def _wire_listening(window: MainWindow, review: Any, views: list[Any]) -> None:

@@ -30,6 +30,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,19 @@ log = logging.getLogger(__name__)
 
 APP_TITLE = "Mood Tagger"
 MAX_RECENT = 10
+#: Title keeps at least this many ems while the other columns can give way.
+TITLE_MIN_EM = 14
+#: Widths (ems) the other columns may shrink to in a small window, below their header
+#: labels (elided, in full in their tooltips). Mood keeps its chip width.
+SQUEEZED_EM = {
+    Column.ARTIST: 6,
+    Column.ALBUM: 6,
+    Column.CONFIDENCE: 5,
+    Column.ENERGY: 4.5,
+    Column.VALENCE: 4.5,
+    Column.TAG: 7,
+    Column.STATUS: 6.5,
+}
 
 
 def mood_icon(mood: str, size: int = 14) -> QIcon:
@@ -200,9 +214,14 @@ class LibraryTableView(QTableView):
         self.horizontalHeader().setSortIndicatorShown(True)
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.setAccessibleName("Library")
+        self._width_levels: list[dict[int, int]] = []
+        self._auto_widths = False  # fit_columns on resizes, until a column is resized by hand
+        self._fitting = False
+        self.horizontalHeader().sectionResized.connect(self._on_header_section_resized)
 
     def set_default_widths(self) -> None:
-        """Title stretches; the rest get widths in ems (sane on any DPI)."""
+        """Title stretches; the rest get widths in ems (sane on any DPI), narrower while
+        the table is too narrow for them and a readable Title (see :meth:`fit_columns`)."""
         em = self.fontMetrics().horizontalAdvance("M")
         widths = {
             Column.ARTIST: 11,
@@ -218,6 +237,7 @@ class LibraryTableView(QTableView):
         hh.setStretchLastSection(False)
         hh.setMinimumSectionSize(3 * em)
         hfm = hh.fontMetrics()
+        defaults: dict[int, int] = {}
         for col, w in widths.items():
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             label = HEADERS[Column(col)]
@@ -225,8 +245,56 @@ class LibraryTableView(QTableView):
             width = max(w * em, hfm.horizontalAdvance(label) + 3 * em)
             if col == Column.MOOD:  # the widest chip, "Aggressive ✎" in bold
                 width = max(width, MoodChipDelegate.needed_width(self.font()))
+            defaults[col] = width
             self.setColumnWidth(col, width)
         hh.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
+        # narrower: just the header labels; narrowest: their contents (labels elided)
+        labels = {
+            c: w if c == Column.MOOD else min(w, hh.sectionSizeHint(c)) for c, w in defaults.items()
+        }
+        contents = {
+            c: min(w, round(SQUEEZED_EM[c] * em)) if c in SQUEEZED_EM else w
+            for c, w in labels.items()
+        }
+        self._width_levels = [defaults, labels, contents]
+        self._auto_widths = True
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Leave Title at least TITLE_MIN_EM ems: the other columns give way, in
+        proportion, first down to their header labels, then to their contents. Stops once
+        the person has resized a column themselves."""
+        if not self._auto_widths or not self._width_levels:
+            return
+        em = self.fontMetrics().horizontalAdvance("M")
+        room = self.viewport().width() - TITLE_MIN_EM * em
+        self._fitting = True
+        try:
+            for col, width in fit_widths(self._width_levels, room).items():
+                if self.columnWidth(col) != width:
+                    self.setColumnWidth(col, width)
+        finally:
+            self._fitting = False
+
+    def _on_header_section_resized(self, index: int, _old: int, _new: int) -> None:
+        if not self._fitting and index != Column.TITLE:  # Title stretches by itself
+            self._auto_widths = False
+
+    def resizeEvent(self, event) -> None:  # the viewport's resizes come here too
+        super().resizeEvent(event)
+        self.fit_columns()
+
+
+def fit_widths(levels: list[dict[int, int]], room: int) -> dict[int, int]:
+    """Column widths that fit ``room`` pixels: between the first two adjacent ``levels``
+    (widest first) that bracket it, each column shrunk in proportion to what it can give;
+    the last level when even that is too wide."""
+    for wide, narrow in pairwise(levels):
+        lo, hi = sum(narrow.values()), sum(wide.values())
+        if lo <= room:
+            t = 1.0 if hi <= room else (room - lo) / (hi - lo)
+            return {c: narrow[c] + int(t * (wide[c] - narrow[c])) for c in wide}
+    return dict(levels[-1])
 
 
 class MainWindow(QMainWindow):

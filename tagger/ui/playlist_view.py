@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,17 @@ from tagger.core.playlists import (
 from tagger.core.settings import load_settings, update_settings
 
 log = logging.getLogger(__name__)
+
+#: What the song filters are when they let every song through (order and length aside).
+NO_FILTERS = {
+    "moods": (),
+    "energy": None,
+    "valence": None,
+    "min_confidence": None,
+    "artist": "",
+    "album": "",
+    "labelled_only": False,
+}
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -143,6 +155,12 @@ class PlaylistTableModel(QAbstractTableModel):
         return None
 
 
+def has_filters(spec: PlaylistSpec) -> bool:
+    """Whether ``spec`` leaves any song out by mood, range, confidence, artist, album or
+    label (the map selection, order and length aside)."""
+    return any(getattr(spec, k) != v for k, v in NO_FILTERS.items())
+
+
 def _range_boxes(parent: QWidget) -> tuple[QDoubleSpinBox, QDoubleSpinBox, QWidget]:
     box = QWidget(parent)
     lay = QHBoxLayout(box)
@@ -163,7 +181,7 @@ def _range_boxes(parent: QWidget) -> tuple[QDoubleSpinBox, QDoubleSpinBox, QWidg
 
 class PlaylistView(QWidget):
     """Build a mood playlist with a live preview. Call :meth:`set_rows` when the library
-    changes; :meth:`set_map_selection` restricts it to tracks selected on the mood map."""
+    changes; :meth:`set_map_selection` makes it the tracks selected on the mood map."""
 
     play_requested = Signal(str)
     #: emitted after the preview was rebuilt (with the new :class:`Playlist`)
@@ -177,6 +195,7 @@ class PlaylistView(QWidget):
         self._rows: list[LibraryRow] = []
         self._index = PlaylistIndex(())
         self._map_ids: tuple[int, ...] | None = None
+        self._map_cleared_filters = False  # say so until a control changes
         self._playlist: Playlist | None = None
         self._name = ""  # the saved definition shown, if any
         self._timer = QTimer(self)
@@ -323,7 +342,16 @@ class PlaylistView(QWidget):
         self.summary = QLabel(right)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        rl.addWidget(self.summary)
+        self.clear_filters_button = QPushButton("Clear filters", right)
+        self.clear_filters_button.setToolTip(
+            "Moods, energy, valence, confidence, artist, album and 'only labelled' back to all"
+        )
+        self.clear_filters_button.clicked.connect(self.clear_filters)
+        self.clear_filters_button.setVisible(False)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.clear_filters_button)
+        rl.addLayout(top)
         self.model = PlaylistTableModel(self)
         self.table = QTableView(right)
         self.table.setModel(self.model)
@@ -369,12 +397,25 @@ class PlaylistView(QWidget):
         self._index = PlaylistIndex(self._rows)
         self.regenerate()
 
-    def set_map_selection(self, track_ids: Sequence[int] | None) -> None:
-        """Restrict the playlist to these tracks (from the mood map); None or [] clears."""
-        self._map_ids = tuple(track_ids) if track_ids else None
-        self._update_map_label()
-        self.map_selection_changed.emit(list(self._map_ids or ()))
-        self.regenerate()
+    def set_map_selection(
+        self, track_ids: Sequence[int] | None, keep_filters: bool = False
+    ) -> None:
+        """Make the playlist of exactly these tracks (a rectangle on the mood map): the
+        song filters go back to "all" (order and length stay), and the summary says so.
+        ``keep_filters``: narrow the current filters down instead. None or [] clears."""
+        ids = tuple(track_ids) if track_ids else None
+        spec = replace(self.spec(), track_ids=ids)
+        cleared = bool(ids) and not keep_filters and has_filters(spec)
+        if cleared:
+            spec = replace(spec, **NO_FILTERS)
+            log.debug("mood map selection of %d songs: filters cleared", len(ids or ()))
+        self._map_cleared_filters = cleared
+        self.set_spec(spec)
+        self.map_selection_changed.emit(list(ids or ()))
+
+    def clear_filters(self) -> None:
+        """Let every song through the filters again (order, length and the map stay)."""
+        self.set_spec(replace(self.spec(), **NO_FILTERS))
 
     def playlist(self) -> Playlist | None:
         return self._playlist
@@ -457,15 +498,35 @@ class PlaylistView(QWidget):
         self._playlist = pl
         self.model.set_rows(pl.rows)
         analysed = len(self._index.items)
+        left_out = 0  # songs the filters keep out of it although they were picked on the map
         if not self._rows:
             text = "Open a music folder to build playlists."
         else:
             n = len(pl.rows)
-            text = f"<b>{n} song{'' if n == 1 else 's'}</b> · {format_total(pl.seconds)}"
+            text = f"<b>{n} song{'' if n == 1 else 's'}</b>"
+            if self._map_ids:
+                text += " from the mood map"
+            text += f" · {format_total(pl.seconds)}"
             if pl.matched != len(pl.rows):
                 text += f" · first {len(pl.rows)} of {pl.matched} matching"
-            text += f" · {analysed} analysed songs in the library"
+            if self._map_ids:
+                ids = set(self._map_ids)
+                on_map = sum(1 for it in self._index.items if it.row.track_id in ids)
+                left_out = on_map - pl.matched
+                if left_out:
+                    text += (
+                        f" · <span style='color:{ERROR_COLOUR}'>the filters leave out "
+                        f"{left_out} of the {on_map} songs picked on the map</span>"
+                    )
+                elif self._map_cleared_filters:
+                    text += " · the other filters were cleared to include them all"
+            else:
+                text += f" · {analysed} analysed songs in the library"
         self.summary.setText(text)
+        spec = self.spec()
+        self.clear_filters_button.setVisible(
+            has_filters(spec) and (left_out > 0 or (bool(self._rows) and not pl.matched))
+        )
         self.export_button.setEnabled(bool(pl.rows))
         self.play_button.setEnabled(bool(pl.rows))
         self.preview_changed.emit(pl)
@@ -480,6 +541,7 @@ class PlaylistView(QWidget):
     # -- slots --------------------------------------------------------------------------
 
     def _changed(self, *_: object) -> None:
+        self._map_cleared_filters = False
         self._update_enabled()
         self._timer.start()
 
@@ -571,8 +633,6 @@ class PlaylistView(QWidget):
 
     def save_as(self, name: str) -> None:
         """Save the current controls as the definition ``name``."""
-        from dataclasses import replace
-
         try:
             save_definition(replace(self.spec(), name=name))
         except (PlaylistError, OSError) as exc:
@@ -589,6 +649,7 @@ class PlaylistView(QWidget):
             return
         with QSignalBlocker(self.saved):
             self.saved.setCurrentIndex(max(0, self.saved.findText(name)))
+        self._map_cleared_filters = False
         self.set_spec(spec)
 
     def _on_load_button_clicked(self) -> None:

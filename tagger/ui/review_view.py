@@ -13,6 +13,7 @@ Ctrl+Z = undo the last decision. Every decision is written to the store at once.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,11 @@ class ReviewView(QWidget):
         self._labels: dict[int, str | None] = {}  # this session's view of the labels
         self._queue: list[LibraryRow] = []
         self._index = 0
+        # The song the person is on, by id: a rebuilt queue (new rows, a re-analysis, a
+        # filter) shows it again wherever it now sits. While it waits to be re-analysed it
+        # is out of the queue for a while; it is kept and shown again once it is back.
+        self._wanted: int | None = None
+        self._wanted_key: tuple[float, str] | None = None  # its place in the queue order
         self._undo: list[Decision] = []
         self._session_ids: set[int] = set()  # decided here: they stay in the queue
         self._media_key: tuple[int, str] | None = None  # song whose audio/spectrogram is shown
@@ -280,18 +286,18 @@ class ReviewView(QWidget):
 
     # -- data ---------------------------------------------------------------------------
     def set_rows(self, rows: list[LibraryRow]) -> None:
-        """A new library snapshot (keeps the current song when it is still queued)."""
-        current = self.current_row()
+        """A new library snapshot (stays on the current song, see :meth:`_rebuild_queue`)."""
         self._rows = list(rows)
         self._labels = {r.track_id: r.label for r in self._rows}
         self._fill_group_combo()
-        self._rebuild_queue(keep=current.track_id if current else None)
+        self._rebuild_queue()
         self._refresh_retrain()  # labels may have come from elsewhere (the CLI, another view)
 
     def set_root(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
         self._undo.clear()
         self._session_ids.clear()
+        self._wanted = self._wanted_key = None
         self.set_rows([])
 
     def _fill_group_combo(self) -> None:
@@ -332,22 +338,43 @@ class ReviewView(QWidget):
                 return False
         return True
 
-    def _rebuild_queue(self, keep: int | None = None) -> None:
-        old_index = self._index
-        self._queue = sorted(
-            (r for r in self._rows if self._matches(r, keep)),
-            key=lambda r: (r.scores.confidence, r.path),  # type: ignore[union-attr]
-        )
+    def _rebuild_queue(self, first: bool = False) -> None:
+        """Rebuild the queue and stay on the wanted song if it is in it.
+
+        When it is not, show its neighbour: the song now at its place in the queue order
+        (``first``: the top of the queue). A song waiting for its re-analysis stays wanted
+        and is shown again once it has its new mood; any other missing one gives way to
+        the neighbour for good.
+        """
+        wanted = self._wanted
+        self._queue = sorted((r for r in self._rows if self._matches(r, wanted)), key=_queue_key)
         ids = [r.track_id for r in self._queue]
-        if keep is not None and keep in ids:
-            self._index = ids.index(keep)
+        if wanted is not None and wanted in ids:
+            self._index = ids.index(wanted)
+            self._remember_current()  # its confidence may have changed
         else:
-            self._index = min(old_index, max(0, len(self._queue) - 1))
+            if first or self._wanted_key is None:
+                self._index = 0
+            else:
+                keys = [_queue_key(r) for r in self._queue]
+                self._index = min(bisect_left(keys, self._wanted_key), max(0, len(keys) - 1))
+            if wanted is None or not self._awaits_analysis(wanted):
+                self._remember_current()
         self._show_current()
 
+    def _awaits_analysis(self, track_id: int) -> bool:
+        """In the library with no mood yet and no error: queued for (re-)analysis."""
+        row = next((r for r in self._rows if r.track_id == track_id), None)
+        return row is not None and row.scores is None and not row.error
+
+    def _remember_current(self) -> None:
+        row = self.current_row()
+        self._wanted = row.track_id if row is not None else None
+        self._wanted_key = _queue_key(row) if row is not None else None
+
     def _on_filter_changed(self, *_: object) -> None:
-        self._index = 0
-        self._rebuild_queue()
+        """New filters: stay on the song if they keep it, else start at the top."""
+        self._rebuild_queue(first=True)
 
     # -- queue navigation ---------------------------------------------------------------
     def queue(self) -> list[LibraryRow]:
@@ -361,21 +388,24 @@ class ReviewView(QWidget):
 
     def next(self) -> None:
         if self._index < len(self._queue) - 1:
-            self._index += 1
-            self._show_current()
+            self._move_to(self._index + 1)
 
     def previous(self) -> None:
         if self._index > 0:
-            self._index -= 1
-            self._show_current()
+            self._move_to(self._index - 1)
 
     def go_to(self, track_id: int) -> bool:
         for i, r in enumerate(self._queue):
             if r.track_id == track_id:
-                self._index = i
-                self._show_current()
+                self._move_to(i)
                 return True
         return False
+
+    def _move_to(self, index: int) -> None:
+        """The person moved in the queue: that song is the one to stay on."""
+        self._index = index
+        self._remember_current()
+        self._show_current()
 
     def review_track(self, track_id: int, play: bool = False) -> bool:
         """Show ``track_id`` (clearing the filters when they hide it); ``play``: start it.
@@ -391,7 +421,7 @@ class ReviewView(QWidget):
             self.unreviewed_check.blockSignals(True)
             self.unreviewed_check.setChecked(False)
             self.unreviewed_check.blockSignals(False)
-            self._rebuild_queue(keep=track_id)
+            self._rebuild_queue()
         if not self.go_to(track_id):
             return False
         if play:
@@ -411,9 +441,7 @@ class ReviewView(QWidget):
         self._session_ids.add(row.track_id)
         self.labelled.emit(row.track_id, mood)
         self._refresh_retrain()
-        if self._index < len(self._queue) - 1:
-            self._index += 1
-        self._show_current()
+        self._move_to(min(self._index + 1, len(self._queue) - 1))
 
     def confirm(self) -> None:
         row = self.current_row()
@@ -469,11 +497,13 @@ class ReviewView(QWidget):
         self.undo_button.setEnabled(bool(self._undo))
         if row is None:
             self.title_label.setText("Nothing to review")
-            self.meta_label.setText(
-                "Analyse a folder, or change the filters above."
-                if not self._rows
-                else "Every song matching the filters is reviewed."
-            )
+            if not self._rows:
+                text = "Analyse a folder, or change the filters above."
+            elif any(r.scores is None and not r.error for r in self._rows):
+                text = "Songs are being analysed: they appear here as they get their moods."
+            else:
+                text = "Every song matching the filters is reviewed."
+            self.meta_label.setText(text)
             self.prediction_label.clear()
             self.status_label.clear()
             for bar in self.bars.values():
@@ -724,6 +754,12 @@ class ReviewView(QWidget):
             QApplication.processEvents()
             time.sleep(0.01)
         return all(w.done for w in workers)
+
+
+def _queue_key(row: LibraryRow) -> tuple[float, str]:
+    """Least confident first; the path breaks ties."""
+    assert row.scores is not None
+    return (row.scores.confidence, row.path)
 
 
 def _mmss(seconds: float) -> str:

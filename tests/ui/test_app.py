@@ -152,3 +152,55 @@ def test_review_keys_reach_the_review_tab_after_a_search(qtbot, make_window, sma
     window.search.setFocus()  # a click into the search box while on the Review tab
     qtbot.keyClicks(window.search, "track")
     assert window.tabs.currentIndex() == 0
+
+
+def test_review_stays_on_its_song_through_a_re_analysis(
+    qtbot, make_window, small_library, tmp_path
+):
+    """Retrain activates a new model and the library is re-analysed: every mood goes and
+    comes back in a new order, and the Review tab is still on the song it showed."""
+    import torch
+
+    from tagger.core.checkpoint import save_checkpoint
+    from tagger.core.features import FeatureConfig
+    from tagger.core.model import MoodCNN
+    from tagger.ui.review_view import ReviewView
+
+    torch.manual_seed(1)
+    other = tmp_path / "other.pt"  # stands in for the retrained model
+    save_checkpoint(other, MoodCNN(channels=(4, 8), dropout=0.0).eval(), FeatureConfig(), {})
+    window = make_window(auto_analyse=True)
+    add_optional_views(window)
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        window.open_folder(small_library)
+    review = window.findChild(ReviewView)
+    song = review.queue()[7]
+    assert review.go_to(song.track_id)
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        review.model_changed.emit(str(other))  # what a finished retrain does
+    assert window.model_id != song.model_id
+    assert review.current_row().track_id == song.track_id
+    assert review.current_row().model_id == window.model_id
+
+
+def test_a_rectangle_on_the_mood_map_becomes_the_playlist(make_window, tmp_path):
+    """The drag's songs go to the Playlists view, whose filters give way; the status bar
+    points there; clearing it in Playlists clears the map's highlight too."""
+    from tagger.ui.mood_map import MoodMapView
+    from tagger.ui.playlist_view import PlaylistView
+    from tests.ui.test_playlist_view import make_row
+
+    rows = [make_row(tmp_path, i, m) for i, m in enumerate(["sad", "calm", "happy"], 1)]
+    window = make_window(None)
+    add_optional_views(window)
+    playlist = window.findChild(PlaylistView)
+    mood_map = window.findChild(MoodMapView)
+    for v in (playlist, mood_map):
+        v.set_rows(rows)
+    playlist.mood_buttons["sad"].click()
+    mood_map.selection_made.emit([2, 3])  # as after a drag
+    assert sorted(r.track_id for r in playlist.playlist().rows) == [2, 3]
+    assert "2 songs from the mood map" in window.message_label.text()
+    assert mood_map.selected_ids() == [2, 3]
+    playlist.map_clear.click()
+    assert mood_map.selected_ids() == []

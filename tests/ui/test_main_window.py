@@ -512,3 +512,44 @@ def test_table_sorted_before_analysis_is_in_order_once_it_is_done(
     shown = [proxy.row_at(i).scores.confidence for i in range(proxy.rowCount())]
     assert len(shown) == 12
     assert shown == sorted(shown, reverse=True)
+
+
+def test_title_stays_readable_in_a_small_window(qtbot, make_window, small_library):
+    """At 1024x700 the other columns give way so that Title keeps ~14 em, every header
+    label still shows and nothing scrolls sideways; a big window keeps the default widths,
+    and a column resized by hand stays as it is."""
+    from PySide6.QtWidgets import QStyle
+
+    from tagger.ui.library_model import HEADERS
+
+    window = make_window(small_library, auto_analyse=False)
+    window.show()
+    qtbot.waitUntil(lambda: window.root is not None)
+    table = window.table
+    hh = table.horizontalHeader()
+    em = table.fontMetrics().horizontalAdvance("M")
+    margin = 2 * table.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, hh)
+
+    def widths() -> dict[Column, int]:
+        qtbot.waitUntil(lambda: table.viewport().width() < window.width() - 200)
+        table.updateGeometries()  # lays the header out (it stretches Title on its timer)
+        QApplication.processEvents()
+        return {c: table.columnWidth(c) for c in Column}
+
+    window.resize(1800, 1000)
+    big = widths()
+    assert big[Column.ARTIST] == big[Column.ALBUM] == 11 * em  # the large-window layout
+
+    window.resize(1024, 700)
+    small = widths()
+    assert small[Column.TITLE] >= 12 * em
+    assert sum(small.values()) <= table.viewport().width()  # no sideways scrolling
+    for c in Column:
+        assert small[c] >= hh.fontMetrics().horizontalAdvance(HEADERS[c]) + margin, c
+    assert small[Column.MOOD] == big[Column.MOOD]  # the chips still fit
+
+    window.resize(1800, 1000)
+    assert widths() == big
+    hh.resizeSection(Column.ARTIST, 20 * em)  # by hand: no more fitting
+    window.resize(1024, 700)
+    assert widths()[Column.ARTIST] == 20 * em

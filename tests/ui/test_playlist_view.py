@@ -241,3 +241,31 @@ def test_export_starts_in_the_music_folder_named_after_the_moods(view, qtbot, tm
     assert view.default_export_path().parent == tmp_path
     update_settings(playlist_export_dir=str(tmp_path / "gone"))  # unless it is gone
     assert view.default_export_path().parent == tmp_path / "music"
+
+
+def test_a_map_selection_is_the_playlist_whatever_the_filters(view, qtbot, rows):
+    """Filters set, then a rectangle on the map: the playlist is exactly the songs in it
+    (the filters are cleared, and it says so). Filters set afterwards narrow it down; the
+    summary says how many they leave out and Clear filters brings them back."""
+    view.mood_buttons["sad"].click()
+    view.mood_buttons["calm"].click()
+    view.artist.setText("sigur ros")
+    view.order.setCurrentIndex(view.order.findData("energy-desc"))
+    view.regenerate()
+    assert shown(view) == []
+    view.set_map_selection([1, 2, 6, 10])  # what a drag on the mood map does
+    assert sorted(shown(view)) == [1, 2, 6, 10]
+    assert not any(b.isChecked() for b in view.mood_buttons.values())
+    assert view.artist.text() == "" and view.spec().order == "energy-desc"  # order stays
+    assert "4 songs</b> from the mood map" in view.summary.text()
+    assert "filters were cleared" in view.summary.text()
+    assert not view.clear_filters_button.isVisibleTo(view)
+
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["sad"].click()  # a filter on top: narrows the map's songs
+    assert shown(view) == [] and "filters were cleared" not in view.summary.text()
+    assert "the filters leave out 4 of the 4 songs picked on the map" in view.summary.text()
+    assert view.clear_filters_button.isVisibleTo(view)
+    qtbot.mouseClick(view.clear_filters_button, Qt.MouseButton.LeftButton)
+    assert sorted(shown(view)) == [1, 2, 6, 10]
+    assert not view.clear_filters_button.isVisibleTo(view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,37 @@ def test_retrain_button_counts_labels_made_elsewhere(make_view, lib, tiny):
     view.set_rows(rows)
     assert view.retrain_button.text() == "Retrain from 11 labels"
     assert view.retrain_button.isEnabled()
+
+
+def test_queue_rebuilds_stay_on_the_same_song(make_view, lib, tiny):
+    """A re-analysis (after Retrain, a rescan) takes every mood away for a while and brings
+    them back in another order: the view stays on the song, not on its queue position."""
+    view = make_view()
+    q = view.queue()
+    view.go_to(q[5].track_id)
+    rows = library_rows(lib, view.store, tiny.model_id)
+    view.set_rows([dataclasses.replace(r, scores=None) for r in rows])  # re-analysis starts
+    assert view.queue() == [] and "being analysed" in view.meta_label.text()
+    others = [r for r in rows if r.track_id != q[5].track_id]
+    back = {r.track_id for r in others[:4]}  # a few songs have their new mood already
+    view.set_rows([r if r.track_id in back else dataclasses.replace(r, scores=None) for r in rows])
+    assert view.current_row().track_id in back  # a neighbour for now
+    view.set_rows(rows)  # done
+    assert view.current_row().track_id == q[5].track_id
+    assert view.queue_label.text() == "6 of 12 in queue"
+
+    # filters that keep it keep it
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group_key(q[5].artist)))
+    assert view.current_row().track_id == q[5].track_id
+
+
+def test_a_song_gone_from_the_queue_gives_way_to_its_neighbour(make_view, lib, tiny):
+    view = make_view()
+    q = view.queue()
+    view.go_to(q[5].track_id)
+    rows = library_rows(lib, view.store, tiny.model_id)
+    gone = {q[0].track_id, q[1].track_id, q[5].track_id}  # deleted, found by a rescan
+    view.set_rows([r for r in rows if r.track_id not in gone])
+    assert view.current_row().track_id == q[6].track_id  # the next one, not the 6th
+    view.set_rows(rows)  # back again: the person is on q[6] now
+    assert view.current_row().track_id == q[6].track_id
