@@ -362,6 +362,7 @@ class PlaylistView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         hh = self.table.horizontalHeader()
+        hh.setTextElideMode(Qt.TextElideMode.ElideRight)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for col, width in enumerate((40, 200, 140, 140, 110, 60, 60, 60)):
             self.table.setColumnWidth(col, width)

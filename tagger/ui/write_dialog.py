@@ -250,6 +250,7 @@ class WritePreviewDialog(QDialog):
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
         hh = self.table.horizontalHeader()
+        hh.setTextElideMode(Qt.TextElideMode.ElideRight)
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         em = self.fontMetrics().horizontalAdvance("M")
         for col, width in ((1, 8), (2, 16), (3, 7), (4, 7)):

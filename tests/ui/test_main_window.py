@@ -547,6 +547,8 @@ def test_title_stays_readable_in_a_small_window(qtbot, make_window, small_librar
     for c in Column:
         assert small[c] >= hh.fontMetrics().horizontalAdvance(HEADERS[c]) + margin, c
     assert small[Column.MOOD] == big[Column.MOOD]  # the chips still fit
+    # narrower still, labels are elided ("Con…"), not clipped at both ends
+    assert hh.textElideMode() == Qt.TextElideMode.ElideRight
 
     window.resize(1800, 1000)
     assert widths() == big
