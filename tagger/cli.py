@@ -7,8 +7,10 @@ import importlib
 import logging
 import logging.handlers
 import os
+import re
 import sqlite3
 import sys
+import textwrap
 
 from tagger import __version__
 from tagger.commands import COMMANDS
@@ -16,6 +18,9 @@ from tagger.commands.common import UsageError
 from tagger.core.errors import CheckpointError, StoreError
 
 log = logging.getLogger("tagger")
+
+#: ``-v``, ``-vv``, ``-q``, ``--verbose``, ``--quiet``: allowed with the GUI as with commands.
+_GLOBAL_OPTION = re.compile(r"-[vq]+|--verbose|--quiet")
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -41,9 +46,25 @@ def _setup_logging(verbosity: int) -> None:
         log.debug("no log file: %s", exc)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps help text at spaces only, so ``mood-tagger`` or ``re-analyse`` is never split
+    over two lines at its hyphen."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.fill(
+            text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="mood-tagger",
+        formatter_class=_HelpFormatter,
         description="Tag the mood of your music. With no command (or just a folder), "
         "opens the app.",
     )
@@ -59,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     # default to "not given", so they never undo the same option given before it.
     for command in sub.choices.values():
         _add_global_options(command, default=False)
+        command.formatter_class = _HelpFormatter
     return ap
 
 
@@ -101,12 +123,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or (
-        len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in {"gui", *COMMANDS}
+    rest = [a for a in argv if not _GLOBAL_OPTION.fullmatch(a)]
+    if not rest or (
+        len(rest) == 1 and not rest[0].startswith("-") and rest[0] not in {"gui", *COMMANDS}
     ):
-        # `mood-tagger` or `mood-tagger FOLDER`: the GUI
-        _setup_logging(0)
-        return cmd_gui(argparse.Namespace(folder=argv[0] if argv else None))
+        # `mood-tagger [-v|-q] [FOLDER]`: the GUI, global options kept
+        argv = [*(a for a in argv if _GLOBAL_OPTION.fullmatch(a)), "gui", *rest]
     args = parser.parse_args(argv)
     _setup_logging(-1 if args.quiet else args.verbose)
     if not getattr(args, "func", None):

@@ -6,15 +6,16 @@ import argparse
 import json
 import sys
 from collections import Counter
+from pathlib import Path
 
-from tagger.commands.common import ProgressBar, folder_arg
+from tagger.commands.common import ProgressBar, UsageError, folder_arg
 from tagger.core.audio import FORMATS_TEXT
 from tagger.core.moods import MOODS, display_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="analyse the mood of every song in a folder")
-    p.add_argument("folder", help="music folder (Artist/Album/Track.ext)")
+    p.add_argument("folder", metavar="FOLDER", help="music folder (Artist/Album/Track.ext)")
     p.add_argument("--json", metavar="FILE", help="write one JSON object per audio file")
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
@@ -39,6 +40,16 @@ def row_json(row) -> dict:
     }
 
 
+def _json_path(name: str) -> Path:
+    """The ``--json`` file; UsageError when it cannot be one (checked before analysing)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--json needs a file name, not a folder: {name}")
+    if not path.absolute().parent.is_dir():
+        raise UsageError(f"the folder for the --json file does not exist: {path.absolute().parent}")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     from tagger.core.library import AnalysisSummary, analyze_library, library_rows
     from tagger.core.models import load_model
@@ -47,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.store import Store
 
     root = folder_arg(args.folder)
+    json_path = _json_path(args.json) if args.json else None  # before the long analysis
     loaded = load_model(args.model)
     bar = ProgressBar("analysing", enabled=not args.quiet)
     summary: AnalysisSummary | None = None
@@ -63,10 +75,15 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         rows = library_rows(root, store, loaded.model_id)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
+    json_failed = False
+    if json_path is not None:
+        try:
+            with open(json_path, "w", encoding="utf-8") as f:
+                for row in rows:
+                    f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
+        except OSError as exc:  # e.g. the disk filled up; the results stay in the library
+            print(f"mood-tagger: cannot write {args.json}: {exc}", file=sys.stderr)
+            json_failed = True
     counts = Counter(r.scores.mood for r in rows if r.scores)
     no_mood = [r for r in rows if r.no_mood]
     errors = [r for r in rows if r.scores is None and not r.no_mood]  # unreadable or not done
@@ -94,4 +111,4 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"{moved} moved or renamed file(s) kept their moods and labels\n")
         for path, msg in summary.scan_errors:
             out.write(f"  skipped {path}: {msg}\n")
-    return 0
+    return 1 if json_failed else 0

@@ -17,7 +17,9 @@ from tagger.core.moods import MOODS, parse_mood
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure the model on a folder of labelled music")
-    p.add_argument("path", help="folder with one sub-folder per mood (happy/.. or Q1/..)")
+    p.add_argument(
+        "path", metavar="PATH", help="folder with one sub-folder per mood (happy/.. or Q1/..)"
+    )
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     p.set_defaults(func=run)
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     report.update(model=loaded.model_id, errors=errors)
     print(json.dumps(report, indent=2))
     print(
-        f"\nconfusion matrix (rows = true mood, columns = predicted), {report['n']} songs:",
+        f"\nconfusion matrix (rows = true mood, columns = predicted), {report['n']} "
+        f"song{'s' if report['n'] != 1 else ''}:",
         file=sys.stdout,
     )
     print(format_confusion(report["confusion"]))

@@ -12,13 +12,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "retrain",
         help="fine-tune the model on the moods you labelled in a folder (or --reset)",
-        description="Fine-tune a copy of the current model on the labels recorded for the "
-        "songs in FOLDER (at least 10), make it the active model and re-analyse the "
-        "folder. The bundled model is never modified; --reset goes back to it.",
+        description="Refit the model's final layer on the labels recorded for the songs in "
+        "FOLDER (at least 10, of at least two moods; each retrain starts again from the "
+        "bundled model, with all your labels), make the result the active model and "
+        "re-analyse the folder. The bundled model is never modified; --reset goes back to it.",
     )
     p.add_argument(
         "folder",
         nargs="?",
+        metavar="FOLDER",
         help="music folder whose labels to learn from (with --reset: the folder to re-analyse, "
         "if any)",
     )
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         summary: AnalysisSummary | None = None
         try:
             for ev in analyze_library(root, store, loaded, jobs=args.jobs):
-                if isinstance(ev, Progress) and ev.stage == "analyse":
+                if isinstance(ev, Progress) and ev.stage == "analyse" and ev.total:
                     bar.update(ev.done, ev.total, force=ev.done == ev.total)
                 elif isinstance(ev, AnalysisSummary):
                     summary = ev

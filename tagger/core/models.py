@@ -13,10 +13,16 @@ from tagger.core.settings import load_settings
 log = logging.getLogger(__name__)
 
 
-def active_model_path() -> Path:
+def _user_model_setting() -> Path | None:
+    """The retrained model named in settings (a hand-edited non-path value is ignored)."""
     user = load_settings().get("active_model")
-    if user and Path(user).is_file():
-        return Path(user)
+    return Path(user) if isinstance(user, str) and user else None
+
+
+def active_model_path() -> Path:
+    user = _user_model_setting()
+    if user is not None and user.is_file():
+        return user
     return bundled_model_path()
 
 
@@ -26,18 +32,29 @@ def load_model(path: str | Path | None = None, notes: list[str] | None = None) -
     If the active model is a user model that cannot be loaded (damaged, or from an
     incompatible version), the bundled model is used instead: the app keeps working, and
     the user model comes back if its file is repaired. That is logged as an error and,
-    for a caller that shows it its own way, said in ``notes``.
+    for a caller that shows it its own way, said in ``notes``. A user model whose file is
+    missing is logged the same way.
     """
     if path:
         return load_checkpoint(Path(path))
     active = active_model_path()
+    user = _user_model_setting()
+    if user is not None and active != user:
+        # The retrained model's file is gone. Logged only: the app's Reset button (which
+        # the notes point to) is off while no user model file is there.
+        _fall_back(f"Your retrained model {user} is missing, so the bundled model is used", None)
     try:
         return load_checkpoint(active)
     except CheckpointError as exc:
         if active == bundled_model_path():
             raise
-        note = f"Your retrained model could not be loaded, so the bundled model is used: {exc}"
-        log.error("%s (`mood-tagger retrain --reset FOLDER` makes that permanent)", note)
-        if notes is not None:
-            notes.append(note)
+        _fall_back(
+            f"Your retrained model could not be loaded, so the bundled model is used: {exc}", notes
+        )
         return load_checkpoint(bundled_model_path())
+
+
+def _fall_back(note: str, notes: list[str] | None) -> None:
+    log.error("%s (`mood-tagger retrain --reset` makes that permanent)", note)
+    if notes is not None:
+        notes.append(note)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,8 @@ def retrain(
     """Fine-tune on the labels under ``root``; save, activate and yield the user model.
 
     Raises :class:`RetrainError` before any work when fewer than :data:`MIN_LABELS` songs
-    are labelled (or fewer than that remain after unreadable files are skipped). Yields
-    nothing more (and saves nothing) when cancelled.
+    are labelled or they all have one mood (or either is so once unreadable files are
+    skipped). Yields nothing more (and saves nothing) when cancelled.
     """
     from tagger.core.models import load_model
 
@@ -117,6 +117,7 @@ def retrain(
         raise RetrainError(
             f"retraining needs at least {MIN_LABELS} labelled songs; this library has {len(labels)}"
         )
+    _check_moods(labels.values(), "labelled songs")
     if loaded is None:
         loaded = load_model()
     old_threads = torch.get_num_threads()
@@ -155,10 +156,12 @@ def _retrain(
             skipped.append((path, f"unexpected error: {exc}"))
         yield Progress("features", i, len(paths), path)
     if len(embeddings) < MIN_LABELS:
+        first = f", such as {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise RetrainError(
-            f"only {len(embeddings)} labelled songs could be read ({len(skipped)} skipped); "
-            f"retraining needs at least {MIN_LABELS}"
+            f"only {len(embeddings)} labelled songs could be read ({len(skipped)} skipped"
+            f"{first}); retraining needs at least {MIN_LABELS}"
         )
+    _check_moods((MOODS[i] for i in ys), "readable labelled songs")
     y = np.array(ys)
     # The head fits are tiny: threading overhead would dominate them.
     torch.set_num_threads(1)
@@ -238,6 +241,21 @@ def _retrain(
             else "the current model"
         ),
     )
+
+
+def _check_moods(moods: Iterable[str], what: str) -> None:
+    """RetrainError unless the labels name at least two moods.
+
+    Fitted on one mood only, the layer learns nothing but "say this mood more" (12 songs
+    labelled sad turned every calm song sad), while the held-out estimate still rises.
+    """
+    seen = set(moods)
+    if len(seen) < 2:
+        only = f"all your {what} are {next(iter(seen))}" if seen else f"you have no {what}"
+        raise RetrainError(
+            f"retraining needs songs of at least two different moods, and {only}: "
+            "label some songs of another mood too"
+        )
 
 
 def reset_model() -> None:

@@ -639,17 +639,29 @@ class ReviewView(QWidget):
     def retraining(self) -> bool:
         return self._retrain_worker is not None
 
+    def _ready_to_retrain(self) -> bool:
+        """Enough labels, of at least two moods (what :func:`retrain` will accept)."""
+        moods = {m for m in self._labels.values() if m}
+        return self.n_labels() >= MIN_LABELS and len(moods) >= 2
+
     def _refresh_retrain(self) -> None:
         n = self.n_labels()
-        self.retrain_button.setText(
-            f"Retrain from {n} labels"
-            if n >= MIN_LABELS
-            else f"Retrain: label {MIN_LABELS - n} more song{'s' if MIN_LABELS - n > 1 else ''}"
-        )
-        self.retrain_button.setEnabled(n >= MIN_LABELS and not self.retraining)
-        self.retrain_button.setToolTip(
-            "" if n >= MIN_LABELS else f"Label at least {MIN_LABELS} songs to retrain."
-        )
+        moods = {m for m in self._labels.values() if m}
+        if n < MIN_LABELS:
+            more = MIN_LABELS - n
+            text = f"Retrain: label {more} more song{'s' if more > 1 else ''}"
+            tip = f"Label at least {MIN_LABELS} songs, of at least two moods, to retrain."
+        elif len(moods) < 2:
+            text = "Retrain: label a song of another mood"
+            tip = (
+                f"All your labels are {display_name(next(iter(moods)))}: a model taught one "
+                "mood only learns to say it more. Label some songs of another mood too."
+            )
+        else:
+            text, tip = f"Retrain from {n} labels", ""
+        self.retrain_button.setText(text)
+        self.retrain_button.setEnabled(self._ready_to_retrain() and not self.retraining)
+        self.retrain_button.setToolTip(tip)
         user_model = active_model_path() != bundled_model_path()
         self.reset_button.setEnabled(user_model and not self.retraining)
         self.reset_button.setToolTip(
@@ -659,7 +671,7 @@ class ReviewView(QWidget):
         )
 
     def start_retrain(self) -> None:
-        if self.retraining or self.n_labels() < MIN_LABELS:
+        if self.retraining or not self._ready_to_retrain():
             return
         loaded = self._model_getter() if self._model_getter else None
         model_path = str(loaded.path) if loaded is not None else None

@@ -11,6 +11,7 @@ import pytest
 
 from tagger.cli import main
 from tagger.core.moods import MOODS
+from tests.audio_factory import write_audio
 
 KEYS = {
     "path",
@@ -86,6 +87,62 @@ def test_missing_folder_and_bad_arguments(tmp_path, capsys):
     assert exc.value.code != 0
     assert main(["analyze", str(tmp_path), "--model", str(tmp_path / "x.pt")]) == 2
     assert "model" in capsys.readouterr().err
+
+
+def test_a_json_file_that_cannot_be_written(tmp_path, capsys):
+    """Said before analysing when the name cannot work; a failed write is exit 1, no
+    traceback, and the summary is still printed."""
+    root = tmp_path / "music"
+    write_audio(root / "A" / "B" / "1.wav", 3.0)
+    assert main(["-q", "analyze", str(root), "--json", str(tmp_path / "no" / "x.jsonl")]) == 2
+    assert "folder for the --json file does not exist" in capsys.readouterr().err
+    assert main(["-q", "analyze", str(root), "--json", str(tmp_path)]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    if not Path("/dev/full").exists():
+        return
+    assert main(["-q", "analyze", str(root), "--json", "/dev/full", "--jobs", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "cannot write /dev/full" in captured.err and "Traceback" not in captured.err
+    assert "audio files in" in captured.out
+
+
+def test_global_options_work_with_the_app_too(monkeypatch, tmp_path):
+    """`mood-tagger -v`, `mood-tagger -q ~/Music`, `mood-tagger ~/Music -v` open the app."""
+    import tagger.cli as cli
+
+    opened = []
+    monkeypatch.setattr(
+        cli, "cmd_gui", lambda args: opened.append((args.folder, args.verbose, args.quiet)) or 0
+    )
+    folder = str(tmp_path)
+    assert main(["-v"]) == 0
+    assert main(["-q", folder]) == 0
+    assert main([folder, "-vv"]) == 0
+    assert main(["--verbose", folder]) == 0
+    assert main([]) == 0 and main([folder]) == 0
+    assert opened == [
+        (None, 1, False),
+        (folder, 0, True),
+        (folder, 2, False),
+        (folder, 1, False),
+        (None, 0, False),
+        (folder, 0, False),
+    ]
+
+
+def test_help_never_splits_a_word_at_its_hyphen(monkeypatch, capsys):
+    """`mood-tagger write --help` once read "Undo with `mood-" / "tagger undo FOLDER`"."""
+    import re
+
+    from tagger.commands import COMMANDS
+
+    monkeypatch.setenv("COLUMNS", "80")
+    for command in [[], ["gui"], *([c] for c in COMMANDS)]:
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        out = capsys.readouterr().out
+        assert "usage: mood-tagger" in out
+        assert not re.search(r"[a-z]-\n", out), (command, out)
 
 
 def test_python_dash_m_tagger_runs_the_cli(tmp_path):

@@ -99,6 +99,27 @@ def test_too_few_labels_is_a_usage_error(lib, capsys):
     assert "active_model" not in load_settings()
 
 
+def test_labels_of_one_mood_only_are_a_usage_error(lib, capsys):
+    with Store.open_default() as store:
+        for _ in scan(lib, store):
+            pass
+        for track in store.tracks_under(lib).values():
+            store.add_label(track.id, "sad")
+    assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "at least two different moods" in err and "all your labelled songs are sad" in err
+    assert "active_model" not in load_settings()
+
+
+def test_reset_with_a_cached_folder_shows_no_empty_progress_bar(lib, capsys):
+    assert main(["analyze", str(lib), "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["retrain", "--reset", str(lib), "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "re-analysed 0 songs" in captured.out and "(13 from cache" in captured.out
+    assert "0/0" not in captured.err
+
+
 def test_missing_folder(tmp_path, capsys):
     assert main(["-q", "retrain", str(tmp_path / "nope")]) == 2
     assert "folder not found" in capsys.readouterr().err

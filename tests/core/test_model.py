@@ -96,3 +96,19 @@ def test_damaged_user_model_falls_back_to_the_bundled_one(tmp_path, caplog, caps
     write_audio(root / "A" / "B" / "1.wav", 3.0)
     assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
     assert "bundled model is used" in capsys.readouterr().err
+
+
+def test_missing_or_odd_user_model_setting_falls_back_with_a_note(tmp_path, caplog):
+    """A deleted user model is said, like a damaged one; a hand-edited value never crashes."""
+    from tagger.core.models import active_model_path, load_model
+    from tagger.core.settings import update_settings
+
+    gone = tmp_path / "user-deleted.pt"
+    update_settings(active_model=str(gone))
+    notes: list[str] = []
+    assert load_model(notes=notes).path == bundled_model_path()
+    assert "missing, so the bundled model is used" in caplog.text and str(gone) in caplog.text
+    update_settings(active_model=5)  # not a path: ignored, not a TypeError
+    assert active_model_path() == bundled_model_path()
+    notes.clear()
+    assert load_model(notes=notes).path == bundled_model_path() and notes == []

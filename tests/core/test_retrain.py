@@ -174,11 +174,24 @@ def test_too_few_readable_songs_is_an_error(tmp_path, bundled_model):
             copy.write_bytes(p.read_bytes())
         for _ in scan(root, store):
             pass
-        for t in store.tracks_under(root).values():
-            store.add_label(t.id, "calm")
+        for i, t in enumerate(store.tracks_under(root).values()):
+            store.add_label(t.id, ("calm", "sad")[i % 2])
         assert len(store.labels_under(root)) >= MIN_LABELS
-        with pytest.raises(RetrainError, match="could be read"):
+        with pytest.raises(RetrainError, match="could be read") as info:
             run(retrain(root, store, bundled_model, FAST))
+    assert "such as " in str(info.value)  # an example of a skipped file and why
+    assert not any(app_dirs().user_models.glob("*.pt"))
+
+
+def test_labels_of_one_mood_only_are_refused(lib, bundled_model):
+    """Fitted on one mood, the layer only learns to say that mood more (and its held-out
+    estimate still rises), so retraining asks for a second mood first."""
+    with Store.open_default() as store:
+        assert label_all(lib, store, lambda p: "sad") == 12
+        with pytest.raises(RetrainError, match="at least two different moods") as info:
+            next(retrain(lib, store, bundled_model, FAST))
+    assert "all your labelled songs are sad" in str(info.value)
+    assert "active_model" not in load_settings()
     assert not any(app_dirs().user_models.glob("*.pt"))
 
 

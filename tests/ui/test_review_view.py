@@ -240,8 +240,8 @@ def test_retrain_and_reset_through_the_gui(qtbot, make_view, lib):
 
 def test_retrain_can_be_cancelled(qtbot, make_view):
     view = make_view()
-    for _ in range(12):
-        view.confirm()
+    for i in range(12):
+        view.decide(("happy", "sad")[i % 2])
     with qtbot.waitSignal(view.retrain_finished, timeout=60_000) as sig:
         view.start_retrain()
         view.cancel_retrain()
@@ -273,7 +273,14 @@ def test_retrain_button_counts_labels_made_elsewhere(make_view, lib, tiny):
             store.add_label(track.id, "calm", "cli")
         rows = library_rows(lib, store, tiny.model_id)
     view.set_rows(rows)
-    assert view.retrain_button.text() == "Retrain from 11 labels"
+    # eleven labels, all Calm: a model taught one mood would only say it more
+    assert view.retrain_button.text() == "Retrain: label a song of another mood"
+    assert not view.retrain_button.isEnabled()
+    assert "All your labels are Calm" in view.retrain_button.toolTip()
+    view.start_retrain()  # a shortcut or a stale click does nothing either
+    assert not view.retraining
+    view.decide("happy")  # the song shown now has another mood
+    assert view.retrain_button.text() == f"Retrain from {view.n_labels()} labels"
     assert view.retrain_button.isEnabled()
 
 
