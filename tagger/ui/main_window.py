@@ -36,6 +36,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QByteArray,
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
     QSize,
@@ -66,6 +67,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QTabBar,
     QTableView,
     QTabWidget,
     QToolButton,
@@ -430,6 +432,18 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.tabifyDockWidget(self.errors_dock, self.log_dock)
         self.log_dock.hide()
+        self._no_dock_tab_focus()
+
+    def _no_dock_tab_focus(self) -> None:
+        """The tab bars QMainWindow makes for tabbed docks take no keyboard focus: while
+        the docks are hidden Qt parks them off-screen, where a Tab press would vanish."""
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            bar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def childEvent(self, event) -> None:
+        super().childEvent(event)
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            event.child().setFocusPolicy(Qt.FocusPolicy.NoFocus)  # docks tabbed later on
 
     def _build_actions(self) -> None:
         mb = self.menuBar()
@@ -1324,7 +1338,10 @@ class MainWindow(QMainWindow):
             written = int(getattr(s, "written", 0) or 0)
             errs = failures or [(str(p), str(e)) for p, e in (getattr(s, "errors", None) or ())]
             self.last_write_result = (title, written, errs)
+            # in View > Log (and the log file) too: what happened to which file, later on
+            log.info("%s: %d file(s) updated, %d failed", title, written, len(errs))
             for p, e in errs:
+                log.warning("%s: %s: %s", title, p, e)
                 self._add_error(p, f"{title}: {e}")
             self.say(
                 f"{title}: {written} file(s) updated" + (f", {len(errs)} failed" if errs else ""),

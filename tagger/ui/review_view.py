@@ -318,16 +318,18 @@ class ReviewView(QWidget):
         self.group_combo.setCurrentIndex(max(0, i))
         self.group_combo.blockSignals(False)
 
-    def _matches(self, r: LibraryRow, keep: int | None) -> bool:
+    def _matches(self, r: LibraryRow) -> bool:
         if r.scores is None:
             return False
         if (
             self.unreviewed_check.isChecked()
             and self._labels.get(r.track_id) is not None
             and r.track_id not in self._session_ids
-            and r.track_id != keep
         ):
-            return False  # reviewed earlier (songs decided in this session stay in place)
+            # reviewed earlier, or labelled elsewhere (the library table, the command
+            # line), even the song shown: "Only unreviewed" means it. Songs decided here
+            # in this session stay in place.
+            return False
         mood = self.mood_combo.currentData()
         if mood != ALL and r.predicted_mood != mood:
             return False
@@ -347,7 +349,7 @@ class ReviewView(QWidget):
         the neighbour for good.
         """
         wanted = self._wanted
-        self._queue = sorted((r for r in self._rows if self._matches(r, wanted)), key=_queue_key)
+        self._queue = sorted((r for r in self._rows if self._matches(r)), key=_queue_key)
         ids = [r.track_id for r in self._queue]
         if wanted is not None and wanted in ids:
             self._index = ids.index(wanted)

@@ -555,3 +555,23 @@ def test_title_stays_readable_in_a_small_window(qtbot, make_window, small_librar
     hh.resizeSection(Column.ARTIST, 20 * em)  # by hand: no more fitting
     window.resize(1024, 700)
     assert widths()[Column.ARTIST] == 20 * em
+
+
+def test_tab_never_moves_the_focus_to_a_widget_out_of_sight(qtbot, make_window, small_library):
+    """Keyboard only: each Tab press lands on something visible in the window (the tab
+    bar Qt keeps for the hidden Errors/Log docks sits off-screen and must be skipped)."""
+    window = make_window(small_library, auto_analyse=False)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.root is not None)
+    window.table.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.table)
+    reached = []
+    for _ in range(8):
+        window.focusNextChild()
+        w = QApplication.focusWidget()
+        assert w is not None
+        reached.append(type(w).__name__)
+        inside = window.rect().contains(w.mapTo(window, w.rect().center()))
+        assert w.isVisible() and inside and not w.visibleRegion().isEmpty(), reached
+    assert "LibraryTableView" in reached  # round the window and back

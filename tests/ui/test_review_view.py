@@ -316,3 +316,23 @@ def test_a_song_gone_from_the_queue_gives_way_to_its_neighbour(make_view, lib, t
     assert view.current_row().track_id == q[6].track_id  # the next one, not the 6th
     view.set_rows(rows)  # back again: the person is on q[6] now
     assert view.current_row().track_id == q[6].track_id
+
+
+def test_only_unreviewed_drops_the_shown_song_once_it_is_labelled_elsewhere(make_view, lib, tiny):
+    """The song on screen, labelled from the library table (or the CLI), is no longer
+    "unreviewed": the queue moves on to the next one instead of keeping it; switching the
+    filter on while a song labelled in an earlier session is shown drops it too."""
+    view = make_view()
+    q = view.queue()
+    assert view.unreviewed_check.isChecked() and view.current_row() == q[0]
+    view.store.add_label(q[0].track_id, "sad", "table")
+    view.set_rows(library_rows(lib, view.store, tiny.model_id))  # what the main window does
+    assert q[0].track_id not in [r.track_id for r in view.queue()]
+    assert view.current_row().track_id == q[1].track_id
+    assert view.queue_label.text() == f"1 of {len(q) - 1} in queue"
+
+    view.unreviewed_check.setChecked(False)
+    assert view.go_to(q[0].track_id)  # the labelled song, shown with every song queued
+    view.unreviewed_check.setChecked(True)
+    assert q[0].track_id not in [r.track_id for r in view.queue()]
+    assert view.current_row().track_id == q[1].track_id

@@ -302,3 +302,17 @@ def test_write_waits_in_the_worker_while_another_write_runs(qtbot, make_window, 
         pass
     assert blocker.args[0].written == 12
     assert all(read_tags(r.path).mood for r in window.rows)
+
+
+def test_write_outcome_and_failures_reach_the_log(qtbot, make_window, library, tmp_path):
+    """View > Log tells what a write did and which file failed and why."""
+    window, _root = open_copy(qtbot, make_window, library, tmp_path)
+    gone = next(r for r in window.rows if r.scores is not None)
+    accept_preview_when_shown(window, [], before_accept=lambda _d: Path(gone.path).unlink())
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT):
+        window.write_action.trigger()
+    qtbot.waitUntil(lambda: gone.path in window.log_view.toPlainText(), timeout=5000)
+    text = window.log_view.toPlainText()
+    assert "Write mood tags: 6 file(s) updated, 1 failed" in text
+    line = next(ln for ln in text.splitlines() if gone.path in ln)
+    assert "WARNING" in line and "not found" in line
