@@ -41,6 +41,13 @@ FORMATS_TEXT = "MP3, FLAC, Ogg (Vorbis, FLAC), Opus, M4A, WAV, AIFF, WMA and Wav
 
 #: A file whose audio stops this much before its declared length is reported truncated.
 _TRUNCATION_SLACK_S = 2.0
+#: Seeks aim this far before a window and decode up to it.
+_SEEK_PREROLL_S = 0.5
+#: Timestamps that go back by less than this were guessed wrong (an Ogg page after a seek);
+#: a larger step back is a new stream starting again at 0 (a chained Ogg file).
+_MAX_STAMP_ERROR_S = 3.0
+#: Damaged packets skipped in one window before the file is given up as corrupt.
+_MAX_BAD_PACKETS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,64 @@ def _short(exc: BaseException) -> str:
     return text.split(": '")[0][:160]
 
 
-def _duration(container, stream) -> float:
+def _mp3_header_length(path: Path) -> float | None:
+    """An MP3's length from its Xing/Info/VBRI header (mutagen); 0.0 when it has none, so
+    that FFmpeg and mutagen only guess it from the first frame's bitrate (a VBR file with
+    a quiet intro then claims 10% or more too much); None for other files."""
+    if path.suffix.lower() != ".mp3":
+        return None
+    try:
+        from mutagen.mp3 import MP3, BitrateMode
+
+        info = MP3(path).info
+    except Exception:  # not parseable as MP3: leave the length to FFmpeg
+        return None
+    return 0.0 if info.bitrate_mode == BitrateMode.UNKNOWN else float(info.length or 0.0)
+
+
+def _scanned_duration(container, stream) -> float:
+    """Length from the last packet's timestamp (reads every packet, decodes none)."""
+    end = None
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            end = packet.pts + (packet.duration or 0)
+    if end is None:
+        return 0.0
+    return max(0.0, float((end - (stream.start_time or 0)) * stream.time_base))
+
+
+#: Scanned lengths by (path, size, mtime): analysis probes a file, then opens it to read.
+_SCANNED: dict[tuple[str, int, int], float] = {}
+
+
+def _duration(container, stream, path: Path | None = None) -> float:
+    d = _header_duration(container, stream)
+    header = _mp3_header_length(path) if path is not None else None
+    # An MP3 without a length header, or one whose header FFmpeg missed (junk before the
+    # first frame): count its frames instead of trusting a guess.
+    if header is not None and (header == 0.0 or abs(header - d) > 1.0):
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        scanned = _SCANNED.get(key)
+        if scanned is None:  # ~25 ms a minute of audio: once per file (probe, then read)
+            try:
+                scanned = _scanned_duration(container, stream)
+            except Exception:  # a damaged file: keep the guess
+                scanned = 0.0
+            container.seek(0)
+            if len(_SCANNED) > 64:
+                _SCANNED.clear()
+            _SCANNED[key] = scanned
+        if scanned > 0:
+            return scanned
+    if d <= 0 and path is not None:
+        # FFmpeg knows no length for a chained Ogg file (several streams one after the
+        # other, as internet radio rips are): the first one's, as mutagen reads it.
+        d = _header_length(path)
+    return d
+
+
+def _header_duration(container, stream) -> float:
     if stream.duration is not None and stream.time_base is not None:
         d = float(stream.duration * stream.time_base)
         if d > 0:
@@ -96,7 +160,10 @@ def probe(path: str | Path) -> AudioInfo:
         stream = container.streams.audio[0]
         cc = stream.codec_context
         return AudioInfo(
-            _duration(container, stream), cc.sample_rate or 0, cc.channels or 0, cc.name or "?"
+            _duration(container, stream, path),
+            cc.sample_rate or 0,
+            cc.channels or 0,
+            cc.name or "?",
         )
     finally:
         container.close()
@@ -111,15 +178,25 @@ class _Reader:
         self.path = path
         self.container = _open(path)
         self.stream = self.container.streams.audio[0]
-        self.stream.thread_type = "AUTO"
+        # No frame threading (thread_type "AUTO"): after a seek it stamped Ogg FLAC frames a
+        # frame late, and analysis runs one worker process per core anyway.
+        #: Where the decoder's timeline starts: an MP3's encoder delay (LAME tag) makes its
+        #: first sample's timestamp ~25 ms, not 0; times here are counted from that sample.
+        self.origin = self.stream.start_time or 0
+        #: What ended the last :meth:`read` early (damaged data), None if nothing did.
+        self.error: Exception | None = None
         cc = self.stream.codec_context
         self.rate = int(cc.sample_rate or 0)
         if self.rate <= 0:
             self.container.close()
             raise DecodeError(path, "not a readable audio file (no decodable audio stream)")
-        self.duration = _duration(self.container, self.stream)
+        self.duration = _duration(self.container, self.stream, path)
         #: The length the file's header claims; longer than the audio when truncated.
-        self.declared = max(self.duration, _header_length(path))
+        self.declared = (
+            self.duration
+            if _mp3_header_length(path) == 0.0  # no length header: nothing to compare with
+            else max(self.duration, _header_length(path))
+        )
         self._av = av
 
     def close(self) -> None:
@@ -128,21 +205,50 @@ class _Reader:
     def read(self, start: float, seconds: float) -> np.ndarray:
         """Mono samples from ``start`` for ``seconds`` (fewer if the stream ends)."""
         av = self._av
+        self.error = None
         need = round(seconds * self.rate)
         out: list[np.ndarray] = []  # raw (channels, n) arrays: converted once at the end
         fmt = None
         have = 0
         tb = self.stream.time_base
+        t_next: float | None = None  # where the previous frame ended
+        tol = max(0.002, float(tb))  # timestamp rounding (ASF counts milliseconds)
         try:
-            if start > 0:
-                self.container.seek(int(start / tb), stream=self.stream, backward=True)
-            else:
-                self.container.seek(0, stream=self.stream, backward=True)
+            # Land a little before ``start``: some demuxers (ASF) seek to a packet after the
+            # target, and a lossy decoder needs a frame or two before its output is exact.
+            at = max(0.0, start - _SEEK_PREROLL_S)
+            self.container.seek(self.origin + int(at / tb), stream=self.stream, backward=True)
+            bad = 0
             for packet in self.container.demux(self.stream):
-                for frame in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as exc:
+                    # A damaged stretch in the middle: skip its packets, as players do.
+                    bad += 1
+                    if bad > _MAX_BAD_PACKETS:
+                        raise
+                    log.debug("%s: skipping a damaged packet: %s", self.path, exc)
+                    continue
+                for frame in frames:
                     data = _frame_array(frame)
                     fmt = frame.format.name.rstrip("p")
-                    t0 = float(frame.pts * tb) if frame.pts is not None else start
+                    if frame.pts is not None:
+                        t0 = float((frame.pts - self.origin) * tb)
+                    else:  # no timestamp: right after the previous frame
+                        t0 = start if t_next is None else t_next
+                    if t_next is not None and t_next - _MAX_STAMP_ERROR_S < t0 < t_next - tol:
+                        # Time went backwards: the frames before were stamped too late (the
+                        # Ogg demuxer guesses the first page after a seek, up to ~1 s off).
+                        # What was kept from them really starts earlier: drop the excess.
+                        out, have = _drop_head(out, round((t_next - t0) * self.rate))
+                    elif t_next is not None and out and t0 > t_next + tol:
+                        # A gap (damaged packets skipped): silence keeps the rest in place.
+                        gap = min(round((t0 - t_next) * self.rate), need - have)
+                        if gap > 0:
+                            fill = 128 if fmt == "u8" else 0
+                            out.append(np.full((data.shape[0], gap), fill, dtype=data.dtype))
+                            have += gap
+                    t_next = t0 + data.shape[1] / self.rate
                     skip = round((start - t0) * self.rate)
                     if skip >= data.shape[1]:
                         continue
@@ -158,9 +264,18 @@ class _Reader:
             if not out:
                 raise DecodeError(self.path, f"corrupt audio data ({_short(exc)})") from None
             log.debug("%s: decoder stopped early: %s", self.path, exc)
+            self.error = exc
         if not out:
             return np.zeros(0, dtype=np.float32)
         return _to_mono_float(np.concatenate(out, axis=1)[:, :need], fmt or "flt")
+
+
+def _drop_head(out: list[np.ndarray], n: int) -> tuple[list[np.ndarray], int]:
+    """``out`` without its first ``n`` samples, and how many samples are left."""
+    data = np.concatenate(out, axis=1)[:, n:] if out else None
+    if data is None or data.shape[1] == 0:
+        return [], 0
+    return [data], data.shape[1]
 
 
 def _frame_array(frame) -> np.ndarray:
@@ -214,6 +329,10 @@ def load_windows(
             expected_end = min(start + seconds, reader.duration)
             stop = start + got / sample_rate
             if reader.duration > 0 and stop < expected_end - _TRUNCATION_SLACK_S:
+                if reader.error is not None:  # damaged data, not a short file
+                    raise DecodeError(
+                        path, f"corrupt audio data near {stop:.1f} s ({_short(reader.error)})"
+                    )
                 raise DecodeError(
                     path,
                     f"truncated file: audio stops near {stop:.1f} s of {reader.duration:.1f} s",
@@ -231,11 +350,38 @@ def _header_length(path: Path) -> float:
     """Length in seconds from the tag/header parser (mutagen), 0.0 when unknown."""
     import mutagen
 
+    if path.suffix.lower() == ".wav" and _wav_size_unknown(path):
+        return 0.0
     try:
         f = mutagen.File(path)
         return float(getattr(getattr(f, "info", None), "length", 0.0) or 0.0)
     except Exception:  # any parser failure just means "unknown"
         return 0.0
+
+
+#: Data-chunk sizes a WAV writer that could not seek back puts in for "unknown"
+#: (FFmpeg writes 0xFFFFFFFF when streaming, others 0x7FFFFFFF or just under it).
+_WAV_UNKNOWN_SIZE = 0x7FFFF000
+
+
+def _wav_size_unknown(path: Path) -> bool:
+    """True if a WAV's data chunk claims a placeholder size (streaming recorders)."""
+    import struct
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return False
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return False
+    at = 12
+    while at + 8 <= len(head):
+        cid, size = head[at : at + 4], struct.unpack("<I", head[at + 4 : at + 8])[0]
+        if cid == b"data":
+            return size >= _WAV_UNKNOWN_SIZE and at + 8 + size > path.stat().st_size
+        at += 8 + size + (size & 1)
+    return False
 
 
 def _ogg_complete(path: Path) -> bool:

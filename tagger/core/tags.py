@@ -186,11 +186,20 @@ def _first_text(tags, key: str) -> str | None:
     return values[0] if values else None
 
 
+def _clean(text: str | None) -> str | None:
+    """A tag value without surrounding whitespace; None when nothing is left (a blank
+    title must not hide the file name)."""
+    return (text.strip() or None) if text else None
+
+
 def _track_number(text: str | None) -> int | None:
+    """``"3"``, ``"3/12"`` -> 3; None for no number (``"A1"``, ``"²"``) and for 0 (what
+    iTunes stores for "no track number")."""
     if not text:
         return None
     head = text.split("/")[0].strip()
-    return int(head) if head.isdigit() else None
+    # isdecimal, not isdigit: "²" is a digit that int() refuses
+    return (int(head) or None) if head.isdecimal() else None
 
 
 def read_mood_value(f: mutagen.FileType) -> str | None:
@@ -218,9 +227,9 @@ def read_tags(path: str | Path) -> TagInfo:
     row = TAG_TABLE[fam]
     try:
         return TagInfo(
-            title=_first_text(f.tags, row.title),
-            artist=_first_text(f.tags, row.artist),
-            album=_first_text(f.tags, row.album),
+            title=_clean(_first_text(f.tags, row.title)),
+            artist=_clean(_first_text(f.tags, row.artist)),
+            album=_clean(_first_text(f.tags, row.album)),
             tracknumber=_track_number(_first_text(f.tags, row.tracknumber)),
             mood=read_mood_value(f),
             duration=duration,

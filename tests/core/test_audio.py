@@ -32,6 +32,118 @@ def test_seeked_window_matches_whole_decode(tmp_path):
     assert np.corrcoef(w[1000:-1000], ref[1000:-1000])[0, 1] > 0.99
 
 
+@pytest.mark.parametrize("ext", [".oga", ".mp3", ".ogg", ".flac", ".wv"])
+def test_seeked_windows_are_sample_exact(tmp_path, ext):
+    """Windows read one after another from one open file are exactly the same span of a
+    whole decode (native rate, no resampling): an MP3's encoder delay (LAME tag) made every
+    window 25 ms early, the Ogg FLAC demuxer's guessed timestamps after a seek up to ~1 s
+    early, and a Vorbis window began with a frame decoded without its predecessor."""
+    path = write_audio(tmp_path / f"song{ext}", seconds=30.0, kind="bright")
+    sr = 44100
+    whole = audio.load_all(path, sr)
+    starts = [1.0, 4.3, 7.7, 11.2, 14.6, 18.1, 21.5, 24.9]
+    windows = audio.load_windows(path, starts, 5.0, sr)
+    for start, w in zip(starts, windows, strict=True):
+        a = round(start * sr)
+        np.testing.assert_array_equal(w, whole[a : a + 5 * sr], err_msg=f"window at {start} s")
+
+
+def _vbr_mp3_without_header(path: Path, seconds: float) -> Path:
+    """A VBR MP3 with a silent 3-s intro and no Xing/Info header (as some encoders and
+    stream rippers write): its first frames have the lowest bitrate of the file."""
+    import av
+
+    from tests.audio_factory import tone
+
+    sr = 44100
+    y = tone(seconds, sr, "bright", stereo=False)
+    y[: 3 * sr] = 0.0
+    with av.open(str(path), "w", format="mp3", options={"write_xing": "0"}) as out:
+        stream = out.add_stream("libmp3lame", rate=sr, layout="mono")
+        stream.codec_context.qscale = True  # VBR, like lame -V2
+        stream.codec_context.global_quality = 2 * 118
+        for i in range(0, y.size, 1152):
+            chunk = np.ascontiguousarray(np.pad(y[i : i + 1152], (0, max(0, i + 1152 - y.size))))
+            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = sr, i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_vbr_mp3_without_length_header_is_measured(tmp_path):
+    """Without a Xing header FFmpeg and mutagen guess the length from the first (quiet, low
+    bitrate) frame: 62.5 s for this 60-s song, which was then rejected as truncated."""
+    path = _vbr_mp3_without_header(tmp_path / "rip.mp3", 60.0)
+    assert audio.probe(path).duration == pytest.approx(60.0, abs=0.1)
+    w = audio.load_windows(path, [10.0, 27.5, 45.0], 5.0, 16000)
+    assert float(np.abs(w).mean()) > 0.01
+
+
+def test_wav_with_placeholder_data_size_is_read(tmp_path):
+    """A WAV written by a streaming recorder (FFmpeg to a pipe) has 0xFFFFFFFF as its data
+    size: it is a whole song, not a truncated one."""
+    import struct
+
+    path = write_audio(tmp_path / "stream.wav", seconds=12.0)
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"data")
+    raw[4:8] = raw[at + 4 : at + 8] = struct.pack("<I", 0xFFFFFFFF)
+    path.write_bytes(bytes(raw))
+    assert audio.probe(path).duration == pytest.approx(12.0, abs=0.01)
+    w = audio.load_windows(path, [0.0, 7.0], 5.0, 16000)
+    assert float(np.abs(w).mean()) > 0.01
+
+
+@pytest.mark.parametrize("ext", [".ogg", ".opus"])
+def test_chained_ogg_has_a_length(tmp_path, ext):
+    """Two Ogg streams one after the other (a radio rip): FFmpeg reports no length, which
+    made analysis take one window from the first 5 s and store a duration of 0."""
+    a = write_audio(tmp_path / f"a{ext}", seconds=30.0, kind="bright")
+    b = write_audio(tmp_path / f"b{ext}", seconds=30.0, kind="calm")
+    chained = tmp_path / f"chained{ext}"
+    chained.write_bytes(a.read_bytes() + b.read_bytes())
+    assert audio.probe(chained).duration == pytest.approx(30.0, abs=0.1)
+    w = audio.load_windows(chained, [5.0, 12.5, 20.0], 5.0, 16000)
+    assert float(np.abs(w).mean()) > 0.01
+
+
+def _damage_middle(good: Path, name: str) -> Path:
+    raw = bytearray(good.read_bytes())
+    mid = len(raw) // 2
+    raw[mid : mid + 8000] = bytes(8000)  # a bad sector, a broken download
+    damaged = good.with_name(name)
+    damaged.write_bytes(bytes(raw))
+    return damaged
+
+
+def test_damage_in_the_middle_of_an_mp3_is_skipped(tmp_path):
+    """8 KB zeroed in the middle of a 30-s MP3: the decoder's error on the first damaged
+    packet ended the window there, and the song was reported "truncated file: audio stops
+    near 15.0 s". The frames after it decode fine, as in any player."""
+    good = write_audio(tmp_path / "good.mp3", seconds=30.0, kind="bright")
+    damaged = _damage_middle(good, "damaged.mp3")
+    sr = 16000
+    w = audio.load_windows(damaged, [2.0, 12.5], 5.0, sr)
+    ref = audio.load_windows(good, [2.0, 12.5], 5.0, sr)
+    np.testing.assert_array_equal(w[0], ref[0])
+    # the damaged window: the audio before the damage in place, and audio after it
+    head = slice(0, sr)
+    assert np.corrcoef(w[1][head], ref[1][head])[0, 1] > 0.99
+    assert float(np.abs(w[1][-sr:]).mean()) > 0.01
+
+
+def test_damage_the_decoder_cannot_pass_is_called_corrupt(tmp_path):
+    """Where the demuxer gives up at the damage (WavPack), the file is complete, so the
+    message says corrupt, not truncated."""
+    good = write_audio(tmp_path / "good.wv", seconds=30.0, kind="bright")
+    damaged = _damage_middle(good, "damaged.wv")
+    with pytest.raises(DecodeError, match="corrupt audio data near 14"):
+        audio.load_windows(damaged, [2.0, 12.5], 5.0, 16000)
+
+
 def test_short_file_is_zero_padded(tmp_path):
     path = write_audio(tmp_path / "short.wav", seconds=2.0)
     w = audio.load_windows(path, [0.0], 5.0, 22050)

@@ -95,3 +95,41 @@ def test_unreadable_files_raise_tag_error(tmp_path):
         open_file(bad)
     with pytest.raises(TagError, match="not found"):
         open_file(tmp_path / "missing.mp3")
+
+
+def test_odd_tag_values_fall_back_instead_of_hiding_the_file_name(tmp_path):
+    """A blank title/artist (spaces) read as missing, so the scan uses the file and folder
+    names; a track number "²" (a digit int() refuses) made the whole tag unreadable."""
+    from tests.audio_factory import write_audio
+
+    path = write_audio(tmp_path / "song.flac", seconds=1.0)
+    f = mutagen.File(path)
+    if f.tags is None:
+        f.add_tags()
+    f.tags.update({"TITLE": "   ", "ARTIST": " Ärtist ", "ALBUM": "", "TRACKNUMBER": "²"})
+    f.save()
+    info = read_tags(path)
+    assert (info.title, info.artist, info.album, info.tracknumber) == (None, "Ärtist", None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("3", 3), ("3/12", 3), (" 07 ", 7), ("３", 3), ("A1", None), ("²", None), ("0", None)],
+)
+def test_track_number_forms(text, number):
+    from tagger.core.tags import _track_number
+
+    assert _track_number(text) == number
+
+
+def test_mp4_track_zero_means_no_number(tmp_path):
+    """iTunes stores trkn (0, 0) for "no track number": the file name's number is used."""
+    from tests.audio_factory import write_audio
+
+    path = write_audio(tmp_path / "song.m4a", seconds=1.0)
+    f = mutagen.File(path)
+    if f.tags is None:
+        f.add_tags()
+    f.tags["trkn"] = [(0, 0)]
+    f.save()
+    assert read_tags(path).tracknumber is None
