@@ -299,9 +299,14 @@ class WritePreviewDialog(QDialog):
         self.changes = [c for c in changes if c.path not in bad]
         n, skipped = len(self.changes), len(changes) - len(self.changes)
         if n:
+            fields = (
+                "the mood, energy and valence tags are"
+                if self.energy_valence.isChecked()
+                else "the mood tag is"
+            )
             text = (
-                f"{n} file{'s' if n != 1 else ''} will get a new mood tag. Only the mood "
-                "tag is changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
+                f"{n} file{'s' if n != 1 else ''} will get a new mood tag. Only {fields} "
+                "changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
             )
         elif skipped:
             text = "Nothing can be written."

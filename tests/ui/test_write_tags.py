@@ -149,7 +149,7 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
             (lambda: dlg().row_count() == 12, lambda: dlg().energy_valence.setChecked(True)),
             (
                 lambda: dlg().ok_button.isEnabled() and "arousal" in rows()[0][2],
-                lambda: (seen.update(ev=rows()), dlg().reject()),
+                lambda: (seen.update(ev=rows(), ev_intro=dlg().intro.text()), dlg().reject()),
             ),
         ]
     )
@@ -162,6 +162,7 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
     if not seen["high"]:
         assert "Nothing to write" in seen["intro"]
     assert all("valence" in r[2] for r in seen["ev"])
+    assert "Only the mood, energy and valence tags are changed" in seen["ev_intro"]
     assert all(read_tags(r.path).mood is None for r in window.rows)
 
 
@@ -206,7 +207,7 @@ def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library,
     assert rows[0][0] == str(locked.relative_to(root)) and rows[0][4] == "can't write"
     assert all(r[4] != "can't write" for r in rows[1:])
     assert "read-only" in seen["tip"]
-    assert "6 files will get a new mood tag" in seen["intro"]
+    assert "6 files will get a new mood tag. Only the mood tag is changed" in seen["intro"]
     assert "1 file cannot be written" in seen["intro"]
     assert seen["ok"] == "Write 6 tags"
     assert summary.written == 6 and summary.failed == 0
