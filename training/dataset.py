@@ -49,7 +49,7 @@ def load_dataset(data_dir: Path, cfg: FeatureConfig, jobs: int = 2) -> Dataset:
         if k not in ("segment_seconds", "max_windows", "level_db")
     }
     key = hashlib.sha256(
-        json.dumps([spec, [r["file"] for r in rows]], sort_keys=True).encode()
+        json.dumps([spec, [r["file"] for r in rows], audio.DECODE_VERSION], sort_keys=True).encode()
     ).hexdigest()[:12]
     cache = CACHE_DIR / f"4q-{key}.npz"
     labels = np.array([MOODS.index(QUADRANTS[r["quadrant"]]) for r in rows])

@@ -23,9 +23,10 @@ def _pm(s: dict[str, float]) -> str:
 _BUNDLED_SELECTION_NOTE = """
 The three 5-s windows were chosen for speed (they tied with six under an earlier
 head). On the same folds, eight layouts (one to six windows of 3-30 s) score
-0.719-0.745, and these three windows score highest. Picking the layout by CV on
-the other four folds, for each fold in turn (nested CV), gives 0.727. Expect about
-0.73 on new music rather than the figure above (`training/EXPERIMENTS.md`).
+0.719-0.745 (measured before the decoding fix of 2026-12-02, when these three
+windows scored 0.745, the highest). Picking the layout by CV on the other four
+folds, for each fold in turn (nested CV), gives 0.727. Expect about 0.73 on new
+music rather than the figure above (`training/EXPERIMENTS.md`).
 """
 
 

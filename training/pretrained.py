@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tagger.core import audio
 from tagger.core.model import MoodCNN
 from tagger.core.musicnn import load_tf_weights
 from training.dataset import CACHE_DIR, Dataset
@@ -42,7 +43,8 @@ def window_embeddings(ds: Dataset, name: str) -> tuple[np.ndarray, np.ndarray]:
     from training.train import fixed_patches
 
     key = hashlib.sha256(
-        repr((ds.features.to_dict(), ds.songs)).encode() + weights_file(name).read_bytes()
+        repr((ds.features.to_dict(), ds.songs, audio.DECODE_VERSION)).encode()
+        + weights_file(name).read_bytes()
     ).hexdigest()[:12]
     cache = CACHE_DIR / f"emb-{name}-{key}.npz"
     if cache.exists():

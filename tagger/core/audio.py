@@ -39,6 +39,9 @@ AUDIO_EXTENSIONS: frozenset[str] = frozenset(
 #: The same, for people (messages about a folder with no audio).
 FORMATS_TEXT = "MP3, FLAC, Ogg (Vorbis, FLAC), Opus, M4A, WAV, AIFF, WMA and WavPack"
 
+#: Bump when a change here alters the samples a file decodes to (training's cached
+#: spectrograms are keyed on it). 2: MP3 timeline from the encoder delay, seek pre-roll.
+DECODE_VERSION = 2
 #: A file whose audio stops this much before its declared length is reported truncated.
 _TRUNCATION_SLACK_S = 2.0
 #: Seeks aim this far before a window and decode up to it.
