@@ -7,6 +7,7 @@ failure becomes a :class:`~tagger.core.errors.DecodeError` carrying the path.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -88,19 +89,42 @@ def _short(exc: BaseException) -> str:
     return text.split(": '")[0][:160]
 
 
-def _mp3_header_length(path: Path) -> float | None:
-    """An MP3's length from its Xing/Info/VBRI header (mutagen); 0.0 when it has none, so
-    that FFmpeg and mutagen only guess it from the first frame's bitrate (a VBR file with
-    a quiet intro then claims 10% or more too much); None for other files."""
-    if path.suffix.lower() != ".mp3":
-        return None
-    try:
-        from mutagen.mp3 import MP3, BitrateMode
+@dataclass(frozen=True, slots=True)
+class _HeaderLength:
+    """The length the tag/header parser (mutagen) reads from a file."""
 
-        info = MP3(path).info
-    except Exception:  # not parseable as MP3: leave the length to FFmpeg
-        return None
-    return 0.0 if info.bitrate_mode == BitrateMode.UNKNOWN else float(info.length or 0.0)
+    seconds: float  # 0.0 when unknown
+    #: An MP3 with no Xing/Info/VBRI header: ``seconds`` is only a guess from the first
+    #: frame's bitrate (a VBR file with a quiet intro then claims 10% or more too much).
+    mp3_guess: bool = False
+    mp3: bool = False
+
+
+@functools.lru_cache(maxsize=64)
+def _header_length_of(path: Path, _size: int, _mtime_ns: int) -> _HeaderLength:
+    import mutagen
+    from mutagen.mp3 import BitrateMode, MPEGInfo
+
+    if path.suffix.lower() == ".wav" and _wav_size_unknown(path):
+        return _HeaderLength(0.0)
+    try:
+        info = getattr(mutagen.File(path), "info", None)
+    except Exception:  # any parser failure just means "unknown"
+        return _HeaderLength(0.0)
+    seconds = float(getattr(info, "length", 0.0) or 0.0)
+    if isinstance(info, MPEGInfo):
+        return _HeaderLength(seconds, info.bitrate_mode == BitrateMode.UNKNOWN, mp3=True)
+    return _HeaderLength(seconds)
+
+
+def _header_length(path: Path) -> _HeaderLength:
+    """Length from the tag/header parser, read once per file version (analysis probes a
+    file, then opens it to read its windows)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _HeaderLength(0.0)
+    return _header_length_of(path, st.st_size, st.st_mtime_ns)
 
 
 def _scanned_duration(container, stream) -> float:
@@ -120,10 +144,12 @@ _SCANNED: dict[tuple[str, int, int], float] = {}
 
 def _duration(container, stream, path: Path | None = None) -> float:
     d = _header_duration(container, stream)
-    header = _mp3_header_length(path) if path is not None else None
+    if path is None:
+        return d
+    header = _header_length(path)
     # An MP3 without a length header, or one whose header FFmpeg missed (junk before the
     # first frame): count its frames instead of trusting a guess.
-    if header is not None and (header == 0.0 or abs(header - d) > 1.0):
+    if header.mp3 and (header.mp3_guess or abs(header.seconds - d) > 1.0):
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
         scanned = _SCANNED.get(key)
@@ -138,10 +164,10 @@ def _duration(container, stream, path: Path | None = None) -> float:
             _SCANNED[key] = scanned
         if scanned > 0:
             return scanned
-    if d <= 0 and path is not None:
+    if d <= 0:
         # FFmpeg knows no length for a chained Ogg file (several streams one after the
         # other, as internet radio rips are): the first one's, as mutagen reads it.
-        d = _header_length(path)
+        d = header.seconds
     return d
 
 
@@ -195,10 +221,11 @@ class _Reader:
             raise DecodeError(path, "not a readable audio file (no decodable audio stream)")
         self.duration = _duration(self.container, self.stream, path)
         #: The length the file's header claims; longer than the audio when truncated.
+        header = _header_length(path)
         self.declared = (
             self.duration
-            if _mp3_header_length(path) == 0.0  # no length header: nothing to compare with
-            else max(self.duration, _header_length(path))
+            if header.mp3_guess  # no length header: nothing to compare with
+            else max(self.duration, header.seconds)
         )
         self._av = av
 
@@ -347,19 +374,6 @@ def load_windows(
         return np.stack(rows) if rows else np.zeros((0, n), dtype=np.float32)
     finally:
         reader.close()
-
-
-def _header_length(path: Path) -> float:
-    """Length in seconds from the tag/header parser (mutagen), 0.0 when unknown."""
-    import mutagen
-
-    if path.suffix.lower() == ".wav" and _wav_size_unknown(path):
-        return 0.0
-    try:
-        f = mutagen.File(path)
-        return float(getattr(getattr(f, "info", None), "length", 0.0) or 0.0)
-    except Exception:  # any parser failure just means "unknown"
-        return 0.0
 
 
 #: Data-chunk sizes a WAV writer that could not seek back puts in for "unknown"

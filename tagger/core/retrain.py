@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: Retraining is offered from this many labelled songs.
 MIN_LABELS = 10
+#: Labels of one mood teach the layer nothing but to say that mood more.
+MIN_MOODS = 2
 
 
 class RetrainError(MoodTaggerError):
@@ -250,7 +252,7 @@ def _check_moods(moods: Iterable[str], what: str) -> None:
     labelled sad turned every calm song sad), while the held-out estimate still rises.
     """
     seen = set(moods)
-    if len(seen) < 2:
+    if len(seen) < MIN_MOODS:
         only = f"all your {what} are {next(iter(seen))}" if seen else f"you have no {what}"
         raise RetrainError(
             f"retraining needs songs of at least two different moods, and {only}: "
@@ -265,8 +267,11 @@ def reset_model() -> None:
         save_settings(s)
 
 
-def can_retrain(n_labels: int) -> bool:
-    return n_labels >= MIN_LABELS
+def can_retrain(labels: Iterable[str | None]) -> bool:
+    """Whether :func:`retrain` would accept these labels (None: no label): at least
+    :data:`MIN_LABELS` of them, of at least :data:`MIN_MOODS` moods."""
+    given = [m for m in labels if m]
+    return len(given) >= MIN_LABELS and len(set(given)) >= MIN_MOODS
 
 
 # -- pieces -----------------------------------------------------------------------------

@@ -62,16 +62,18 @@ from tagger.core.settings import load_settings, update_settings
 
 log = logging.getLogger(__name__)
 
-#: What the song filters are when they let every song through (order and length aside).
-NO_FILTERS = {
-    "moods": (),
-    "energy": None,
-    "valence": None,
-    "min_confidence": None,
-    "artist": "",
-    "album": "",
-    "labelled_only": False,
-}
+#: The song filters at PlaylistSpec's defaults, which let every song through (order,
+#: length and the map selection aside).
+_FILTER_FIELDS = (
+    "moods",
+    "energy",
+    "valence",
+    "min_confidence",
+    "artist",
+    "album",
+    "labelled_only",
+)
+NO_FILTERS = {k: getattr(PlaylistSpec(), k) for k in _FILTER_FIELDS}
 
 _Index = QModelIndex | QPersistentModelIndex
 

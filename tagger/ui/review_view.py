@@ -42,7 +42,14 @@ from tagger.core.models import active_model_path
 from tagger.core.moods import COLOURS, MOODS, display_name
 from tagger.core.paths import bundled_model_path
 from tagger.core.progress import Progress
-from tagger.core.retrain import MIN_LABELS, RetrainConfig, RetrainResult, reset_model
+from tagger.core.retrain import (
+    MIN_LABELS,
+    MIN_MOODS,
+    RetrainConfig,
+    RetrainResult,
+    can_retrain,
+    reset_model,
+)
 from tagger.core.store import Store
 from tagger.ui.playback import Player
 from tagger.ui.review_workers import (
@@ -641,11 +648,6 @@ class ReviewView(QWidget):
     def retraining(self) -> bool:
         return self._retrain_worker is not None
 
-    def _ready_to_retrain(self) -> bool:
-        """Enough labels, of at least two moods (what :func:`retrain` will accept)."""
-        moods = {m for m in self._labels.values() if m}
-        return self.n_labels() >= MIN_LABELS and len(moods) >= 2
-
     def _refresh_retrain(self) -> None:
         n = self.n_labels()
         moods = {m for m in self._labels.values() if m}
@@ -653,7 +655,7 @@ class ReviewView(QWidget):
             more = MIN_LABELS - n
             text = f"Retrain: label {more} more song{'s' if more > 1 else ''}"
             tip = f"Label at least {MIN_LABELS} songs, of at least two moods, to retrain."
-        elif len(moods) < 2:
+        elif len(moods) < MIN_MOODS:
             text = "Retrain: label a song of another mood"
             tip = (
                 f"All your labels are {display_name(next(iter(moods)))}: a model taught one "
@@ -662,7 +664,7 @@ class ReviewView(QWidget):
         else:
             text, tip = f"Retrain from {n} labels", ""
         self.retrain_button.setText(text)
-        self.retrain_button.setEnabled(self._ready_to_retrain() and not self.retraining)
+        self.retrain_button.setEnabled(can_retrain(self._labels.values()) and not self.retraining)
         self.retrain_button.setToolTip(tip)
         user_model = active_model_path() != bundled_model_path()
         self.reset_button.setEnabled(user_model and not self.retraining)
@@ -673,7 +675,7 @@ class ReviewView(QWidget):
         )
 
     def start_retrain(self) -> None:
-        if self.retraining or not self._ready_to_retrain():
+        if self.retraining or not can_retrain(self._labels.values()):
             return
         loaded = self._model_getter() if self._model_getter else None
         model_path = str(loaded.path) if loaded is not None else None
