@@ -9,6 +9,7 @@ songs changed their top mood:
 - re-encoded: the decoded clip written again as FLAC, 96 kb/s MP3, 64 kb/s AAC (M4A) and
   48 kb/s Opus, then analysed through the app's own pipeline (``Analyzer.analyze``);
 - quieter: the FLAC copy 6, 10 and 20 dB down (an older, quieter master);
+- DC offset: the FLAC copy 6 dB down with a constant 0.1 or 0.3 added (a faulty converter);
 - shifted: every analysis window moved later by 10 ms ... 500 ms (same samples).
 
 A re-encode moves the windows by the codec's delay (a few to tens of milliseconds), so the
@@ -41,6 +42,7 @@ ENCODINGS = {
 }
 SHIFTS_MS = (10, 20, 50, 100, 500)
 GAINS_DB = (-6, -10, -20)
+DC_OFFSETS = (0.01, 0.03, 0.1, 0.3)
 
 
 def encode(y: np.ndarray, path: Path, fmt: str, codec: str, rate: int, bit_rate: int) -> None:
@@ -111,6 +113,9 @@ def main() -> int:
             for db in GAINS_DB:  # the same file, mastered quieter
                 sf.write(flac, np.stack([y44, y44], 1) * 10 ** (db / 20), 44100)
                 note(f"FLAC {db} dB", ref, np.array(analyzer.analyze(flac).scores.probabilities))
+            for dc in DC_OFFSETS:  # at most 0.5 + 0.3: no clipping
+                sf.write(flac, np.stack([y44, y44], 1) * 0.5 + dc, 44100)
+                note(f"DC offset {dc}", ref, np.array(analyzer.analyze(flac).scores.probabilities))
             for name, (fmt, codec, sr, br, ext) in ENCODINGS.items():
                 path = Path(tmp) / f"song{ext}"
                 encode(audio.load_all(clip, sr), path, fmt, codec, sr, br)

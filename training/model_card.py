@@ -74,6 +74,11 @@ def write_model_card(path: Path, report: dict[str, Any]) -> None:
             f"{feats['level_db']:g} dB (one\n  gain per song, at most 40 dB), so the "
             "master's volume does not change the mood"
         )
+    if feats.get("remove_dc"):
+        scale += (
+            ";\n  each STFT frame's mean taken out first, so a DC offset in the recording "
+            "counts\n  neither as level nor as bass"
+        )
     if recipe.get("head", "logistic") == "lda":
         head_text = (
             "linear discriminant analysis with Ledoit-Wolf covariance shrinkage (no knob\n"

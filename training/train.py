@@ -42,7 +42,8 @@ REPO = Path(__file__).resolve().parent.parent
 #: The bundled model's features: what musicnn was trained on (16 kHz, 512-point FFT, hop
 #: 256, 96 mel bands, log10(1 + 10000 x)); three 5-s windows per song keep the analysis
 #: above 8 songs/s on two cores (see the model card); each song's windows are brought to
-#: one level together, so a quieter master of the same music gets the same mood.
+#: one level together, so a quieter master of the same music gets the same mood; each
+#: frame's DC offset is taken out, so a converter's offset is neither level nor bass.
 DEFAULT_FEATURES: dict[str, Any] = {
     "sample_rate": 16000,
     "n_fft": 512,
@@ -54,6 +55,7 @@ DEFAULT_FEATURES: dict[str, Any] = {
     "max_windows": 3,
     # the median level of the 4Q clips: the average song keeps its input as it was
     "level_db": -3.0,
+    "remove_dc": True,
 }
 
 

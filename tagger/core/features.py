@@ -45,6 +45,10 @@ class FeatureConfig:
     #: mean mel power is this many dB (None: the recording's own level is kept). Mastering
     #: level says when a record was made, not its mood; see :func:`normalise_level`.
     level_db: float | None = None
+    #: Each STFT frame's mean (DC offset) is taken out before the spectrum, so a recording
+    #: with a DC offset (a faulty converter) does not count it as level or low bass. Off in
+    #: models made before it existed, whose checkpoints lack the field.
+    remove_dc: bool = False
     version: int = FEATURES_VERSION
 
     @property
@@ -97,6 +101,27 @@ def _window(n_fft: int) -> np.ndarray:
     return scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=8)
+def _window_spectrum(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bins where the window's own spectrum is not zero, and its values there: a
+    frame's constant part ``m`` adds exactly ``m * W[k]`` to bin ``k`` (only bins 0-1 for
+    the Hann window)."""
+    spectrum = np.fft.rfft(_window(n_fft).astype(np.float64))
+    bins = np.flatnonzero(np.abs(spectrum) > 1e-9 * np.abs(spectrum).max())
+    return bins, spectrum[bins].astype(np.complex64)
+
+
+def _remove_frame_means(spec: np.ndarray, y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """``spec`` (the STFT of ``y``) as if each frame's mean had been subtracted first."""
+    import librosa
+
+    frames = librosa.util.frame(y, frame_length=cfg.n_fft, hop_length=cfg.hop_length)
+    means = frames.mean(axis=-2, dtype=np.float64).astype(np.float32)  # (..., n_frames)
+    bins, values = _window_spectrum(cfg.n_fft)
+    spec[..., bins, :] -= values[:, None] * means[..., None, :]
+    return spec
+
+
 def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Mono waveform (float, ``cfg.sample_rate``) -> log-mel dB array ``(n_mels, frames)``.
 
@@ -111,6 +136,8 @@ def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     spec = librosa.stft(
         y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, window=_window(cfg.n_fft), center=False
     )
+    if cfg.remove_dc:
+        spec = _remove_frame_means(spec, y, cfg)
     power = (spec.real**2 + spec.imag**2).astype(np.float32)
     mel = np.matmul(_mel_basis(cfg), power)
     if cfg.scale == "log1p":

@@ -148,3 +148,35 @@ def test_a_short_clip_is_padded_with_silence_in_training_as_in_the_app():
     np.testing.assert_allclose(train_x[..., : last - 2], app_x[..., : last - 2], atol=0.05)
     np.testing.assert_allclose(train_x[..., last + 2 :], 0.0, atol=1e-6)
     np.testing.assert_allclose(app_x[..., last + 2 :], 0.0, atol=1e-6)
+
+
+def test_a_dc_offset_is_taken_out_of_every_frame():
+    """A constant offset (a faulty converter) is neither level nor bass: with ``remove_dc``
+    the input is that of the clean signal, even after level normalisation."""
+    cfg = dataclasses.replace(LEVELLED, remove_dc=True)
+    song = np.stack([_noise(cfg.segment_samples, s) * a for s, a in ((6, 0.05), (7, 0.01))])
+    clean = segment_patches(song, cfg)
+    for dc in (0.05, 0.3, -0.5):
+        np.testing.assert_allclose(segment_patches(song + dc, cfg), clean, atol=5e-3)
+    # without it, the offset swamps the lowest band and the level gain (older models)
+    plain = dataclasses.replace(cfg, remove_dc=False)
+    assert np.abs(segment_patches(song + 0.3, plain) - segment_patches(song, plain)).max() > 1.0
+
+
+def test_dc_removal_keeps_training_crops_equal_to_app_windows():
+    cfg = dataclasses.replace(LEVELLED, remove_dc=True)
+    y = _noise(cfg.sample_rate * 12, 8) + 0.2
+    full = log_mel(y, cfg)
+    start = 41
+    seg = y[start * cfg.hop_length : start * cfg.hop_length + cfg.segment_samples]
+    crop = full[:, start : start + cfg.segment_frames]
+    np.testing.assert_allclose(crop, log_mel(seg, cfg), atol=1e-3)
+    batch = log_mel(np.stack([seg, seg - 0.2]), cfg)
+    np.testing.assert_allclose(batch[0], batch[1], atol=1e-3)
+
+
+def test_models_saved_before_dc_removal_keep_their_features():
+    """A checkpoint written before the field existed (a person's retrained model) loads
+    with DC removal off, so its input stays what it was trained on."""
+    old = {k: v for k, v in LEVELLED.to_dict().items() if k != "remove_dc"}
+    assert FeatureConfig.from_dict(old).remove_dc is False
