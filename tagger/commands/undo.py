@@ -51,4 +51,4 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"{len(failures)} file(s) could not be restored (run undo again to retry):\n")
         for path, msg in failures:
             out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
-    return 1 if failures or kept else 0
+    return 1 if failures else 0  # a file kept on purpose is not a failure

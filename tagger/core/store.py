@@ -290,6 +290,14 @@ class Store:
                 "UPDATE tracks SET present = 0 WHERE path = ?", ((p,) for p in paths)
             )
 
+    def set_mood_tag(self, track_ids: Iterable[int], mood_tag: str | None) -> None:
+        """The mood tag a file holds now, read by an undo that left the file alone: its
+        size/mtime stay as they were, so a scan still reads a changed file again."""
+        with self.db:
+            self.db.executemany(
+                "UPDATE tracks SET mood_tag = ? WHERE id = ?", ((mood_tag, i) for i in track_ids)
+            )
+
     def update_file_identity(
         self,
         track_id: int,

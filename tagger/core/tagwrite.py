@@ -97,20 +97,24 @@ class WriteOutcome:
     path: str
     ok: bool
     error: str | None = None
-    #: Undo only: the file was left as it is on purpose (its tags changed after the write),
-    #: so running undo again will not retry it.
+    #: Undo only: the file was left as it is on purpose (its tags changed after the write;
+    #: why is in ``error``). Not a failure, and running undo again will not retry it.
     kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class WriteSummary:
-    """The end of a write (or undo) batch. ``batch_id`` is None when nothing was written."""
+    """The end of a write (or undo) batch. ``batch_id`` is None when nothing was written.
+
+    ``failed``/``errors``: the files that could not be changed. ``kept`` (undo only): the
+    (path, reason) of files left as they are on purpose, not counted as failed."""
 
     batch_id: int | None
     written: int
     failed: int
     errors: tuple[tuple[str, str], ...] = ()
     cancelled: bool = False
+    kept: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,9 +647,11 @@ def undo_last(
     """Restore the mood keys of the newest not-undone batch of ``root`` exactly.
 
     A file whose mood keys were changed by someone else since the write is not touched
-    (per-file error, final: that person's change wins and it is not retried). The batch
-    counts as undone once every other file is restored; after a failure that may pass (a
-    read-only or missing file), running undo again retries the files that are left.
+    (a ``kept`` outcome, not a failure, and final: that person's change wins and it is not
+    retried). The store then records the mood tag the file holds now, as it does for a
+    restored file. The batch counts as undone once every other file is restored; after a
+    failure that may pass (a read-only or missing file), running undo again retries the
+    files that are left.
     Holds the database's write lock throughout, like :func:`apply_write`.
     """
     lock = WriteLock(store.path)
@@ -669,20 +675,19 @@ def _undo_last(
     entries = [e for e in store.journal(batch_id) if e.status in ("written", "pending")]
     remove_stale_temp_files({os.path.dirname(os.path.realpath(e.path)) for e in entries})
     errors: list[tuple[str, str]] = []
+    kept: list[tuple[str, str]] = []
     yield Progress("undo", 0, len(entries))
     synced: set[str] = set()
     counts: list = [0, False]
-    conflicts: set[str] = set()
     try:
-        yield from _undo_all(batch_id, entries, store, cancel, errors, synced, counts, conflicts)
+        yield from _undo_all(batch_id, entries, store, cancel, errors, synced, counts, kept)
     finally:
         for folder in synced:
             _fsync_dir(folder)
     restored, cancelled = counts
-    retryable = [e for e in errors if e[0] not in conflicts]
-    if not retryable and not cancelled:
+    if not errors and not cancelled:
         store.mark_batch_undone(batch_id)
-    yield WriteSummary(batch_id, restored, len(errors), tuple(errors), cancelled)
+    yield WriteSummary(batch_id, restored, len(errors), tuple(errors), cancelled, tuple(kept))
 
 
 def _undo_all(
@@ -693,10 +698,10 @@ def _undo_all(
     errors: list[tuple[str, str]],
     synced: set[str],
     counts: list,
-    conflicts: set[str],
+    kept: list[tuple[str, str]],
 ) -> Iterator[Progress | WriteOutcome]:
     """The restore phase of :func:`undo_last`; ``counts`` gets [restored, cancelled],
-    ``conflicts`` the files left as they are because their tags changed since the write."""
+    ``kept`` the files left as they are because their tags changed since the write."""
     for n, entry in enumerate(entries, 1):
         if cancel is not None and cancel.cancelled:
             counts[1] = True
@@ -707,9 +712,11 @@ def _undo_all(
         try:
             fam_now, _, current = _read_state(entry.path, tuple(_fields_from_keys(family, old)))
             if fam_now != family:
+                _record_mood(store, entry.track_id, entry.path, _mood_of(fam_now, current))
                 raise UndoConflict(entry.path, "the file's tag type changed since the write")
             if same_state(current, old):
-                pass  # never written (interrupted batch) or already restored
+                # never written (interrupted batch) or already restored (by hand, maybe)
+                _record_mood(store, entry.track_id, entry.path, _mood_of(family, old))
             elif same_state(current, new):
                 was = _stat(os.path.realpath(entry.path))
                 st = _rewrite(
@@ -726,12 +733,12 @@ def _undo_all(
                     store, entry.track_id, entry.path, before, st, _mood_of(family, old)
                 )
             else:
+                _record_mood(store, entry.track_id, entry.path, _mood_of(family, current))
                 raise UndoConflict(
                     entry.path, "the mood tag was changed since the write; left as is"
                 )
         except UndoConflict as exc:
-            conflicts.add(entry.path)
-            errors.append((entry.path, str(exc)))
+            kept.append((entry.path, str(exc)))
             store.set_journal_status(batch_id, entry.track_id, "skipped", str(exc))
             yield WriteOutcome(entry.path, False, str(exc), kept=True)
         except FileError as exc:
@@ -746,6 +753,21 @@ def _undo_all(
             counts[0] += 1
             yield WriteOutcome(entry.path, True)
         yield Progress("undo", n, len(entries), entry.path)
+
+
+def _record_mood(store: Store, track_id: int, path: str, mood: str | None) -> None:
+    """The mood tag ``path`` holds now, for its track and every other track of the same
+    file (a symlink in the library), after an undo that did not rewrite it."""
+    ids = {track_id}
+    track = store.track(path)
+    if track is not None:
+        real = os.path.realpath(path)
+        ids.update(
+            t.id
+            for t in store.tracks_with_identity(track.size, track.mtime_ns)
+            if os.path.realpath(t.path) == real
+        )
+    store.set_mood_tag(sorted(ids), mood)
 
 
 def _fields_from_keys(family: str, state: dict[str, Snapshot]) -> list[str]:

@@ -1318,6 +1318,7 @@ class MainWindow(QMainWindow):
     def _start_write_job(self, func, args: tuple, title: str) -> None:
         summary: list = []
         failures: list[tuple[str, str]] = []
+        kept: list[tuple[str, str]] = []  # undo: left as they are on purpose, not failures
         self.write_action.setEnabled(False)
         self.write_selection_action.setEnabled(False)
         self.undo_write_action.setEnabled(False)
@@ -1326,7 +1327,7 @@ class MainWindow(QMainWindow):
         def on_event(ev: object) -> None:
             name = type(ev).__name__
             if name == "WriteOutcome" and not ev.ok:
-                failures.append((str(ev.path), str(ev.error)))
+                (kept if ev.kept else failures).append((str(ev.path), str(ev.error)))
             elif name == "WriteSummary":
                 summary.append(ev)
 
@@ -1337,20 +1338,26 @@ class MainWindow(QMainWindow):
             s = summary[0] if summary else None
             written = int(getattr(s, "written", 0) or 0)
             errs = failures or [(str(p), str(e)) for p, e in (getattr(s, "errors", None) or ())]
+            left = kept or [(str(p), str(e)) for p, e in (getattr(s, "kept", None) or ())]
             self.last_write_result = (title, written, errs)
+            self.last_write_kept = left
+            text = f"{title}: {written} file(s) updated"
+            if errs:
+                text += f", {len(errs)} failed"
+            if left:
+                text += f", {len(left)} kept as they are (changed since the write)"
             # in View > Log (and the log file) too: what happened to which file, later on
-            log.info("%s: %d file(s) updated, %d failed", title, written, len(errs))
+            log.info("%s", text)
             for p, e in errs:
                 log.warning("%s: %s: %s", title, p, e)
                 self._add_error(p, f"{title}: {e}")
-            self.say(
-                f"{title}: {written} file(s) updated" + (f", {len(errs)} failed" if errs else ""),
-                15000,
-            )
-            if errs and self.isVisible() and not self._closing:
+            for p, e in left:
+                log.info("%s: %s: kept: %s", title, p, e)
+            self.say(text, 15000)
+            if (errs or left) and self.isVisible() and not self._closing:
                 from tagger.ui.write_dialog import WriteResultDialog
 
-                WriteResultDialog(title, written, errs, self).open()
+                WriteResultDialog(title, written, errs, self, kept=left).open()
             self.write_finished.emit(s)
 
         self._run_job(func, *args, on_event=on_event, on_done=on_done)

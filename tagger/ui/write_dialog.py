@@ -325,7 +325,8 @@ class WritePreviewDialog(QDialog):
 
 
 class WriteResultDialog(QDialog):
-    """After a write or undo: how many files changed and which failed, and why."""
+    """After a write or undo: how many files changed, which failed and why, and (undo)
+    which were kept as they are because their mood tag was changed since the write."""
 
     def __init__(
         self,
@@ -333,27 +334,34 @@ class WriteResultDialog(QDialog):
         written: int,
         errors: Sequence[tuple[str, str]],
         parent: QWidget | None = None,
+        kept: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         lay = QVBoxLayout(self)
         msg = f"{written} file{'s' if written != 1 else ''} updated."
         if errors:
-            msg += f" {len(errors)} could not be changed (they were left untouched):"
+            msg += f" {len(errors)} could not be changed (they were left untouched)."
+        if kept:
+            msg += (
+                f" {len(kept)} kept as found, not an error: the mood tag was changed "
+                "since the write."
+            )
         lab = QLabel(msg)
         lab.setWordWrap(True)
         lay.addWidget(lab)
-        self.table = QTableWidget(len(errors), 2)
-        self.table.setHorizontalHeaderLabels(["File", "Error"])
+        rows = [(p, e) for p, e in errors] + [(p, f"kept: {e}") for p, e in kept]
+        self.table = QTableWidget(len(rows), 2)
+        self.table.setHorizontalHeaderLabels(["File", "Why"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        for i, (path, err) in enumerate(errors):
+        for i, (path, why) in enumerate(rows):
             item = QTableWidgetItem(Path(path).name)
             item.setToolTip(path)
             self.table.setItem(i, 0, item)
-            self.table.setItem(i, 1, QTableWidgetItem(err))
+            self.table.setItem(i, 1, QTableWidgetItem(why))
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setVisible(bool(errors))
+        self.table.setVisible(bool(rows))
         lay.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -11,6 +11,7 @@ import mutagen.id3
 import pytest
 
 from tagger.core.analysis import ANALYSIS_VERSION
+from tagger.core.library import library_rows
 from tagger.core.scan import scan
 from tagger.core.store import Store
 from tagger.core.tags import TAG_TABLE, read_tags
@@ -316,15 +317,35 @@ def test_undo_leaves_a_mood_changed_by_someone_else(tmp_path):
     f.tags["MOOD"] = "Calm"  # the person retagged it in another program
     f.save()
     outcomes, summary = _run(undo_last(root, store))
-    assert summary.written == 1 and summary.failed == 1
+    # kept on purpose: its own outcome, not a failure
+    assert summary.written == 1 and summary.failed == 0 and summary.errors == ()
+    assert [p for p, _why in summary.kept] == [str(a)]
     assert read_tags(a).mood == "Calm"
     assert read_tags(b).mood is None
     assert [o.kept for o in outcomes if not o.ok] == [True]
+    # the store says what the files hold now (the table shows it without a rescan)
+    moods = {r.path: r.mood_tag for r in library_rows(root, store, MODEL)}
+    assert moods == {str(a): "Calm", str(b): None}
     # that person's change is final: the batch is undone, and undo does not retry it
     assert store.last_write_batch(root) is None
     _, again = _run(undo_last(root, store))
     assert again.batch_id is None
     assert read_tags(a).mood == "Calm"
+
+
+def test_undo_records_a_mood_put_back_by_hand(tmp_path):
+    """A file someone already restored by hand: undo leaves it and the store says so."""
+    root = tmp_path / "music"
+    a = make_tagged(root / "a.flac", "flac", seed=1)
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _run(apply_write(plan_write(root, store, MODEL), store, root))
+    f = mutagen.File(a)
+    del f.tags["MOOD"]
+    f.save()
+    _, summary = _run(undo_last(root, store))
+    assert [r.mood_tag for r in library_rows(root, store, MODEL)] == [None]
+    assert summary.failed == 0
 
 
 def test_vorbis_mood_keeps_its_position_and_spelling(tmp_path):

@@ -317,3 +317,41 @@ def test_write_outcome_and_failures_reach_the_log(qtbot, make_window, library, t
     assert "Write mood tags: 6 file(s) updated, 1 failed" in text
     line = next(ln for ln in text.splitlines() if gone.path in ln)
     assert "WARNING" in line and "not found" in line
+
+
+def test_undo_keeping_a_hand_edited_mood_is_no_error(
+    qtbot, make_window, library, tmp_path, monkeypatch
+):
+    """A file retagged by hand after the write is kept as it is by undo: said so, not
+    counted as failed, and the table shows the mood the file holds now."""
+    import mutagen
+
+    window, _root = open_copy(qtbot, make_window, library, tmp_path)
+    accept_preview_when_shown(window, [])
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT):
+        window.write_action.trigger()
+    edited = next(r for r in window.rows if r.path.endswith(".flac") and r.scores)
+    f = mutagen.File(edited.path)
+    f.tags["MOOD"] = "Chill"  # retagged by hand in another program
+    f.save()
+    for dlg in window.findChildren(WriteResultDialog):
+        dlg.close()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.undo_write_action.trigger()
+    summary = blocker.args[0]
+    assert summary.written == 6 and summary.failed == 0  # of 7 written
+    assert [p for p, _why in summary.kept] == [edited.path]
+    _title, _written, errors = window.last_write_result
+    assert errors == [] and edited.path not in window.errors
+    assert [p for p, _why in window.last_write_kept] == [edited.path]
+    (dlg,) = [d for d in window.findChildren(WriteResultDialog) if d.isVisible()]
+    assert dlg.table.rowCount() == 1 and dlg.table.item(0, 1).text().startswith("kept: ")
+    assert read_tags(edited.path).mood == "Chill"
+    model = window.library_model
+    assert model.index_for(edited.track_id, Column.TAG).data() == "Chill"
+    assert model.index_for(edited.track_id, Column.STATUS).data() == Status.DONE
+    qtbot.waitUntil(lambda: "kept as they are" in window.log_view.toPlainText(), timeout=5000)
+    text = window.log_view.toPlainText()
+    assert "Undo last write: 6 file(s) updated, 1 kept as they are" in text
+    assert "failed" not in text.split("Undo last write", 1)[1]
