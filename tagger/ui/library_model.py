@@ -69,6 +69,8 @@ class Status:
     ANALYSING = "analysing"
     DONE = "done"
     CORRECTED = "corrected"
+    #: The person's label agrees with the prediction: reviewed, not corrected.
+    CONFIRMED = "confirmed"
     WRITTEN = "written"
     ERROR = "error"
     #: Silent or too short: read fine, but there is no mood to give.
@@ -76,10 +78,11 @@ class Status:
 
 
 def row_status(row: LibraryRow, analysing: bool = False) -> str:
-    """The Status column: error > analysing/queued > written > corrected > done.
+    """The Status column: error > analysing/queued > written > corrected/confirmed > done.
 
     ``written``: the file's mood tag already says the mood shown (nothing left to write);
-    ``corrected``: the person set a label (it wins over the prediction).
+    ``corrected``: the person set a label other than the prediction (it wins over it);
+    ``confirmed``: the person's label is the predicted mood.
     """
     if row.scores is None:
         if row.no_mood:
@@ -93,8 +96,14 @@ def row_status(row: LibraryRow, analysing: bool = False) -> str:
     if mood is not None and parse_mood(row.mood_tag) == mood:
         return Status.WRITTEN
     if row.label:
-        return Status.CORRECTED
+        return Status.CORRECTED if is_correction(row) else Status.CONFIRMED
     return Status.DONE
+
+
+def is_correction(row: LibraryRow) -> bool:
+    """The person's label differs from the prediction (or there is none to agree with: a
+    silent song given a mood); a label that agrees only confirms it."""
+    return bool(row.label) and row.label != row.predicted_mood
 
 
 def _sort_key(column: int):
@@ -303,11 +312,13 @@ class LibraryModel(QAbstractTableModel):
             if r.error and r.scores is None:
                 return f"{r.path}\n{r.error}"
             if col == Column.MOOD and r.mood:
-                if r.label and r.label != r.predicted_mood:
+                if is_correction(r) and r.predicted_mood:
                     return (
                         f"Corrected to {display_name(r.label)} "
                         f"(model said {display_name(r.predicted_mood)})"
                     )
+                if r.label and not is_correction(r):
+                    return f"Confirmed by you: {display_name(r.label)}"
                 return None
             if col in (Column.TITLE, Column.ARTIST, Column.ALBUM):
                 return r.path
@@ -320,7 +331,7 @@ class LibraryModel(QAbstractTableModel):
             and self.status_of(r) == Status.ERROR
         ):
             return QColor(ERROR_COLOUR)
-        if role == Qt.ItemDataRole.FontRole and col == Column.MOOD and r.label:
+        if role == Qt.ItemDataRole.FontRole and col == Column.MOOD and is_correction(r):
             return self._bold
         return None
 
@@ -427,7 +438,8 @@ def text_on(colour: QColor) -> QColor:
 
 
 class MoodChipDelegate(QStyledItemDelegate):
-    """Paints the mood as a rounded coloured chip (bold with a pencil when corrected)."""
+    """Paints the mood as a rounded coloured chip: bold with a pencil when corrected, with
+    a tick when the person confirmed the prediction."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         mood = index.data(MOOD_ROLE)
@@ -440,9 +452,7 @@ class MoodChipDelegate(QStyledItemDelegate):
         style = opt.widget.style() if opt.widget else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        row = index.data(ROW_ROLE)
-        corrected = bool(row is not None and row.label)
-        text = display_name(mood) + (" ✎" if corrected else "")
+        text, corrected = self.chip_text(mood, index.data(ROW_ROLE))
         f = QFont(option.font)
         f.setBold(corrected)
         chip = self.chip_rect(option.rect, f, text)
@@ -460,6 +470,16 @@ class MoodChipDelegate(QStyledItemDelegate):
         painter.restore()
 
     @staticmethod
+    def chip_text(mood: str, row: LibraryRow | None) -> tuple[str, bool]:
+        """(text, bold) of the chip: "Sad ✎" in bold for a correction, "Happy ✓" for a
+        prediction the person confirmed, the plain name otherwise."""
+        if row is not None and is_correction(row):
+            return display_name(mood) + " ✎", True
+        if row is not None and row.label:
+            return display_name(mood) + " ✓", False
+        return display_name(mood), False
+
+    @staticmethod
     def chip_rect(cell: QRect, font: QFont, text: str) -> QRect:
         """Where the chip for ``text`` in ``font`` (bold when corrected) goes in ``cell``:
         sized to the text as drawn, never wider than the cell."""
@@ -471,11 +491,16 @@ class MoodChipDelegate(QStyledItemDelegate):
 
     @staticmethod
     def needed_width(font: QFont) -> int:
-        """The cell width that fits the widest chip, "Aggressive ✎" in bold."""
+        """The cell width that fits the widest chip, "Aggressive ✎" in bold (or the
+        confirmed "Aggressive ✓", should a font draw the tick wider)."""
         bold = QFont(font)
         bold.setBold(True)
         fm = QFontMetrics(bold)
-        return fm.horizontalAdvance("Aggressive ✎") + 5 * max(4, fm.height() // 3)
+        text = max(
+            fm.horizontalAdvance("Aggressive ✎"),
+            QFontMetrics(font).horizontalAdvance("Aggressive ✓"),
+        )
+        return text + 5 * max(4, fm.height() // 3)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         s = super().sizeHint(option, index)

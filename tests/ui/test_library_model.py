@@ -98,6 +98,7 @@ def test_status_values():
     done = make_rows(1)[0]
     assert row_status(done) == Status.DONE
     assert row_status(dataclasses.replace(done, label="sad")) == Status.CORRECTED
+    assert row_status(dataclasses.replace(done, label="happy")) == Status.CONFIRMED
     assert row_status(dataclasses.replace(done, mood_tag="Happy")) == Status.WRITTEN
 
 
@@ -220,3 +221,28 @@ def test_corrected_mood_chip_fits_the_default_mood_column(qtbot):
     chip = MoodChipDelegate.chip_rect(QRect(0, 0, width, 24), bold, "Aggressive ✎")
     assert chip.left() > 0 and chip.right() < width
     assert chip.width() > text_width  # the text, centred, has room on both sides
+
+
+def test_a_label_that_agrees_with_the_prediction_is_confirmed_not_corrected():
+    """Status, chip and font tell a confirmation (label = prediction) from a correction."""
+    from tagger.ui.library_model import MoodChipDelegate
+
+    done = make_rows(1)[0]  # predicted happy
+    confirmed = dataclasses.replace(done, label="happy")
+    corrected = dataclasses.replace(done, track_id=2, label="sad")
+    model = LibraryModel()
+    model.set_rows([confirmed, corrected])
+    status = [model.index(i, Column.STATUS).data() for i in (0, 1)]
+    assert status == [Status.CONFIRMED, Status.CORRECTED]
+    bold = Qt.ItemDataRole.FontRole
+    assert model.index(0, Column.MOOD).data(bold) is None
+    assert model.index(1, Column.MOOD).data(bold).bold()
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert model.index(0, Column.MOOD).data(tip) == "Confirmed by you: Happy"
+    assert model.index(1, Column.MOOD).data(tip) == "Corrected to Sad (model said Happy)"
+    assert MoodChipDelegate.chip_text("happy", confirmed) == ("Happy ✓", False)
+    assert MoodChipDelegate.chip_text("sad", corrected) == ("Sad ✎", True)
+    assert MoodChipDelegate.chip_text("happy", done) == ("Happy", False)
+    # sorting by Status keeps the two apart, each group together
+    model.sort(Column.STATUS)
+    assert [r.label for r in model.rows] == ["happy", "sad"]

@@ -135,6 +135,8 @@ def test_decisions_persist_across_restart(make_view, lib, tiny, qtbot):
     assert view2.go_to(q[0].track_id)
     assert "corrected" in view2.status_label.text()
     assert view2.label_of(q[0].track_id) == mood
+    assert view2.go_to(q[1].track_id)  # the prediction confirmed: reviewed, not corrected
+    assert view2.status_label.text() == f"Reviewed: {q[1].predicted_mood.capitalize()} (confirmed)"
 
 
 def test_ctrl_z_undoes_the_last_decision(qtbot, make_view, lib):
