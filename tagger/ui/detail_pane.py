@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSizePolicy,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -55,16 +56,24 @@ class BarsWidget(QWidget):
         return QSize(240, max(1, len(self._items)) * self._row_height() + 2)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(160, self.sizeHint().height())
+        """Room for the widest label, a short bar and "100%" (a fixed 160 px cut the
+        percentages off in a narrow pane)."""
+        label_w, pct_w = self._text_widths()
+        bar_w = 4 * self.fontMetrics().horizontalAdvance("M")
+        return QSize(label_w + pct_w + bar_w, self.sizeHint().height())
+
+    def _text_widths(self) -> tuple[int, int]:
+        """(label column, percentage column) widths, in bold: the emphasised row is."""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        labels = [t for t, *_ in self._items] or ["Aggressive"]
+        return max(fm.horizontalAdvance(t) for t in labels) + 10, fm.horizontalAdvance("100%") + 8
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        bold = QFont(self.font())
-        bold.setBold(True)
-        fm = QFontMetrics(bold)  # the emphasised label is bold: measure the widest
-        label_w = max((fm.horizontalAdvance(t) for t, *_ in self._items), default=0) + 10
-        pct_w = fm.horizontalAdvance("100%") + 8
+        label_w, pct_w = self._text_widths()
         rh = self._row_height()
         track = self.palette().color(QPalette.ColorRole.Mid)
         track.setAlpha(70)
@@ -244,7 +253,10 @@ class DetailPane(QWidget):
         outer.addWidget(self.placeholder)
         outer.addWidget(scroll)
         self._scroll = scroll
-        self.setMinimumWidth(260)
+        # what the body needs (the bars: "Aggressive" in bold, a bar, "100%") beside a
+        # vertical scroll bar, so that nothing is cut off or scrolls sideways
+        sb = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, scroll)
+        self.setMinimumWidth(body.minimumSizeHint().width() + sb)
         self.show_row(None)
 
     def set_model(self, loaded: Any) -> None:

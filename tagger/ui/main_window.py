@@ -119,6 +119,11 @@ SQUEEZED_EM = {
     Column.TAG: 7,
     Column.STATUS: 6.5,
 }
+#: The details pane's share of the Library tab unless dragged, and its widest (ems) then.
+DETAIL_SHARE = 0.22
+DETAIL_MAX_EM = 30
+#: The most of the Library tab the details pane may take (dragged, or in a small window).
+DETAIL_MAX_SHARE = 0.3
 
 
 def mood_icon(mood: str, size: int = 14) -> QIcon:
@@ -301,6 +306,55 @@ def fit_widths(levels: list[dict[int, int]], room: int) -> dict[int, int]:
     return dict(levels[-1])
 
 
+class LibrarySplitter(QSplitter):
+    """The table beside the details pane, which takes :data:`DETAIL_SHARE` of the width
+    (at most :data:`DETAIL_MAX_EM` ems) or the share it was dragged to, and never more
+    than :data:`DETAIL_MAX_SHARE`: the table gets most of the width at any window size
+    and display scale (a 3:1 stretch with a 260-px floor gave the pane ~40% of a small
+    window)."""
+
+    def __init__(self, table: QWidget, detail: QWidget) -> None:
+        super().__init__(Qt.Orientation.Horizontal)
+        self.addWidget(table)
+        self.addWidget(detail)
+        self.setStretchFactor(0, 1)
+        self.setStretchFactor(1, 0)
+        self.setChildrenCollapsible(False)
+        self._detail = detail
+        #: The pane's share of the width chosen by dragging (or a saved split); None: default.
+        self.detail_share: float | None = None
+        self.splitterMoved.connect(self._on_splitter_moved)
+
+    def set_detail_share(self, share: float | None) -> None:
+        self.detail_share = share
+        self._fit(self.width())
+
+    def detail_width(self, total: int) -> int:
+        """The pane's width in a splitter ``total`` pixels wide."""
+        if self.detail_share is None:
+            em = self.fontMetrics().horizontalAdvance("M")
+            want = min(round(total * DETAIL_SHARE), DETAIL_MAX_EM * em)
+        else:
+            want = round(total * self.detail_share)
+        lo = self._detail.minimumWidth()
+        return max(lo, min(want, round(total * DETAIL_MAX_SHARE)))
+
+    def _fit(self, total: int) -> None:
+        lo = self._detail.minimumWidth()
+        self._detail.setMaximumWidth(max(lo, round(total * DETAIL_MAX_SHARE)))  # drags too
+        detail = self.detail_width(total)
+        if self.sizes()[1] != detail:
+            self.setSizes([max(1, total - detail), detail])
+
+    def _on_splitter_moved(self, _pos: int, _index: int) -> None:
+        sizes = self.sizes()
+        self.detail_share = sizes[1] / max(1, sum(sizes))
+
+    def resizeEvent(self, event) -> None:
+        self._fit(event.size().width())
+        super().resizeEvent(event)
+
+
 class MainWindow(QMainWindow):
     """The app's window. ``model`` is a checkpoint path, a LoadedModel or None (active)."""
 
@@ -396,14 +450,7 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._update_selection_actions)
         self.detail = DetailPane()
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-        em = self.fontMetrics().horizontalAdvance("M")
-        self.splitter.setSizes([80 * em, 28 * em])
+        self.splitter = LibrarySplitter(self.table, self.detail)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -597,8 +644,10 @@ class MainWindow(QMainWindow):
         if isinstance(geo, str):
             restored = self.restoreGeometry(QByteArray.fromBase64(geo.encode("ascii")))
         split = s.get("splitter_sizes")
-        if isinstance(split, list) and len(split) == 2 and all(isinstance(x, int) for x in split):
-            self.splitter.setSizes(split)
+        if not (
+            isinstance(split, list) and len(split) == 2 and all(isinstance(x, int) for x in split)
+        ):
+            split = None
         screen = self.screen() or QApplication.primaryScreen()
         avail = screen.availableGeometry() if screen else None
         if not restored:
@@ -615,6 +664,16 @@ class MainWindow(QMainWindow):
                 min(self.height(), int(avail.height() * 0.95)),
             )
             self.move(avail.topLeft())
+        self.fit_splitter(split)
+
+    def fit_splitter(self, saved: list[int] | None = None) -> None:
+        """Share the Library tab between the table and the details pane (see
+        :class:`LibrarySplitter`); ``saved``: the sizes of a split dragged by hand, whose
+        proportion is kept at any window size or display scale."""
+        share = None
+        if saved and len(saved) == 2 and min(saved) >= 0 and sum(saved) > 0:
+            share = saved[1] / sum(saved)
+        self.splitter.set_detail_share(share)
 
     # -- public API (see the module docstring) ----------------------------------------
     @property
@@ -1457,7 +1516,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         try:
             geo = bytes(self.saveGeometry().toBase64()).decode("ascii")
-            update_settings(window_geometry=geo, splitter_sizes=self.splitter.sizes())
+            # only a split dragged by hand is kept (else the default share applies)
+            split = self.splitter.sizes() if self.splitter.detail_share is not None else None
+            update_settings(window_geometry=geo, splitter_sizes=split)
         except OSError as exc:
             log.warning("could not save window settings: %s", exc)
         self.shutdown()

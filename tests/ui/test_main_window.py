@@ -212,6 +212,14 @@ def test_detail_pane_shows_scores_and_spectrogram(qtbot, make_window, small_libr
         window.resize(w, h)
         QApplication.processEvents()
     assert window.detail.spectrogram_shown_for() == row.path
+    # the narrowest pane (a small window) has room for the bars whole ("100%" and all)
+    # beside its vertical scroll bar
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.width() == detail.minimumWidth())
+    scroll = detail._scroll
+    assert scroll.verticalScrollBar().isVisible()
+    assert scroll.viewport().width() >= detail.probs.minimumSizeHint().width()
+    assert detail.probs.width() >= detail.probs.minimumSizeHint().width()
 
 
 def test_added_views_get_rows_and_refresh_reads_labels(qtbot, make_window, small_library):
@@ -575,3 +583,34 @@ def test_tab_never_moves_the_focus_to_a_widget_out_of_sight(qtbot, make_window, 
         inside = window.rect().contains(w.mapTo(window, w.rect().center()))
         assert w.isVisible() and inside and not w.visibleRegion().isEmpty(), reached
     assert "LibraryTableView" in reached  # round the window and back
+
+
+def test_library_table_gets_most_of_the_width(qtbot, make_window, small_library):
+    """The details pane takes about a fifth of the Library tab and never over 30%, at 1x
+    (a 1400-px window) as at 1.5x (the same window is 960 logical px) or in a smaller one
+    (it took ~40% there: a 3:1 stretch and a 260-px floor); a split dragged by hand keeps
+    its proportion, within the same limit."""
+    window = make_window(small_library, auto_analyse=False)
+    window.show()
+    qtbot.waitUntil(lambda: window.root is not None)
+    spl, detail = window.splitter, window.detail
+
+    def share(width: int) -> float:
+        window.resize(width, 700)
+        qtbot.waitUntil(lambda: abs(spl.width() - width) <= 20)
+        QApplication.processEvents()
+        assert window.table.width() + detail.width() + spl.handleWidth() == spl.width()
+        return detail.width() / spl.width()
+
+    for width in (1400, 960, 760, 1600):
+        assert 0.15 <= share(width) <= 0.3, width
+    assert detail.width() >= detail.minimumWidth()
+    # dragged to a quarter: a quarter of any width; dragged to half: held to 30%
+    window.resize(1400, 700)
+    qtbot.waitUntil(lambda: abs(spl.width() - 1400) <= 20)
+    spl.moveSplitter(round(spl.width() * 0.75), 1)
+    assert share(1000) == pytest.approx(0.25, abs=0.01)
+    spl.moveSplitter(spl.width() // 2, 1)
+    assert share(1200) == pytest.approx(0.3, abs=0.01)
+    window.fit_splitter([750, 250])  # a split saved at another size or scale
+    assert share(960) == pytest.approx(0.25, abs=0.01)
