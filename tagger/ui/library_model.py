@@ -77,6 +77,10 @@ class Status:
     NO_MOOD = "no mood"
 
 
+#: Every text the Status column can show.
+STATUSES = tuple(v for k, v in vars(Status).items() if k.isupper())
+
+
 def row_status(row: LibraryRow, analysing: bool = False) -> str:
     """The Status column: error > analysing/queued > written > corrected/confirmed > done.
 

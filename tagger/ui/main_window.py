@@ -87,6 +87,7 @@ from tagger.ui.detail_pane import DetailPane
 from tagger.ui.library_model import (
     HEADERS,
     ROW_ROLE,
+    STATUSES,
     Column,
     LibraryModel,
     LibraryProxyModel,
@@ -246,6 +247,8 @@ class LibraryTableView(QTableView):
         hh.setStretchLastSection(False)
         hh.setMinimumSectionSize(3 * em)
         hfm = hh.fontMetrics()
+        # every status in full ("confirmed" is wider than 6 em in some fonts)
+        status_w = max(self.fontMetrics().horizontalAdvance(t) for t in STATUSES) + em
         defaults: dict[int, int] = {}
         for col, w in widths.items():
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
@@ -254,6 +257,8 @@ class LibraryTableView(QTableView):
             width = max(w * em, hfm.horizontalAdvance(label) + 3 * em)
             if col == Column.MOOD:  # the widest chip, "Aggressive ✎" in bold
                 width = max(width, MoodChipDelegate.needed_width(self.font()))
+            if col == Column.STATUS:
+                width = max(width, status_w)
             defaults[col] = width
             self.setColumnWidth(col, width)
         hh.setSectionResizeMode(Column.TITLE, QHeaderView.ResizeMode.Stretch)
@@ -265,6 +270,10 @@ class LibraryTableView(QTableView):
             c: min(w, round(SQUEEZED_EM[c] * em)) if c in SQUEEZED_EM else w
             for c, w in labels.items()
         }
+        # the Status texts stay whole, like the mood chips
+        st = Column.STATUS
+        labels[st] = min(defaults[st], max(labels[st], status_w))
+        contents[st] = min(labels[st], max(contents[st], status_w))
         self._width_levels = [defaults, labels, contents]
         self._auto_widths = True
         self.fit_columns()

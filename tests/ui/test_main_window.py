@@ -557,6 +557,13 @@ def test_title_stays_readable_in_a_small_window(qtbot, make_window, small_librar
     assert small[Column.MOOD] == big[Column.MOOD]  # the chips still fit
     # narrower still, labels are elided ("Con…"), not clipped at both ends
     assert hh.textElideMode() == Qt.TextElideMode.ElideRight
+    # ...but every status stays whole, like the chips ("confirmed" was "confirm…")
+    from tagger.ui.library_model import STATUSES
+
+    pad = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+    widest = max(table.fontMetrics().horizontalAdvance(t) for t in STATUSES)
+    window.resize(800, 700)
+    assert widths()[Column.STATUS] >= widest + pad
 
     window.resize(1800, 1000)
     assert widths() == big
