@@ -60,6 +60,24 @@ def _moved_from(store: Store, path: Path, st: os.stat_result) -> TrackRow | None
     return found[0] if len(found) == 1 else None
 
 
+def _same_file_elsewhere(
+    store: Store, path: str, st: os.stat_result, found: set[str]
+) -> list[TrackRow]:
+    """Known tracks that are this very file (``path`` is a symlink or hard link to them)
+    under a path this scan does not find, e.g. a link's target that ``mood-tagger label``
+    recorded before the folder was ever scanned."""
+    out = []
+    for t in store.tracks_with_identity(st.st_size, st.st_mtime_ns):
+        if t.path == path or t.path in found:
+            continue
+        try:
+            if os.path.samefile(t.path, path):
+                out.append(t)
+        except OSError:
+            continue
+    return out
+
+
 def _relocate_write_batches(store: Store, root: Path, moves: list[tuple[str, str]]) -> None:
     """A tag write whose folder is gone follows its files' move, so that ``undo`` on the
     folder's new name finds it: the folder the same relative paths now sit in, else the
@@ -205,6 +223,7 @@ def scan(
     present = set(store.tracks_under(root))
     pending: list[dict] = []
     claims: dict[int, list[tuple[str, dict]]] = {}  # moved track id -> (old path, record)
+    fresh: dict[str, os.stat_result] = {}  # paths never seen before that did not move
     for i, path in enumerate(iter_audio_files(root, result.errors)):
         if cancel is not None and cancel.cancelled:
             break
@@ -229,6 +248,8 @@ def scan(
             pending.append(record)
             if old is None and (moved := _moved_from(store, path, st)) is not None:
                 claims.setdefault(moved.id, []).append((moved.path, record))
+            elif old is None:
+                fresh[p] = st
         if len(pending) >= batch:
             store.upsert_tracks(pending)
             result.new_or_changed += len(pending)
@@ -245,7 +266,16 @@ def scan(
             result.moved.append((old_path, record["path"]))
     if result.moved:
         _relocate_write_batches(store, root, result.moved)
-    if cancel is None or not cancel.cancelled:
+    cancelled = cancel is not None and cancel.cancelled
+    found, inside = set(result.paths), str(root).rstrip("/") + "/"
+    for p, st in fresh.items():
+        same = _same_file_elsewhere(store, p, st, found)
+        if cancelled:  # a path under the folder may just not have been reached yet
+            same = [t for t in same if not t.path.startswith(inside)]
+        track = store.track(p) if same else None
+        if track is not None and (mood := store.inherit_label(track.id, [t.id for t in same])):
+            log.info("%s takes the label %s of the same file under another path", p, mood)
+    if not cancelled:
         gone = present - set(result.paths)
         store.mark_missing(gone)
         result.removed = len(gone)

@@ -410,6 +410,29 @@ class Store:
                 [(t, mood, source, now) for t in track_ids],
             )
 
+    def inherit_label(self, track_id: int, from_ids: Iterable[int]) -> str | None:
+        """Give ``track_id`` the newest current label of other tracks of the same file (a
+        song labelled under another path before the scan found it); returns the mood."""
+        ids = list(from_ids)
+        if not ids:
+            return None
+        marks = ", ".join("?" * len(ids))
+        row = self.db.execute(
+            f"""SELECT mood, source, created_at FROM labels l
+                WHERE track_id IN ({marks}) AND mood IS NOT NULL
+                  AND id = (SELECT MAX(id) FROM labels WHERE track_id = l.track_id)
+                ORDER BY created_at DESC, id DESC LIMIT 1""",
+            ids,
+        ).fetchone()
+        if row is None:
+            return None
+        with self.db:
+            self.db.execute(
+                "INSERT INTO labels (track_id, mood, source, created_at) VALUES (?, ?, ?, ?)",
+                (track_id, *row),
+            )
+        return str(row[0])
+
     def remove_label_entry(self, label_id: int) -> None:
         """Forget one label decision (undo): the previous one, if any, wins again."""
         with self.db:

@@ -792,8 +792,13 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
         given = Path(os.path.abspath(Path(p).expanduser()))
         # The scan keeps the names of symlinks met below the (resolved) music folder, so a
         # symlinked file or folder is known by the path it was found at, not its target's.
-        candidates = dict.fromkeys([given, given.parent.resolve() / given.name, given.resolve()])
-        path = next((c for c in candidates if store.track(c) is not None), given.resolve())
+        # A file never scanned is added where a scan of its Artist/Album/Track library
+        # (two folders up) will find it; a scan of another folder carries the label over.
+        top = given.parents[2] if len(given.parents) > 2 else given.parent
+        as_scanned = top.resolve() / given.relative_to(top)
+        candidates = [given, given.parent.resolve() / given.name, given.resolve(), as_scanned]
+        known = (c for c in dict.fromkeys(candidates) if store.track(c) is not None)
+        path = next(known, as_scanned)
         st = _stat(str(path), missing="file not found")
         if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
             raise FileError(path, "not an audio file")

@@ -191,6 +191,38 @@ def test_label_on_symlinked_file_and_folder_reaches_the_scanned_track(
     assert read_tags(target).mood == "Aggressive" and read_tags(other).mood == "Aggressive"
 
 
+def test_label_before_the_first_scan_through_symlinks_stays_with_the_scanned_track(
+    music, tmp_path, tiny_model_path, capsys
+):
+    """`label` on songs reached through a symlinked file (outside and inside the library)
+    and a symlinked folder before any scan: the scan finds them under the link paths and
+    those tracks carry the labels, so `write` writes them."""
+    elsewhere = tmp_path / "elsewhere"
+    target = make_tagged(elsewhere / "Artist" / "Disc" / "01 song.flac", "flac", seed=7)
+    other = make_tagged(elsewhere / "Single" / "song.ogg", "ogg", seed=8)
+    (music / "Artist").symlink_to(elsewhere / "Artist", target_is_directory=True)
+    via_folder = music / "Artist" / "Disc" / "01 song.flac"
+    via_file = music / "Ärtist" / "Album" / "05 link.ogg"
+    via_file.symlink_to(other)
+    inside = music / "B" / "Album" / "in.flac"
+    inside.parent.mkdir(parents=True)
+    inside.symlink_to(Path("../../Ärtist/Album/02 two.flac"))
+    links = [via_folder, via_file, inside]
+    assert main(["label", "aggressive", *map(str, links)]) == 0
+    assert "labelled 3 files as Aggressive" in capsys.readouterr().out
+    _analyze(music, tiny_model_path, capsys)
+    with Store.open_default() as store:
+        labels = store.labels_under(music.resolve())
+    assert labels == {str(p): "aggressive" for p in links}
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "wrote the mood of 6 file(s)" in out  # 4 in the folder, 2 outside it
+    assert "Ärtist/Album/02 two.flac: same file as B/Album/in.flac" in out
+    song = music / "Ärtist" / "Album" / "02 two.flac"
+    assert [read_tags(p).mood for p in (target, other, song)] == ["Aggressive"] * 3
+    assert all(p.is_symlink() for p in (via_file, inside))
+
+
 def test_energy_valence_setting(music, tiny_model_path, capsys):
     from tagger.core.settings import update_settings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import mutagen
 import pytest
 
-from tagger.core.scan import ScanResult, iter_audio_files, path_fallback, scan
+from tagger.core.scan import ScanResult, _record, iter_audio_files, path_fallback, scan
 from tagger.core.store import Store
 from tests.audio_factory import write_audio
 
@@ -195,3 +195,24 @@ def test_moved_file_keeps_its_track_and_copies_do_not_guess(tmp_path, batch):
         # the two copies are new tracks; the old one is kept as missing, label and all
         assert {t.id for t in tracks.values()}.isdisjoint({ids["02 y.wav"]})
         assert len(tracks) == 3
+
+
+def test_a_label_on_a_links_target_reaches_the_track_the_scan_finds(tmp_path):
+    """A song labelled under its real path outside the library (e.g. `label` before the
+    first scan, on a deeper layout than Artist/Album/Track) is found by the scan under a
+    symlink's path: that new track gets the label; the other path keeps its own."""
+    real = write_audio(tmp_path / "store" / "x" / "song.wav", 2.0)
+    link = tmp_path / "lib" / "Artist" / "Album" / "CD1" / "song.wav"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(real)
+    plain = write_audio(tmp_path / "lib" / "Artist" / "Album" / "CD1" / "plain.wav", 2.0, seed=3)
+    with Store(tmp_path / "db.sqlite") as store:
+        store.upsert_tracks([_record(real, real.parent, real.stat())])
+        store.add_label(store.track(real).id, "calm")
+        _run(tmp_path / "lib", store)
+        assert store.labels_under(tmp_path / "lib") == {str(link): "calm"}
+        assert store.labels_under(tmp_path / "store") == {str(real): "calm"}
+        store.add_label(store.track(plain).id, "sad")  # a known path inherits nothing again
+        store.add_label(store.track(real).id, "happy")
+        _run(tmp_path / "lib", store)
+        assert store.labels_under(tmp_path / "lib") == {str(link): "calm", str(plain): "sad"}
