@@ -204,6 +204,7 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         import av
 
+        self._av_error = av.FFmpegError
         self.path = path
         self.container = _open(path)
         self.stream = self.container.streams.audio[0]
@@ -211,7 +212,10 @@ class _Reader:
         # frame late, and analysis runs one worker process per core anyway.
         #: Where the decoder's timeline starts: an MP3's encoder delay (LAME tag) makes its
         #: first sample's timestamp ~25 ms, not 0; times here are counted from that sample.
+        #: A WMA file's first decoded frame comes two packets after its start time.
         self.origin = self.stream.start_time or 0
+        if self.container.format.name == "asf":
+            self.origin = self._first_frame_pts()
         #: What ended the last :meth:`read` early (damaged data), None if nothing did.
         self.error: Exception | None = None
         cc = self.stream.codec_context
@@ -228,6 +232,42 @@ class _Reader:
             else max(self.duration, header.seconds)
         )
         self._av = av
+
+    def _first_frame_pts(self) -> int:
+        """The timestamp of the first frame a whole decode outputs (the stream's start
+        time if there is none).
+
+        FFmpeg's WMA encoder starts with a priming packet that ASF cannot stamp before 0, so
+        every packet is stamped one frame (46 ms at 44.1 kHz) late, and the decoder outputs
+        nothing for the first two packets it is given, at the start as after a seek. A
+        whole decode starts at the third packet's audio; a seeked window counted from the
+        start time began two frames before the same samples of the whole decode.
+        """
+        start = self.stream.start_time or 0
+        first = None
+        # A container of its own: the decoder's state (its noise generator) survives a
+        # seek, and the reads must decode exactly what they did without this look.
+        try:
+            container = _open(self.path)
+        except DecodeError:  # gone since it was opened: the reads report it
+            return start
+        try:
+            for packet in container.demux(container.streams.audio[0]):
+                first = next((f.pts for f in packet.decode() if f.pts is not None), None)
+                if first is not None:
+                    break
+        except self._av_error:  # damaged: the reads report it
+            pass
+        finally:
+            container.close()
+        return start if first is None else int(first)
+
+    def _on_frame_grid(self, t0: float, n: int, tol: float) -> float:
+        """``t0`` (a timestamp rounded to the millisecond) moved to the nearest whole
+        number of ``n``-sample frames from the origin when that is within ``tol``: WMA
+        frames all have one length, so the exact sample they start at is known."""
+        at = round(t0 * self.rate / n) * n
+        return at / self.rate if abs(at / self.rate - t0) <= tol else t0
 
     def close(self) -> None:
         self.container.close()
@@ -246,8 +286,9 @@ class _Reader:
         try:
             # Land a little before ``start``: some demuxers (ASF) seek to a packet after the
             # target, and a lossy decoder needs a frame or two before its output is exact.
-            at = max(0.0, start - _SEEK_PREROLL_S)
-            self.container.seek(self.origin + int(at / tb), stream=self.stream, backward=True)
+            begin = self.stream.start_time or 0  # before the origin in WMA
+            at = max(begin, self.origin + int((start - _SEEK_PREROLL_S) / tb))
+            self.container.seek(at, stream=self.stream, backward=True)
             bad = 0
             for packet in self.container.demux(self.stream):
                 try:
@@ -264,6 +305,8 @@ class _Reader:
                     fmt = frame.format.name.rstrip("p")
                     if frame.pts is not None:
                         t0 = float((frame.pts - self.origin) * tb)
+                        if tb > 1 / self.rate:  # ASF stamps whole milliseconds
+                            t0 = self._on_frame_grid(t0, data.shape[1], tol)
                     else:  # no timestamp: right after the previous frame
                         t0 = start if t_next is None else t_next
                     if t_next is not None and t_next - _MAX_STAMP_ERROR_S < t0 < t_next - tol:

@@ -32,12 +32,13 @@ def test_seeked_window_matches_whole_decode(tmp_path):
     assert np.corrcoef(w[1000:-1000], ref[1000:-1000])[0, 1] > 0.99
 
 
-@pytest.mark.parametrize("ext", [".oga", ".mp3", ".ogg", ".flac", ".wv"])
+@pytest.mark.parametrize("ext", [".oga", ".mp3", ".ogg", ".flac", ".wv", ".wma"])
 def test_seeked_windows_are_sample_exact(tmp_path, ext):
     """Windows read one after another from one open file are exactly the same span of a
     whole decode (native rate, no resampling): an MP3's encoder delay (LAME tag) made every
     window 25 ms early, the Ogg FLAC demuxer's guessed timestamps after a seek up to ~1 s
-    early, and a Vorbis window began with a frame decoded without its predecessor."""
+    early, a Vorbis window began with a frame decoded without its predecessor, and a WMA
+    window began two frames (93 ms) early, give or take ASF's millisecond stamps."""
     path = write_audio(tmp_path / f"song{ext}", seconds=30.0, kind="bright")
     sr = 44100
     whole = audio.load_all(path, sr)
@@ -46,6 +47,33 @@ def test_seeked_windows_are_sample_exact(tmp_path, ext):
     for start, w in zip(starts, windows, strict=True):
         a = round(start * sr)
         np.testing.assert_array_equal(w, whole[a : a + 5 * sr], err_msg=f"window at {start} s")
+
+
+def _best_lag(whole: np.ndarray, w: np.ndarray, at: int, span: int) -> int:
+    """The shift of ``w`` against ``whole[at:]`` (within ``span`` samples either way) with
+    the least squared difference."""
+    seg = whole[at - span : at + w.size + span].astype(np.float64)
+    n = seg.size + w.size
+    corr = np.fft.irfft(np.fft.rfft(seg, n) * np.conj(np.fft.rfft(w.astype(np.float64), n)), n)
+    energy = np.concatenate([[0.0], np.cumsum(seg**2)])
+    lags = np.arange(2 * span + 1)
+    err = energy[lags + w.size] - energy[lags] - 2 * corr[lags]
+    return int(np.argmin(err)) - span
+
+
+@pytest.mark.parametrize("sr", [44100, 16000])
+def test_wma_windows_start_where_the_whole_decode_has_them(tmp_path, sr):
+    """FFmpeg's WMA encoder starts with a priming packet that ASF cannot stamp before 0 and
+    the decoder outputs nothing for the first two packets, so windows timed from the
+    stream's start were two frames early (4096 samples at 44.1 kHz, 1024 at 16 kHz)."""
+    path = write_audio(tmp_path / "song.wma", seconds=20.0, kind="bright", sr=sr)
+    whole = audio.load_all(path, sr)
+    starts = [0.0, 1.0, 4.3, 9.9, 14.2]
+    for start, w in zip(starts, audio.load_windows(path, starts, 3.0, sr), strict=True):
+        a = round(start * sr)
+        lag = _best_lag(np.pad(whole, 5000), w, a + 5000, 5000)
+        assert abs(lag) <= 2, f"window at {start} s is {lag} samples off"
+        assert np.abs(w - whole[a : a + w.size]).max() < 0.05  # lossy noise bands differ
 
 
 def _vbr_mp3_without_header(path: Path, seconds: float) -> Path:
