@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ _DISC_TRACK = re.compile(r"^\s*(\d{1,2})-(\d{2,3})\s+(?=\S)")
 _DISC_FOLDER = re.compile(r"^(?:cd|dis[ck])\s*[-_.]?\s*\d+(?:\D.*)?$", re.IGNORECASE)
 
 NOT_UTF8 = "file name is not valid UTF-8 (rename it to include the file)"
+NOT_A_FILE = "not a regular file (a named pipe, socket or device)"
 
 
 def is_utf8(path: str) -> bool:
@@ -235,6 +237,9 @@ def scan(
             st = path.stat()
         except OSError as exc:
             result.errors.append((p, exc.strerror or str(exc)))
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a named pipe would block the tag reader forever
+            result.errors.append((p, NOT_A_FILE))
             continue
         result.paths.append(p)
         old = known.get(p)

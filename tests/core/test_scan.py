@@ -216,3 +216,24 @@ def test_a_label_on_a_links_target_reaches_the_track_the_scan_finds(tmp_path):
         store.add_label(store.track(real).id, "happy")
         _run(tmp_path / "lib", store)
         assert store.labels_under(tmp_path / "lib") == {str(link): "calm", str(plain): "sad"}
+
+
+def test_a_named_pipe_with_an_audio_name_is_a_per_file_error(tmp_path, monkeypatch):
+    """A FIFO called ``x.mp3`` is reported and never opened: reading its tags blocked the
+    scan (and so `analyze`, `write` and the app's scan) forever."""
+    import tagger.core.scan as scan_module
+
+    good = write_audio(tmp_path / "A" / "B" / "01 good.wav", 2.0)
+    fifo = tmp_path / "A" / "B" / "02 pipe.mp3"
+    os.mkfifo(fifo)
+    real_read_tags = scan_module.read_tags
+
+    def read_tags(path):
+        assert Path(path) != fifo, "the scan opened the named pipe"
+        return real_read_tags(path)
+
+    monkeypatch.setattr(scan_module, "read_tags", read_tags)
+    with Store(tmp_path / "db.sqlite") as store:
+        result = _run(tmp_path, store)
+    assert result.paths == [str(good)]
+    assert result.errors == [(str(fifo), scan_module.NOT_A_FILE)]
