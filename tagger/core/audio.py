@@ -214,7 +214,9 @@ class _Reader:
         #: first sample's timestamp ~25 ms, not 0; times here are counted from that sample.
         #: A WMA file's first decoded frame comes two packets after its start time.
         self.origin = self.stream.start_time or 0
-        if self.container.format.name == "asf":
+        #: ASF (WMA) stamps whole milliseconds on frames of one length (see _on_frame_grid).
+        self._asf = self.container.format.name == "asf"
+        if self._asf:
             self.origin = self._first_frame_pts()
         #: What ended the last :meth:`read` early (damaged data), None if nothing did.
         self.error: Exception | None = None
@@ -305,7 +307,7 @@ class _Reader:
                     fmt = frame.format.name.rstrip("p")
                     if frame.pts is not None:
                         t0 = float((frame.pts - self.origin) * tb)
-                        if tb > 1 / self.rate:  # ASF stamps whole milliseconds
+                        if self._asf and tb > 1 / self.rate:  # whole milliseconds
                             t0 = self._on_frame_grid(t0, data.shape[1], tol)
                     else:  # no timestamp: right after the previous frame
                         t0 = start if t_next is None else t_next
