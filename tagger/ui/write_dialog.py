@@ -255,7 +255,9 @@ class WritePreviewDialog(QDialog):
         em = self.fontMetrics().horizontalAdvance("M")
         for col, width in ((1, 8), (2, 16), (3, 7), (4, 7)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(col, width * em)
+            # never narrower than the header ("Confidence" was "Confiden…" in 7 em)
+            needed = hh.sectionSizeFromContents(col).width()
+            self.table.setColumnWidth(col, max(width * em, needed))
         lay.addWidget(self.table)
         sb = QDialogButtonBox.StandardButton
         self.buttons = QDialogButtonBox(sb.Ok | sb.Cancel)

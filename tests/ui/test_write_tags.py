@@ -183,6 +183,20 @@ def test_changes_model_contract(qtmodeltester, tmp_path):
     assert cells[1] == ["y.flac", "Sad", "Happy  (valence 80)", "", "label"]
 
 
+def test_preview_columns_fit_their_headers(qtbot, tmp_path):
+    """Each narrow column is at least as wide as its header ("Confidence" was elided to
+    "Confiden…" in a 7-em column)."""
+    from tagger.core.tagwrite import PlannedChange
+    from tagger.ui.write_dialog import WritePreviewDialog
+
+    change = PlannedChange(1, str(tmp_path / "a.mp3"), None, "Calm", "prediction")
+    dlg = WritePreviewDialog([change], str(tmp_path), confidences={1: 0.5})
+    qtbot.addWidget(dlg)
+    hh = dlg.table.horizontalHeader()
+    for col in range(1, dlg.model.columnCount()):
+        assert hh.sectionSize(col) >= hh.sectionSizeFromContents(col).width(), col
+
+
 def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library, tmp_path):
     """A read-only file shows in red as "can't write" in the preview and is skipped."""
     window, root = open_copy(qtbot, make_window, library, tmp_path)
