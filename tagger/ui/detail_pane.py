@@ -8,18 +8,31 @@ thread), the file path and the state of its mood tag.
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QTextDocument,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QFormLayout,
+    QFrame,
     QLabel,
     QScrollArea,
     QSizePolicy,
     QStyle,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -159,6 +172,65 @@ class SpectrogramLabel(QLabel):
         super().setPixmap(scaled)
 
 
+class WrappedTextView(QTextEdit):
+    """Selectable plain text that looks like a word-wrapped QLabel but also breaks a word
+    too long for the line anywhere (a QLabel breaks only between words, so one long file
+    name made the pane wider than its minimum, scrolling sideways). Nothing is inserted
+    to wrap: what is copied is the text as set."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.viewport().setAutoFillBackground(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # not a stop for Tab, like a label
+        self.document().setDocumentMargin(0)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def setText(self, text: str) -> None:
+        self.setPlainText(text)
+        self.updateGeometry()
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def _laid_out(self, width: float) -> QTextDocument:
+        """The text laid out ``width`` px wide (-1: unwrapped), apart from the one shown."""
+        doc = self.document().clone()  # owned by Python: freed when dropped
+        doc.setDefaultFont(self.font())
+        doc.setDocumentMargin(self.document().documentMargin())
+        doc.setDefaultTextOption(self.document().defaultTextOption())
+        doc.setTextWidth(width)
+        return doc
+
+    def heightForWidth(self, width: int) -> int:
+        doc = self._laid_out(max(1, width - 2 * self.frameWidth()))
+        height = math.ceil(doc.size().height()) + 2 * self.frameWidth()
+        return max(height, self.fontMetrics().height())
+
+    def sizeHint(self) -> QSize:
+        width = math.ceil(self._laid_out(-1).idealWidth()) + 2 * self.frameWidth()
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        """A few letters wide and a line high: the layout asks :meth:`heightForWidth`
+        for the height at the width it gives (a scroll area grows its widget to the
+        minimum, so the height of the text wrapped at the minimum width left a gap)."""
+        return QSize(4 * self.fontMetrics().horizontalAdvance("M"), self.sizeHint().height())
+
+
 def _fmt_time(seconds: float) -> str:
     m, s = divmod(round(seconds), 60)
     return f"{m}:{s:02d}"
@@ -188,13 +260,11 @@ class DetailPane(QWidget):
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self._start_spectrogram)
 
-        self.title = QLabel()
+        self.title = WrappedTextView()  # it may be a file name with no space in it
         f = self.title.font()
         f.setPointSizeF(f.pointSizeF() * 1.35)
         f.setBold(True)
         self.title.setFont(f)
-        self.title.setWordWrap(True)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.subtitle = QLabel()
         self.subtitle.setWordWrap(True)
         self.mood_label = QLabel()
@@ -211,9 +281,8 @@ class DetailPane(QWidget):
         small = self.spec_caption.font()
         small.setPointSizeF(small.pointSizeF() * 0.9)
         self.spec_caption.setFont(small)
-        self.path_label = QLabel()
-        self.path_label.setWordWrap(True)
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label = WrappedTextView()
+        self.path_label.setAccessibleName("File path")
         self.tag_label = QLabel()
         self.tag_label.setWordWrap(True)
         self.error_label = QLabel()
@@ -238,6 +307,10 @@ class DetailPane(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("File:", self.path_label)
+        # "File:" on the first line of a path that wraps, not centred on it
+        file_label = form.labelForField(self.path_label)
+        across = file_label.alignment() & Qt.AlignmentFlag.AlignHorizontal_Mask
+        file_label.setAlignment(across | Qt.AlignmentFlag.AlignTop)
         form.addRow("Mood tag:", self.tag_label)
         lay.addLayout(form)
         lay.addWidget(self.error_label)

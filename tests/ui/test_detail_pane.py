@@ -1,0 +1,43 @@
+"""The detail pane on its own (offscreen)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from tagger.core.library import LibraryRow
+from tagger.ui.detail_pane import DetailPane
+
+
+def _row(path: str, title: str | None = None) -> LibraryRow:
+    return LibraryRow(1, path, title, "Artist", "Album", 1, 200.0, None, None, None, None, None)
+
+
+def test_long_file_name_wraps_without_scrolling_sideways(qtbot):
+    """A path (and a title taken from the file name) with a long part that has no space
+    or slash wraps inside the narrowest pane instead of widening it; the text is the path
+    unchanged, so copying it gives the real path."""
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    pane.resize(pane.minimumWidth(), 500)
+    pane.show()
+    name = "Remastered_" + "x" * 150
+    path = f"/music/Artist/Album/{name}.flac"
+    pane.show_row(_row(path))
+    views = (pane.path_label, pane.title)
+    # the layout settles in a pass or two (the vertical scroll bar comes in)
+    qtbot.waitUntil(lambda: all(v.height() >= v.heightForWidth(v.width()) for v in views))
+    scroll = pane._scroll
+    assert scroll.horizontalScrollBar().maximum() == 0
+    assert pane._body.width() <= scroll.viewport().width()
+    for view, text in zip(views, (path, name), strict=True):
+        assert view.text() == text
+        assert view.width() <= scroll.viewport().width()
+        assert view.height() > 2 * view.fontMetrics().height()  # wrapped, and shown whole
+    pane.path_label.selectAll()
+    pane.path_label.copy()
+    assert QApplication.clipboard().text() == path
+    # a short path keeps to one line
+    short = pane.path_label
+    pane.show_row(_row("/m/a.mp3", "Song"))
+    qtbot.waitUntil(lambda: short.height() < 2 * short.fontMetrics().height())
+    assert short.height() >= short.heightForWidth(short.width())
