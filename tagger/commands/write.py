@@ -84,15 +84,15 @@ def run(args: argparse.Namespace) -> int:
     failures: list[tuple[str, str]] = []
     no_mood: list[str] = []  # silent or too short: nothing to write, not a failure
     with Store.open_default() as store:
-        before = set(store.tracks_under(root))
         result = None
         for event in scan(root, store):  # cheap when nothing changed; finds deleted files
             if isinstance(event, ScanResult):
                 result = event
         assert result is not None
         tracks = store.tracks_under(root)
-        for path in sorted(before - set(tracks)):
-            failures.append((path, "file not found (deleted or moved since the analysis)"))
+        # every run says so, not just the one whose scan saw them go; not failures:
+        # there is no file to write to
+        missing = store.missing_under(root, model_id, ANALYSIS_VERSION)
         failures += result.errors
         preds = store.predictions_under(root, model_id, ANALYSIS_VERSION)
         labels = store.labels_under(root)
@@ -146,6 +146,13 @@ def run(args: argparse.Namespace) -> int:
             f"{len(unanalysed)} file(s) not analysed yet were skipped "
             f"(run `mood-tagger analyze {args.folder}`)\n"
         )
+    if missing:
+        out.write(
+            f"{len(missing)} file(s) analysed or labelled before are no longer on disk (deleted, "
+            "or moved out of the folder), nothing to write to:\n"
+        )
+        for path in missing:
+            out.write(f"  {_rel(path, root)}\n")
     if no_mood:
         out.write(f"{len(no_mood)} silent or very short file(s) have no mood to write\n")
     if kept:

@@ -449,6 +449,25 @@ class Store:
         )
         return {p: m for p, m in rows if m is not None}
 
+    def missing_under(self, root: str | Path, model_id: str, analysis_version: int) -> list[str]:
+        """Paths of tracks under ``root`` that a scan no longer finds but that have a mood
+        to write: a label, or a prediction of ``model_id`` made from the file as last seen
+        (a song deleted before it was analysed had nothing to write, so it is left out)."""
+        lo, hi = _under(root)
+        rows = self.db.execute(
+            """SELECT t.path FROM tracks t
+               WHERE t.path >= ? AND t.path < ? AND t.present = 0
+                 AND (EXISTS (SELECT 1 FROM predictions p
+                              WHERE p.track_id = t.id AND p.model_id = ?
+                                AND p.analysis_version = ? AND p.error IS NULL
+                                AND p.size = t.size AND p.mtime_ns = t.mtime_ns)
+                      OR (SELECT mood FROM labels WHERE track_id = t.id
+                          ORDER BY id DESC LIMIT 1) IS NOT NULL)
+               ORDER BY t.path""",
+            (lo, hi, model_id, analysis_version),
+        )
+        return [r[0] for r in rows]
+
     # -- tag writing ----------------------------------------------------------------
     def begin_write_batch(self, root: str | Path, entries: Iterable[JournalEntry]) -> int:
         """Record a tag-write batch and every file's old/new values in one transaction.

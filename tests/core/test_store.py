@@ -124,3 +124,41 @@ def test_add_labels_labels_many_tracks_in_one_go(tmp_path):
         store.add_labels(ids.values(), "chill")
     assert len(store.labels_under(root)) == 2  # nothing half-done
     store.close()
+
+
+def test_missing_under_lists_gone_tracks_that_had_a_mood(tmp_path):
+    """Tracks marked missing with a label or a valid prediction of the model are listed;
+    present ones, ones never analysed, failed or cleared ones, and other models' are not."""
+    store = Store(tmp_path / "library.sqlite")
+    root = tmp_path / "music"
+    names = ["label", "pred", "present", "none", "error", "cleared", "other", "stale"]
+    store.upsert_tracks(
+        {
+            "path": str(root / f"{n}.mp3"),
+            "size": 1,
+            "mtime_ns": 1,
+            "title": None,
+            "artist": None,
+            "album": None,
+            "tracknumber": None,
+            "mood_tag": None,
+            "duration": None,
+            "tag_error": None,
+        }
+        for n in names
+    )
+    ids = {n: store.track(root / f"{n}.mp3").id for n in names}
+    store.add_label(ids["label"], "sad")
+    store.add_label(ids["cleared"], "sad")
+    store.add_label(ids["cleared"], None)
+    probs = (0.1, 0.2, 0.3, 0.4)
+    for n in ("pred", "present"):
+        store.save_prediction(ids[n], "m1", 4, 1, 1, probs)
+    store.save_prediction(ids["error"], "m1", 4, 1, 1, None, error="not audio")
+    store.save_prediction(ids["other"], "m2", 4, 1, 1, probs)
+    store.save_prediction(ids["stale"], "m1", 4, 2, 1, probs)  # an older version of it
+    store.mark_missing(str(root / f"{n}.mp3") for n in names if n != "present")
+    assert store.missing_under(root, "m1", 4) == [str(root / "label.mp3"), str(root / "pred.mp3")]
+    assert store.missing_under(root, "m1", 5) == [str(root / "label.mp3")]
+    assert store.missing_under(tmp_path / "elsewhere", "m1", 4) == []
+    store.close()
