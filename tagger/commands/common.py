@@ -54,11 +54,12 @@ def folder_arg(path: str) -> Path:
     """A folder given on the command line, resolved; UsageError if it is not one."""
     p = Path(path).expanduser()
     from tagger.core.scan import is_utf8, printable
+    from tagger.core.text import not_found_hint
 
     if not is_utf8(str(p)):
         raise UsageError(f"folder name is not valid UTF-8: {printable(str(p))}")
     if not p.exists():
-        raise UsageError(f"folder not found: {path}")
+        raise UsageError(f"folder not found: {path}{not_found_hint(p)}")
     if not p.is_dir():
         raise UsageError(f"not a folder: {path}")
     return p.resolve()

@@ -23,6 +23,7 @@ from tagger.core.errors import CheckpointError
 from tagger.core.features import FeatureConfig
 from tagger.core.model import MoodCNN
 from tagger.core.moods import MOODS
+from tagger.core.text import not_found_hint
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CheckpointError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+        hint = not_found_hint(path) if isinstance(exc, FileNotFoundError) else ""
+        raise CheckpointError(
+            f"cannot read model file {path}: {exc.strerror or exc}{hint}"
+        ) from None
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file

@@ -786,6 +786,7 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
     ``Artist/Album/Track`` fallback). Raises FileError for a missing or non-audio file."""
     from tagger.core.audio import AUDIO_EXTENSIONS
     from tagger.core.scan import _record
+    from tagger.core.text import not_found_hint
 
     out: dict[str, int] = {}
     for p in paths:
@@ -799,7 +800,7 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
         candidates = [given, given.parent.resolve() / given.name, given.resolve(), as_scanned]
         known = (c for c in dict.fromkeys(candidates) if store.track(c) is not None)
         path = next(known, as_scanned)
-        st = _stat(str(path), missing="file not found")
+        st = _stat(str(path), missing=f"file not found{not_found_hint(given)}")
         if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
             raise FileError(path, "not an audio file")
         track = store.track(path)

@@ -1,9 +1,12 @@
-"""Text matching shared by the library search and the playlist filters."""
+"""Text matching shared by the library search and the playlist filters, and file names
+that match but for their Unicode normalisation."""
 
 from __future__ import annotations
 
 import functools
+import os
 import unicodedata
+from pathlib import Path
 
 
 def search_key(text: str) -> str:
@@ -21,3 +24,53 @@ def _without_accents(text: str) -> str:
 def contains_text(needle: str, hay: str | None) -> bool:
     """True if ``needle`` occurs in ``hay``, ignoring case and accents."""
     return search_key(needle) in search_key(hay or "")
+
+
+def _form(name: str) -> str:
+    if unicodedata.is_normalized("NFC", name):
+        return "NFC"
+    return "NFD" if unicodedata.is_normalized("NFD", name) else "mixed"
+
+
+def other_normalisation(path: str | Path) -> tuple[Path, str, str] | None:
+    """For a ``path`` that does not exist: the one that does and differs only in the
+    Unicode normalisation of its names ("é" typed as one code point, stored as "e" and an
+    accent, as macOS writes names), with the forms of the first name that differs (as
+    given, as found); None if there is none.
+
+    Linux compares names byte for byte, so such a path is rightly not found; this is for
+    saying why, in words a person can act on."""
+    given = Path(os.path.abspath(Path(path).expanduser()))
+    if os.path.lexists(given):
+        return None
+    found, forms = Path(given.anchor), None
+    for part in given.parts[1:]:
+        here = found / part
+        if not os.path.lexists(here):
+            if part.isascii():  # only itself in any normalisation
+                return None
+            key = unicodedata.normalize("NFC", part)
+            try:
+                names = sorted(os.listdir(found))
+            except OSError:
+                return None
+            match = next((n for n in names if unicodedata.normalize("NFC", n) == key), None)
+            if match is None:
+                return None
+            here = found / match
+            forms = forms or (_form(part), _form(match))
+        found = here
+    return (found, *forms) if forms else None
+
+
+def not_found_hint(path: str | Path) -> str:
+    """``""``, or a note for a "not found" message naming the path that differs from
+    ``path`` only in Unicode normalisation (see :func:`other_normalisation`)."""
+    other = other_normalisation(path)
+    if other is None:
+        return ""
+    found, given_form, found_form = other
+    return (
+        f"; {found} has the same name in another Unicode form ({found_form}; the name given "
+        f"is {given_form}), which is another name to the file system"
+    )

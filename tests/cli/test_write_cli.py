@@ -14,6 +14,7 @@ import pytest
 from tagger.cli import main
 from tagger.core.store import Store
 from tagger.core.tags import read_tags
+from tests.audio_factory import write_audio
 from tests.tag_factory import audio_hash, make_tagged, tag_dump
 
 
@@ -165,6 +166,38 @@ def test_label_errors(music, tmp_path, capsys):
     assert "cleared the label of 1 file" in capsys.readouterr().out
     with Store.open_default() as store:
         assert str(song.resolve()) not in store.labels_under(music.resolve())
+
+
+@pytest.mark.parametrize("stored, typed", [("NFD", "NFC"), ("NFC", "NFD")])
+def test_path_in_another_unicode_form_is_named(tmp_path, capsys, stored, typed):
+    """A path typed in one Unicode normalisation for a file or folder stored in the other
+    is not found (Linux compares bytes), and the message names the one that exists."""
+    import unicodedata
+
+    def form(text: str, nf: str) -> str:
+        return unicodedata.normalize(nf, text)
+
+    folder = tmp_path / form("Björk", stored)
+    song = write_audio(folder / "Homogenic" / form("01 Jóga.wav", stored), seconds=1.0)
+    typed_song = tmp_path / form("Björk", typed) / "Homogenic" / form("01 Jóga.wav", typed)
+    assert str(typed_song) != str(song)
+    note = f"has the same name in another Unicode form ({stored}; the name given is {typed})"
+
+    assert main(["label", "calm", str(typed_song)]) == 1
+    assert f"  {typed_song}: file not found; {song} {note}" in capsys.readouterr().err
+    assert main(["eval", str(typed_song.parent.parent)]) == 2  # a folder argument
+    assert f"folder not found: {typed_song.parent.parent}; {folder} {note}" in (
+        capsys.readouterr().err
+    )
+    model = typed_song.parent / "model.pt"  # a --model file in that folder
+    (song.parent / "model.pt").write_bytes(b"x")
+    assert main(["analyze", str(folder), "--model", str(model)]) == 2
+    assert f"No such file or directory; {song.parent / 'model.pt'} {note}" in (
+        capsys.readouterr().err
+    )
+    # a name that is nowhere in any form: the plain message
+    assert main(["label", "calm", str(folder / "Homogenic" / "02 Hunter.wav")]) == 1
+    assert capsys.readouterr().err.endswith("02 Hunter.wav: file not found\n")
 
 
 def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_model_path):
