@@ -12,6 +12,9 @@ import sys
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg
 
+#: Files gone from disk are named up to this many per run, then counted.
+MAX_MISSING_LISTED = 10
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -151,8 +154,10 @@ def run(args: argparse.Namespace) -> int:
             f"{len(missing)} file(s) analysed or labelled before are no longer on disk (deleted, "
             "or moved out of the folder), nothing to write to:\n"
         )
-        for path in missing:
+        for path in missing[:MAX_MISSING_LISTED]:
             out.write(f"  {_rel(path, root)}\n")
+        if len(missing) > MAX_MISSING_LISTED:
+            out.write(f"  ... and {len(missing) - MAX_MISSING_LISTED} more\n")
     if no_mood:
         out.write(f"{len(no_mood)} silent or very short file(s) have no mood to write\n")
     if kept:

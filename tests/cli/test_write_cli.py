@@ -108,6 +108,24 @@ def test_deleted_file_reported_others_written(music, tiny_model_path, capsys):
     assert read_tags(album / "02 two.flac").mood is not None
 
 
+def test_many_deleted_files_are_counted_past_the_first_few(
+    music, tiny_model_path, capsys, monkeypatch
+):
+    """Songs deleted on purpose stay in the library (their labels come back if the files
+    do): every write names only the first few, then counts the rest."""
+    from tagger.commands import write
+
+    monkeypatch.setattr(write, "MAX_MISSING_LISTED", 1)
+    _analyze(music, tiny_model_path, capsys)
+    album = music / "Ärtist" / "Album"
+    (album / "03 three.m4a").unlink()
+    (album / "04 four.ogg").unlink()
+    assert main(["write", str(music), "--dry-run", "--model", str(tiny_model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 file(s) analysed or labelled before are no longer on disk" in out
+    assert out.count("\n  Ärtist/Album/0") == 1 and "  ... and 1 more\n" in out
+
+
 def test_read_only_file_reported(music, tiny_model_path, capsys):
     _analyze(music, tiny_model_path, capsys)
     ro = music / "Ärtist" / "Album" / "04 four.ogg"
