@@ -568,10 +568,13 @@ class MainWindow(QMainWindow):
         self.find_action.setShortcut(QKeySequence.StandardKey.Find)
         self.find_action.triggered.connect(self._focus_search)
         view_menu.addAction(self.find_action)
-        view_menu.addAction(self.errors_dock.toggleViewAction())
         log_action = self.log_dock.toggleViewAction()
         log_action.setText("&Log")
-        view_menu.addAction(log_action)
+        for dock in (self.errors_dock, self.log_dock):
+            # the two docks share a tab bar: the one just asked for comes to the front
+            action = dock.toggleViewAction()
+            action.triggered.connect(lambda checked, d=dock: checked and d.raise_())
+            view_menu.addAction(action)
         self.detail_action = QAction("&Details Pane", self, checkable=True, checked=True)
         self.detail_action.toggled.connect(self.detail.setVisible)
         view_menu.addAction(self.detail_action)

@@ -347,6 +347,27 @@ def test_log_dock_shows_records_from_any_thread(qtbot, make_window):
     qtbot.waitUntil(lambda: "from a worker" in window.log_view.toPlainText(), timeout=5000)
 
 
+def test_view_menu_brings_the_asked_dock_to_the_front(qtbot, make_window):
+    """Errors and Log share a tab bar: View > Log with Errors open shows the log."""
+    window = make_window(None)
+    window.show()
+
+    def seen(w: QWidget) -> bool:  # a dock behind the other's tab is parked off-screen
+        return w.isVisible() and not w.visibleRegion().isEmpty()
+
+    errors_action = window.errors_dock.toggleViewAction()
+    log_action = window.log_dock.toggleViewAction()
+    errors_action.trigger()
+    qtbot.waitUntil(lambda: seen(window.errors_list))
+    log_action.trigger()
+    qtbot.waitUntil(lambda: seen(window.log_view))
+    assert not seen(window.errors_list)
+    errors_action.trigger()  # hidden, then asked for again: in front again
+    errors_action.trigger()
+    qtbot.waitUntil(lambda: seen(window.errors_list))
+    assert not seen(window.log_view)
+
+
 def test_rescan_after_the_folder_went_away(qtbot, make_window, small_library, tmp_path):
     """An unplugged drive: the rescan says so plainly and keeps what was shown."""
     import shutil
