@@ -904,8 +904,8 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, AnalysisSummary):
             self._flush_results()
             if ev.cancelled:
-                text = f"Stopped: {ev.analysed + ev.cached} of {ev.total} songs have a mood."
-            elif ev.total == 0:
+                return  # said when the worker finishes (a stop may come before the summary)
+            if ev.total == 0:
                 text = (
                     f"No audio files in {ev.root}. Mood Tagger reads {FORMATS_TEXT} files, "
                     "in sub-folders too."
@@ -964,6 +964,12 @@ class MainWindow(QMainWindow):
         self._update_counts()
         self.library_model.set_analysing(())
         self._set_busy(False)
+        if cancelled:
+            # counted from the rows: the summary (which the worker may stop before) counts
+            # unreadable files among the cached ones
+            rows = self.library_model.rows
+            have = sum(1 for r in rows if r.scores is not None)
+            self.say(f"Stopped: {have} of {len(rows)} songs have a mood.", 15000)
         self._push_to_views()
         self.analysis_finished.emit(cancelled)
 

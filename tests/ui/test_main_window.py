@@ -12,6 +12,7 @@ from tagger.core.moods import MOODS
 from tagger.core.settings import load_settings, update_settings
 from tagger.ui.library_model import ROW_ROLE, Column, Status
 from tagger.ui.main_window import APP_TITLE, default_folder
+from tests.audio_factory import write_bad_files
 
 TIMEOUT = 120_000  # ms; analysis of a few short files on a busy 2-core machine
 
@@ -161,6 +162,29 @@ def test_cancel_mid_way(qtbot, make_window, small_library):
         window.start_analysis()
     assert blocker.args == [False]
     assert all(r.scores is not None for r in window.rows)
+
+
+def test_stopped_counts_only_songs_with_a_mood(qtbot, make_window, small_library):
+    """A stop after a rescan: an unreadable file's cached error is not a song with a mood."""
+    import os
+
+    write_bad_files(small_library / "Bad")
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    for f in small_library.glob("Band */Record/*.wav"):  # changed: analysed again
+        st = f.stat()
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+    def on_event(_ev):
+        window.cancel_analysis()
+
+    window.track_analysed.connect(on_event)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT) as blocker:
+        window.start_analysis()
+    assert blocker.args == [True]
+    have = sum(r.scores is not None for r in window.rows)
+    assert 1 <= have < 12
+    assert window.message_label.text() == f"Stopped: {have} of 16 songs have a mood."
 
 
 def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_library):
