@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tagger.core.errors import FileError
+    from tagger.core.errors import FileError, no_mood_reason
     from tagger.core.store import Store
     from tagger.core.tagwrite import ensure_tracks
 
@@ -44,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
                 failed.append((name, str(exc)))
                 continue
             for track_id in ids.values():
+                # as in the app: a file that cannot be read gets no mood (clearing is fine)
+                error = store.read_error(track_id) if mood else None
+                if error and not no_mood_reason(error):
+                    failed.append((name, f"could not be analysed: {error}"))
+                    continue
                 store.add_label(track_id, mood, "user")
                 done += 1
     files = f"{done} file{'s' if done != 1 else ''}"

@@ -387,6 +387,19 @@ class Store:
             )
         return out
 
+    def read_error(self, track_id: int) -> str | None:
+        """Why the file, as it is now, could not be analysed, from its newest analysis
+        (None: it was read, or was never analysed since it last changed)."""
+        row = self.db.execute(
+            """SELECT p.error FROM predictions p JOIN tracks t ON t.id = p.track_id
+               WHERE p.track_id = ? AND p.probs IS NULL
+                 AND p.size = t.size AND p.mtime_ns = t.mtime_ns
+                 AND p.created_at = (SELECT MAX(created_at) FROM predictions
+                                     WHERE track_id = p.track_id)""",
+            (track_id,),
+        ).fetchone()
+        return row[0] if row and row[0] else None
+
     # -- labels ---------------------------------------------------------------------
     def add_label(self, track_id: int, mood: str | None, source: str = "user") -> int:
         """Record the person's mood for a track (None clears it); the newest label wins."""

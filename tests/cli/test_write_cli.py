@@ -218,6 +218,23 @@ def test_path_in_another_unicode_form_is_named(tmp_path, capsys, stored, typed):
     assert capsys.readouterr().err.endswith("02 Hunter.wav: file not found\n")
 
 
+def test_label_skips_a_file_the_analysis_could_not_read(music, tiny_model_path, capsys):
+    """As in the app: an unreadable song gets no mood (it would count under that mood)."""
+    album = music / "Ärtist" / "Album"
+    empty = album / "05 empty.mp3"
+    empty.write_bytes(b"")
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["label", "happy", str(empty), str(album / "01 one.mp3")]) == 1
+    cap = capsys.readouterr()
+    assert "labelled 1 file as Happy" in cap.out
+    assert "05 empty.mp3: could not be analysed: empty file (0 bytes)" in cap.err
+    with Store.open_default() as store:
+        assert str(empty.resolve()) not in store.labels_under(music.resolve())
+    assert main(["label", "none", str(empty)]) == 0  # clearing is always fine
+    empty.write_bytes(b"now something else")  # changed since: not known to be unreadable
+    assert main(["label", "sad", str(empty)]) == 0
+
+
 def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_model_path):
     song = music / "Ärtist" / "Album" / "02 two.flac"
     assert main(["label", "happy", str(song)]) == 0  # never scanned: the row is added
