@@ -1062,7 +1062,7 @@ class MainWindow(QMainWindow):
     def _update_counts(self) -> None:
         self._counts_timer.stop()
         rows = self.library_model.rows
-        counts = Counter(r.mood for r in rows if r.mood)
+        counts = Counter(r.mood for r in rows if r.mood and not r.unreadable)
         parts = [
             f'<span style="color:{COLOURS[m]}">●</span>&nbsp;{display_name(m)} {counts.get(m, 0)}'
             for m in MOODS

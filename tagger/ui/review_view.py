@@ -295,7 +295,8 @@ class ReviewView(QWidget):
     def set_rows(self, rows: list[LibraryRow]) -> None:
         """A new library snapshot (stays on the current song, see :meth:`_rebuild_queue`)."""
         self._rows = list(rows)
-        self._labels = {r.track_id: r.label for r in self._rows}
+        # a label on a file that cannot be read is nothing to learn from (retrain skips it)
+        self._labels = {r.track_id: r.label for r in self._rows if not r.unreadable}
         self._fill_group_combo()
         self._rebuild_queue()
         self._refresh_retrain()  # labels may have come from elsewhere (the CLI, another view)

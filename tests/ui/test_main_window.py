@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,20 @@ def test_stopped_counts_only_songs_with_a_mood(qtbot, make_window, small_library
     have = sum(r.scores is not None for r in window.rows)
     assert 1 <= have < 12
     assert window.message_label.text() == f"Stopped: {have} of 16 songs have a mood."
+
+
+def test_counts_leave_out_unreadable_files_even_labelled(qtbot, make_window, small_library):
+    """A label made before the first scan on a file that turns out unreadable: the song
+    shows as an error and is not counted under that mood."""
+    from tagger.cli import main
+
+    bad = write_bad_files(small_library / "Bad")
+    assert main(["label", "happy", str(bad["empty"])]) == 0  # not analysed yet: taken
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    happy = sum(r.mood == "happy" and r.scores is not None for r in window.rows)
+    shown = re.search(r"Happy (\d+)", window.counts_label.text().replace("&nbsp;", " "))
+    assert shown and int(shown.group(1)) == happy
 
 
 def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_library):

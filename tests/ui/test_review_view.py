@@ -217,6 +217,22 @@ def test_retrain_button_needs_ten_labels(make_view):
     assert view.retrain_button.isEnabled()
 
 
+def test_a_label_on_an_unreadable_file_does_not_count_for_retraining(make_view, lib, tiny):
+    """Labelled before the first scan, then found unreadable: retraining would skip it."""
+    empty = lib / "Band 0" / "Record 0" / "13 empty.wav"
+    empty.write_bytes(b"")
+    with Store.open_default() as store:
+        for _ in analyze_library(lib, store, tiny, jobs=1):
+            pass
+        store.add_label(store.track(empty).id, "sad")
+    view = make_view()
+    assert view.n_labels() == 0
+    for _ in range(9):
+        view.confirm()
+    assert view.retrain_button.text() == "Retrain: label 1 more song"
+    assert not view.retrain_button.isEnabled()
+
+
 def test_retrain_and_reset_through_the_gui(qtbot, make_view, lib):
     view = make_view()
     assert not view.reset_button.isEnabled()  # nothing to reset: the bundled model is in use
