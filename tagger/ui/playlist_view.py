@@ -394,6 +394,11 @@ class PlaylistView(QWidget):
 
     # -- public API ---------------------------------------------------------------------
 
+    def showEvent(self, event) -> None:
+        """Saved playlists may have come meanwhile from ``mood-tagger playlist --save``."""
+        super().showEvent(event)
+        self._reload_saved(select=self.saved.currentText() or None)
+
     def set_rows(self, rows: Sequence[LibraryRow]) -> None:
         """The library changed: rebuild the preview from ``rows``."""
         self._rows = list(rows)
@@ -570,8 +575,9 @@ class PlaylistView(QWidget):
             self.saved.clear()
             for name in load_definitions():
                 self.saved.addItem(name)
-            if select is not None:
-                self.saved.setCurrentIndex(max(0, self.saved.findText(select)))
+            # one is always chosen when there are any: the placeholder says "none saved yet"
+            found = self.saved.findText(select) if select is not None else -1
+            self.saved.setCurrentIndex(max(0, found) if self.saved.count() else -1)
         self._update_enabled()
 
     def _selected_row(self) -> LibraryRow | None:

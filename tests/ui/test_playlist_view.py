@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from tagger.core.library import LibraryRow
 from tagger.core.moods import MoodScores
-from tagger.core.playlists import PlaylistSpec, load_definitions
+from tagger.core.playlists import PlaylistSpec, load_definitions, save_definition
 from tagger.core.settings import update_settings
 from tagger.ui.playlist_view import PlaylistView
 
@@ -188,6 +188,21 @@ def test_save_load_and_regenerate(view, qtbot, rows, tmp_path, monkeypatch):
     assert 11 in shown(view) and len(shown(view)) == 3 and shown(view) != before
     view.delete_button.click()
     assert "Evening" not in load_definitions() and view.saved.count() == 0
+
+
+def test_playlists_saved_from_the_command_line_appear_when_shown(view, qtbot):
+    """`mood-tagger playlist --save` while the app is open: the list has it next time."""
+    save_definition(PlaylistSpec(name="Evening", moods=("calm",)))
+    view.show()
+    assert [view.saved.itemText(i) for i in range(view.saved.count())] == ["Evening"]
+    assert view.saved.currentText() == "Evening"  # not the "(none saved yet)" placeholder
+    assert view.load_button.isEnabled()
+    view.hide()
+    save_definition(PlaylistSpec(name="Workout", moods=("aggressive",)))
+    view.show()
+    assert view.saved.count() == 2 and view.saved.currentText() == "Evening"  # kept
+    view.load_button.click()
+    assert view.spec().moods == ("calm",)
 
 
 def test_map_selection_restricts(view, qtbot):
