@@ -429,6 +429,13 @@ def _mood_of(family: str, state: dict[str, Snapshot]) -> str | None:
     return None
 
 
+def _tags_unreadable(path: str, tag_error: str) -> FileError:
+    """The scan could not read the file's tags (said once: not "...: cannot read tags: ...")."""
+    return FileError(
+        path, f"tags could not be read: {tag_error.removeprefix('cannot read tags: ')}"
+    )
+
+
 def preflight(changes: Sequence[PlannedChange], store: Store) -> list[tuple[str, str]]:
     """(path, message) for planned files that cannot be written now (gone, changed since
     the scan, read-only, tags unreadable), without opening any file: for a dry run."""
@@ -439,7 +446,7 @@ def preflight(changes: Sequence[PlannedChange], store: Store) -> list[tuple[str,
             if track is None:
                 raise FileError(change.path, "not in the library; scan the folder again")
             if track.tag_error:
-                raise FileError(change.path, f"tags could not be read: {track.tag_error}")
+                raise _tags_unreadable(change.path, track.tag_error)
             real = os.path.realpath(change.path)
             st = _stat(real)
             if (st.st_size, st.st_mtime_ns) != (track.size, track.mtime_ns):
@@ -542,7 +549,7 @@ def _apply_write(
             if track is None:
                 raise FileError(change.path, "not in the library; scan the folder again")
             if track.tag_error:
-                raise FileError(change.path, f"tags could not be read: {track.tag_error}")
+                raise _tags_unreadable(change.path, track.tag_error)
             st = _stat(change.path)
             identity = (track.size, track.mtime_ns)
             if (st.st_size, st.st_mtime_ns) != identity:

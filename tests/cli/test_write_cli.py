@@ -235,6 +235,18 @@ def test_label_skips_a_file_the_analysis_could_not_read(music, tiny_model_path, 
     assert main(["label", "sad", str(empty)]) == 0
 
 
+def test_write_says_once_that_the_tags_could_not_be_read(music, tiny_model_path, capsys):
+    empty = music / "Ärtist" / "Album" / "05 empty.mp3"
+    empty.write_bytes(b"")
+    assert main(["label", "happy", str(empty)]) == 0  # before the first scan: taken
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["write", str(music), "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    line = next(s for s in out.splitlines() if "05 empty.mp3" in s)
+    assert line.startswith("  Ärtist/Album/05 empty.mp3: tags could not be read: ")
+    assert "cannot read tags" not in line
+
+
 def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_model_path):
     song = music / "Ärtist" / "Album" / "02 two.flac"
     assert main(["label", "happy", str(song)]) == 0  # never scanned: the row is added
