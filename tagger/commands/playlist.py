@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "A song's mood is your label if you set one, else the prediction; ranges are "
         "inclusive. The folder is analysed first (cached results are reused).",
     )
-    p.add_argument("folder", help="music folder")
+    p.add_argument("folder", metavar="FOLDER", help="music folder")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.m3u8 or FILE.xspf")
     p.add_argument(
         "--mood",

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "undo",
         help="undo the last `write` in a folder (restores the mood tags exactly)",
     )
-    p.add_argument("folder", help="the folder given to `mood-tagger write`")
+    p.add_argument("folder", metavar="FOLDER", help="the folder given to `mood-tagger write`")
     p.set_defaults(func=run)
 
 

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "else the prediction of the active model. Only the mood field changes. "
         "Undo with `mood-tagger undo FOLDER`.",
     )
-    p.add_argument("folder", help="music folder (analysed before with `mood-tagger analyze`)")
+    p.add_argument(
+        "folder", metavar="FOLDER", help="music folder (analysed before with `mood-tagger analyze`)"
+    )
     p.add_argument(
         "--dry-run", action="store_true", help="print each change (file: old -> new), write nothing"
     )

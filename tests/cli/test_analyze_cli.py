@@ -145,6 +145,16 @@ def test_help_never_splits_a_word_at_its_hyphen(monkeypatch, capsys):
         assert not re.search(r"[a-z]-\n", out), (command, out)
 
 
+def test_help_names_the_folder_argument_alike_in_every_command(capsys):
+    from tagger.commands import COMMANDS
+
+    for command in COMMANDS:
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        usage = capsys.readouterr().out.split("\n\n")[0]
+        assert " folder" not in usage, (command, usage)  # FOLDER, as in `analyze`
+
+
 def test_python_dash_m_tagger_runs_the_cli(tmp_path):
     env = {**os.environ, "MOOD_TAGGER_HOME": str(tmp_path / "home")}
     r = subprocess.run(
