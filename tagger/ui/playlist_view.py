@@ -369,6 +369,8 @@ class PlaylistView(QWidget):
         for col, width in enumerate((40, 200, 140, 140, 110, 60, 60, 60)):
             self.table.setColumnWidth(col, width)
         hh.setStretchLastSection(False)
+        # the title gives way, so Length stays in view in a window of 1152 pixels or so
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         rl.addWidget(self.table, 1)
         buttons = QHBoxLayout()

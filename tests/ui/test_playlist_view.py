@@ -205,6 +205,16 @@ def test_playlists_saved_from_the_command_line_appear_when_shown(view, qtbot):
     assert view.spec().moods == ("calm",)
 
 
+def test_every_column_fits_a_smaller_window(view, qtbot):
+    """The title column gives way: Length was cut off in a window 1152 pixels wide."""
+    view.resize(1100, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    header = view.table.horizontalHeader()
+    assert header.length() <= view.table.viewport().width()
+    assert header.sectionSize(1) >= 100  # the title still shows
+
+
 def test_map_selection_restricts(view, qtbot):
     view.set_map_selection([1, 2, 3, 8])
     assert sorted(shown(view)) == [1, 2, 3]
