@@ -308,8 +308,8 @@ class LibraryModel(QAbstractTableModel):
             return self._display(r, col)
         if role == ROW_ROLE:
             return r
-        if role == MOOD_ROLE:
-            return r.mood
+        if role == MOOD_ROLE:  # no chip for a file that cannot be read, labelled or not
+            return None if r.unreadable else r.mood
         if role == STATUS_ROLE:
             return self.status_of(r)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -335,7 +335,12 @@ class LibraryModel(QAbstractTableModel):
             and self.status_of(r) == Status.ERROR
         ):
             return QColor(ERROR_COLOUR)
-        if role == Qt.ItemDataRole.FontRole and col == Column.MOOD and is_correction(r):
+        if (
+            role == Qt.ItemDataRole.FontRole
+            and col == Column.MOOD
+            and is_correction(r)
+            and not r.unreadable
+        ):
             return self._bold
         return None
 
@@ -348,7 +353,7 @@ class LibraryModel(QAbstractTableModel):
         if col == Column.ALBUM:
             return r.album or ""
         if col == Column.MOOD:
-            if r.mood:
+            if r.mood and not r.unreadable:
                 return display_name(r.mood)
             # seen at any window width (the Status column may be scrolled out of view)
             if r.error and s is None:
@@ -410,7 +415,7 @@ class LibraryProxyModel(QSortFilterProxyModel):
         if not isinstance(src, LibraryModel) or source_row >= len(src.rows):
             return True
         r = src.rows[source_row]
-        if len(self._moods) < len(MOODS) and r.mood not in self._moods:
+        if len(self._moods) < len(MOODS) and (r.unreadable or r.mood not in self._moods):
             return False
         if self._needle:
             hay = f"{r.title or ''}\x00{r.artist or ''}\x00{r.album or ''}\x00{r.path}"

@@ -102,6 +102,21 @@ def test_status_values():
     assert row_status(dataclasses.replace(done, mood_tag="Happy")) == Status.WRITTEN
 
 
+def test_a_labelled_file_that_cannot_be_read_shows_as_unreadable():
+    """Labelled before the first scan, then found unreadable: no mood chip, as its status."""
+    r = dataclasses.replace(make_rows(1, analysed=False)[0], error="bad file", label="sad")
+    model = LibraryModel()
+    model.set_rows([r])
+    idx = model.index(0, Column.MOOD)
+    assert idx.data() == "can't read" and idx.data(MOOD_ROLE) is None
+    assert idx.data(Qt.ItemDataRole.FontRole) is None
+    assert model.index(0, Column.STATUS).data() == Status.ERROR
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+    proxy.set_moods(["sad"])  # not among the Sad songs either
+    assert proxy.rowCount() == 0
+
+
 def test_set_analysing_marks_status():
     model = LibraryModel()
     model.set_rows(make_rows(3, analysed=False))
