@@ -12,7 +12,10 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QCoreApplication,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSignalBlocker,
     Qt,
@@ -22,6 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -181,6 +185,21 @@ def _range_boxes(parent: QWidget) -> tuple[QDoubleSpinBox, QDoubleSpinBox, QWidg
     return lo, hi, box
 
 
+class _WheelScrollsForm(QObject):
+    """A wheel turned over the filters scrolls them: a spin box or list under the pointer
+    takes it only once clicked into (scrolling the form changed the Order on the way)."""
+
+    def __init__(self, scroll: QScrollArea) -> None:
+        super().__init__(scroll)
+        self._scroll = scroll
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            QCoreApplication.sendEvent(self._scroll.verticalScrollBar(), event)
+            return True
+        return False
+
+
 class PlaylistView(QWidget):
     """Build a mood playlist with a live preview. Call :meth:`set_rows` when the library
     changes; :meth:`set_map_selection` makes it the tracks selected on the mood map."""
@@ -337,6 +356,10 @@ class PlaylistView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(340)
         scroll.setMaximumWidth(420)
+        wheel = _WheelScrollsForm(scroll)
+        for w in form_box.findChildren(QAbstractSpinBox) + form_box.findChildren(QComboBox):
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not focused by the wheel either
+            w.installEventFilter(wheel)
 
         right = QWidget(self)
         rl = QVBoxLayout(right)

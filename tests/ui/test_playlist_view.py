@@ -10,7 +10,7 @@ from urllib.request import url2pathname
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QScrollArea
 
 from tagger.core.library import LibraryRow
 from tagger.core.moods import MoodScores
@@ -213,6 +213,43 @@ def test_every_column_fits_a_smaller_window(view, qtbot):
     header = view.table.horizontalHeader()
     assert header.length() <= view.table.viewport().width()
     assert header.sectionSize(1) >= 100  # the title still shows
+
+
+def test_the_wheel_over_the_filters_scrolls_them_not_the_order(view, qtbot):
+    """Scrolling down the filters with the pointer over Order changed it to Shuffle."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    view.resize(1000, 300)  # the filters need scrolling
+    view.show()
+    qtbot.waitExposed(view)
+    bar = view.findChild(QScrollArea).verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0
+    before = view.order.currentIndex()
+
+    def wheel(w) -> None:
+        centre = QPointF(w.rect().center())
+        ev = QWheelEvent(
+            centre,
+            QPointF(w.mapToGlobal(centre.toPoint())),
+            QPoint(0, 0),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(w, ev)
+
+    wheel(view.order)
+    wheel(view.limit)
+    assert view.order.currentIndex() == before and view.limit.value() == 0
+    assert bar.value() > 0  # the form scrolled instead
+    view.order.setFocus()
+    qtbot.waitUntil(view.order.hasFocus)
+    wheel(view.order)  # clicked into: the wheel is its own
+    assert view.order.currentIndex() != before
 
 
 def test_map_selection_restricts(view, qtbot):
