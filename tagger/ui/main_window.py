@@ -1067,7 +1067,9 @@ class MainWindow(QMainWindow):
             f'<span style="color:{COLOURS[m]}">●</span>&nbsp;{display_name(m)} {counts.get(m, 0)}'
             for m in MOODS
         ]
-        self.counts_label.setText(f"{len(rows)} songs &nbsp; " + " &nbsp; ".join(parts))
+        shown = self.proxy.rowCount()  # "3 of 21 songs" while a search or toggle hides some
+        songs = f"{len(rows)} songs" if shown == len(rows) else f"{shown} of {len(rows)} songs"
+        self.counts_label.setText(f"{songs} &nbsp; " + " &nbsp; ".join(parts))
 
     # -- errors -----------------------------------------------------------------------
     def _add_error(self, path: str, message: str) -> None:
@@ -1131,10 +1133,12 @@ class MainWindow(QMainWindow):
     # -- filter / search / selection --------------------------------------------------
     def _on_mood_filter_toggled(self, _checked: bool) -> None:
         self.proxy.set_moods(m for m, a in self.mood_actions.items() if a.isChecked())
+        self._update_counts()
 
     def _apply_search(self) -> None:
         self._search_timer.stop()
         self.proxy.set_search(self.search.text())
+        self._update_counts()
 
     def _on_search_return_pressed(self) -> None:
         self._apply_search()

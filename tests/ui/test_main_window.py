@@ -215,6 +215,8 @@ def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_li
             action.trigger()  # untick
     assert proxy.rowCount() == by_mood[keep]
     assert {proxy.row_at(i).mood for i in range(proxy.rowCount())} == {keep}
+    n = by_mood[keep]
+    assert window.counts_label.text().startswith(f"{n} of 12 songs " if n < 12 else "12 songs ")
     for m, action in window.mood_actions.items():
         if m != keep:
             action.trigger()
@@ -223,8 +225,10 @@ def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_li
     qtbot.waitUntil(lambda: proxy.rowCount() == 3, timeout=5000)
     titles = sorted(proxy.index(i, Column.TITLE).data() for i in range(3))
     assert titles == ["Track 1", "Track 10", "Track 11"]
+    assert window.counts_label.text().startswith("3 of 12 songs ")  # not "12 songs"
     window.search.clear()
     qtbot.waitUntil(lambda: proxy.rowCount() == total, timeout=5000)
+    assert window.counts_label.text().startswith("12 songs ")
 
 
 def test_detail_pane_shows_scores_and_spectrogram(qtbot, make_window, small_library):
