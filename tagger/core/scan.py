@@ -50,26 +50,25 @@ def printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _moved_from(store: Store, path: Path, st: os.stat_result) -> TrackRow | None:
-    """The known track that ``path`` (a file never seen before) was moved or renamed from:
-    the only one with the same size, modification time and file name whose old path is
-    gone. Its predictions and labels then follow the file."""
+def _moved_from(path: Path, alike: list[TrackRow]) -> TrackRow | None:
+    """The known track that ``path`` (a file never seen before) was moved or renamed from,
+    among ``alike`` (known tracks of the same size and modification time): the only one
+    with the same file name whose old path is gone. Its predictions and labels then
+    follow the file."""
     found = [
         t
-        for t in store.tracks_with_identity(st.st_size, st.st_mtime_ns)
+        for t in alike
         if Path(t.path).name == path.name and t.path != str(path) and not os.path.lexists(t.path)
     ]
     return found[0] if len(found) == 1 else None
 
 
-def _same_file_elsewhere(
-    store: Store, path: str, st: os.stat_result, found: set[str]
-) -> list[TrackRow]:
+def _same_file_elsewhere(path: str, alike: list[TrackRow], found: set[str]) -> list[TrackRow]:
     """Known tracks that are this very file (``path`` is a symlink or hard link to them)
     under a path this scan does not find, e.g. a link's target that ``mood-tagger label``
     recorded before the folder was ever scanned."""
     out = []
-    for t in store.tracks_with_identity(st.st_size, st.st_mtime_ns):
+    for t in alike:
         if t.path == path or t.path in found:
             continue
         try:
@@ -225,7 +224,8 @@ def scan(
     present = set(store.tracks_under(root))
     pending: list[dict] = []
     claims: dict[int, list[tuple[str, dict]]] = {}  # moved track id -> (old path, record)
-    fresh: dict[str, os.stat_result] = {}  # paths never seen before that did not move
+    # paths never seen before that did not move -> known tracks of the same size and mtime
+    fresh: dict[str, list[TrackRow]] = {}
     for i, path in enumerate(iter_audio_files(root, result.errors)):
         if cancel is not None and cancel.cancelled:
             break
@@ -251,10 +251,11 @@ def scan(
         ):
             record = _record(path, root, st)
             pending.append(record)
-            if old is None and (moved := _moved_from(store, path, st)) is not None:
-                claims.setdefault(moved.id, []).append((moved.path, record))
-            elif old is None:
-                fresh[p] = st
+            if old is None and (alike := store.tracks_with_identity(st.st_size, st.st_mtime_ns)):
+                if (moved := _moved_from(path, alike)) is not None:
+                    claims.setdefault(moved.id, []).append((moved.path, record))
+                else:
+                    fresh[p] = alike
         if len(pending) >= batch:
             store.upsert_tracks(pending)
             result.new_or_changed += len(pending)
@@ -273,8 +274,8 @@ def scan(
         _relocate_write_batches(store, root, result.moved)
     cancelled = cancel is not None and cancel.cancelled
     found, inside = set(result.paths), str(root).rstrip("/") + "/"
-    for p, st in fresh.items():
-        same = _same_file_elsewhere(store, p, st, found)
+    for p, alike in fresh.items():
+        same = _same_file_elsewhere(p, alike, found)
         if cancelled:  # a path under the folder may just not have been reached yet
             same = [t for t in same if not t.path.startswith(inside)]
         track = store.track(p) if same else None

@@ -13,6 +13,18 @@ from tagger.core.store import Store, StoreCorrupt
 from tests.audio_factory import write_audio
 
 
+def _bare_track(path) -> dict:
+    """A track record with no tags, as the scan stores it."""
+    return {
+        "path": str(path),
+        "size": 1,
+        "mtime_ns": 1,
+        **dict.fromkeys(
+            ("title", "artist", "album", "tracknumber", "mood_tag", "duration", "tag_error")
+        ),
+    }
+
+
 def test_damaged_database_is_moved_aside_and_replaced(tmp_path, capsys):
     root = tmp_path / "music"
     write_audio(root / "A" / "B" / "1.wav", 3.0)
@@ -97,23 +109,7 @@ def test_data_folder_that_cannot_be_created_is_a_plain_error(tmp_path, capsys, m
 def test_add_labels_labels_many_tracks_in_one_go(tmp_path):
     store = Store(tmp_path / "library.sqlite")
     root = tmp_path / "music"
-    store.upsert_tracks(
-        [
-            {
-                "path": str(root / f"{i}.mp3"),
-                "size": 1,
-                "mtime_ns": 1,
-                "title": None,
-                "artist": None,
-                "album": None,
-                "tracknumber": None,
-                "mood_tag": None,
-                "duration": None,
-                "tag_error": None,
-            }
-            for i in range(3)
-        ]
-    )
+    store.upsert_tracks([_bare_track(root / f"{i}.mp3") for i in range(3)])
     ids = {t.path: t.id for t in store.tracks_under(root).values()}
     store.add_labels(ids.values(), "calm")
     assert store.labels_under(root) == dict.fromkeys(ids, "calm")
@@ -132,21 +128,7 @@ def test_missing_under_lists_gone_tracks_that_had_a_mood(tmp_path):
     store = Store(tmp_path / "library.sqlite")
     root = tmp_path / "music"
     names = ["label", "pred", "present", "none", "error", "cleared", "other", "stale"]
-    store.upsert_tracks(
-        {
-            "path": str(root / f"{n}.mp3"),
-            "size": 1,
-            "mtime_ns": 1,
-            "title": None,
-            "artist": None,
-            "album": None,
-            "tracknumber": None,
-            "mood_tag": None,
-            "duration": None,
-            "tag_error": None,
-        }
-        for n in names
-    )
+    store.upsert_tracks(_bare_track(root / f"{n}.mp3") for n in names)
     ids = {n: store.track(root / f"{n}.mp3").id for n in names}
     store.add_label(ids["label"], "sad")
     store.add_label(ids["cleared"], "sad")
