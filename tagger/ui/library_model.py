@@ -11,7 +11,7 @@ Rows change in batches: :meth:`LibraryModel.update_rows` replaces many rows and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from pathlib import Path
 
@@ -80,6 +80,21 @@ class Status:
 #: Every text the Status column can show.
 STATUSES = tuple(v for k, v in vars(Status).items() if k.isupper())
 
+#: Sorting by Status follows a song through the work, not the alphabet: waiting, being
+#: analysed, what the analysis gave (unreadable, no mood, a prediction), what the person
+#: made of it (confirmed, then corrected: the stronger decision), and written to the file.
+STATUS_ORDER = (
+    Status.QUEUED,
+    Status.ANALYSING,
+    Status.ERROR,
+    Status.NO_MOOD,
+    Status.DONE,
+    Status.CONFIRMED,
+    Status.CORRECTED,
+    Status.WRITTEN,
+)
+_STATUS_RANK = {s: k for k, s in enumerate(STATUS_ORDER)}
+
 
 def row_status(row: LibraryRow, analysing: bool = False) -> str:
     """The Status column: error > analysing/queued > written > corrected/confirmed > done.
@@ -110,9 +125,10 @@ def is_correction(row: LibraryRow) -> bool:
     return bool(row.label) and row.label != row.predicted_mood
 
 
-def _sort_key(column: int):
+def _sort_key(column: int, status: Callable[[LibraryRow], str] = row_status):
     """Key for sorting rows by ``column``: a tuple whose first item says the row has no
-    value there (no title, no mood yet, could not be read), so such rows can go last."""
+    value there (no title, no mood yet, could not be read), so such rows can go last.
+    ``status`` gives a row's Status (by :data:`STATUS_ORDER`)."""
 
     def text(v: str | None) -> tuple[bool, str]:
         return (v is None or v == "", (v or "").casefold())
@@ -133,7 +149,7 @@ def _sort_key(column: int):
         Column.ENERGY: lambda r: num(r.scores.energy if r.scores else None),
         Column.VALENCE: lambda r: num(r.scores.valence if r.scores else None),
         Column.TAG: lambda r: text(r.mood_tag),
-        Column.STATUS: lambda r: (False, row_status(r)),
+        Column.STATUS: lambda r: (False, _STATUS_RANK[status(r)]),
     }
     return keys[Column(column)]
 
@@ -270,7 +286,7 @@ class LibraryModel(QAbstractTableModel):
         if self._sort is None:
             return
         column, order = self._sort
-        key = _sort_key(column)
+        key = _sort_key(column, self.status_of)
         keyed = [(key(r), r) for r in self._rows]
         # rows without a value (no mood yet, unreadable) stay last in either order
         present = [kr for kr in keyed if not kr[0][0]]

@@ -261,3 +261,43 @@ def test_a_label_that_agrees_with_the_prediction_is_confirmed_not_corrected():
     # sorting by Status keeps the two apart, each group together
     model.sort(Column.STATUS)
     assert [r.label for r in model.rows] == ["happy", "sad"]
+
+
+def test_status_sorts_in_workflow_order_not_alphabetically():
+    """Sorted by Status: queued, analysing, error, no mood, done, confirmed, corrected,
+    written (the alphabet put "analysing" first and "written" after "queued")."""
+    order = [
+        Status.QUEUED,
+        Status.ANALYSING,
+        Status.ERROR,
+        Status.NO_MOOD,
+        Status.DONE,
+        Status.CONFIRMED,
+        Status.CORRECTED,
+        Status.WRITTEN,
+    ]
+    done = make_rows(1)[0]  # predicted happy
+    queued = make_rows(1, analysed=False)[0]
+    by_status = {
+        Status.WRITTEN: dataclasses.replace(done, mood_tag="Happy"),
+        Status.CORRECTED: dataclasses.replace(done, label="sad"),
+        Status.QUEUED: queued,
+        Status.DONE: done,
+        Status.ERROR: dataclasses.replace(queued, error="not an audio file"),
+        Status.ANALYSING: queued,
+        Status.CONFIRMED: dataclasses.replace(done, label="happy"),
+        Status.NO_MOOD: dataclasses.replace(queued, error=SILENT_MESSAGE),
+    }
+    rows = [dataclasses.replace(r, track_id=k + 1) for k, r in enumerate(by_status.values())]
+    model = LibraryModel()
+    model.set_rows(rows)
+    model.set_analysing([list(by_status).index(Status.ANALYSING) + 1])
+    shown = [model.status_of(r) for r in rows]
+    assert shown == list(by_status)
+    model.sort(Column.STATUS, Qt.SortOrder.AscendingOrder)
+    assert [model.index(i, Column.STATUS).data() for i in range(8)] == order
+    model.sort(Column.STATUS, Qt.SortOrder.DescendingOrder)
+    assert [model.index(i, Column.STATUS).data() for i in range(8)] == order[::-1]
+    from tagger.ui.library_model import STATUS_ORDER, STATUSES
+
+    assert list(STATUS_ORDER) == order and sorted(STATUSES) == sorted(order)
