@@ -276,10 +276,11 @@ class LibraryModel(QAbstractTableModel):
         )
         self.layoutChanged.emit()
 
-    def resort(self) -> None:
+    def resort(self, columns: Iterable[int] | None = None) -> None:
         """Sort again by the last chosen column: rows updated in place keep their places
-        (the table does not jump while results arrive), so call this once they are in."""
-        if self._sort is not None:
+        (the table does not jump while results arrive), so call this once they are in.
+        ``columns``: only if sorted by one of these (the ones a change can affect)."""
+        if self._sort is not None and (columns is None or self._sort[0] in set(columns)):
             self.sort(*self._sort)
 
     def _apply_sort(self) -> None:

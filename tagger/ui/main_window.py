@@ -723,6 +723,7 @@ class MainWindow(QMainWindow):
             return
         rows = library_rows(self.root, self.store, self.model_id)
         self._rows_arrived(rows)
+        self._resort()
 
     def set_label(self, track_id: int, mood: str | None) -> None:
         """Show a label that was just stored for ``track_id`` (None: label cleared).
@@ -741,6 +742,7 @@ class MainWindow(QMainWindow):
         if not new:
             return
         self.library_model.update_rows(new)
+        self._resort((Column.MOOD, Column.STATUS))  # what a label changes
         shown = self.detail.row
         changed = {r.track_id: r for r in new}
         if shown is not None and shown.track_id in changed:
@@ -1041,6 +1043,19 @@ class MainWindow(QMainWindow):
             self.detail.show_row(self.library_model.row_for(current.track_id))
         self._push_to_views()
         self.rows_changed.emit()
+
+    def _resort(self, columns: tuple[int, ...] | None = None) -> None:
+        """Keep the chosen sort order after the person changed rows (a label, a write),
+        unlike while results stream in: the selection and the current song go with their
+        rows, and the current song stays in sight if it was."""
+        current = self.table.currentIndex()
+        in_sight = current.isValid() and self.table.viewport().rect().intersects(
+            self.table.visualRect(current)
+        )
+        self.library_model.resort(columns)
+        current = self.table.currentIndex()
+        if in_sight and current.isValid():
+            self.table.scrollTo(current)
 
     def _schedule_views(self) -> None:
         if not self._views_timer.isActive():

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from tagger.core.moods import MOODS
+from tagger.core.moods import MOODS, display_name
 from tagger.core.settings import load_settings, update_settings
 from tagger.ui.library_model import ROW_ROLE, Column, Status
 from tagger.ui.main_window import APP_TITLE, default_folder
@@ -584,6 +584,47 @@ def test_table_sorted_before_analysis_is_in_order_once_it_is_done(
     shown = [proxy.row_at(i).scores.confidence for i in range(proxy.rowCount())]
     assert len(shown) == 12
     assert shown == sorted(shown, reverse=True)
+
+
+def test_table_keeps_its_sort_order_after_a_label_and_a_write(qtbot, make_window, small_library):
+    """Sorted by a column that a label or a write changes (Status, Mood tag), the table is
+    in that order again afterwards, with the selection and the details on the same song."""
+    from tagger.ui.library_model import STATUS_ORDER
+
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    proxy = window.proxy
+
+    def shown(column):
+        return [proxy.index(i, column).data() for i in range(proxy.rowCount())]
+
+    window.table.sortByColumn(Column.STATUS, Qt.SortOrder.AscendingOrder)
+    assert set(shown(Column.STATUS)) == {Status.DONE}
+    window.table.selectRow(3)
+    target = proxy.row_at(3)
+    wrong = next(m for m in MOODS if m != target.mood)
+    window.label_actions[wrong].trigger()  # corrected: after every "done" song
+    assert shown(Column.STATUS) == sorted(shown(Column.STATUS), key=STATUS_ORDER.index)
+    assert shown(Column.STATUS)[-1] == Status.CORRECTED
+    current = window.table.currentIndex()
+    assert current.row() == proxy.rowCount() - 1
+    assert current.data(ROW_ROLE).track_id == target.track_id
+    assert [r.track_id for r in window.selected_rows()] == [target.track_id]
+    assert window.detail.row.track_id == target.track_id and window.detail.row.label == wrong
+    # sorted by the mood tag in the files (none yet), then every song is written
+    window.table.sortByColumn(Column.TAG, Qt.SortOrder.AscendingOrder)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_tags(confirm=False)
+    assert blocker.args[0].written == 12
+    tags = shown(Column.TAG)
+    assert all(tags) and tags == sorted(tags)
+    current = window.table.currentIndex()
+    assert current.data(ROW_ROLE).track_id == target.track_id
+    assert proxy.index(current.row(), Column.TAG).data() == display_name(wrong)
+    assert [r.track_id for r in window.selected_rows()] == [target.track_id]
+    assert window.detail.row.track_id == target.track_id
+    assert window.detail.row.mood_tag == display_name(wrong)
 
 
 def test_title_stays_readable_in_a_small_window(qtbot, make_window, small_library):
