@@ -315,6 +315,33 @@ def fit_widths(levels: list[dict[int, int]], room: int) -> dict[int, int]:
     return dict(levels[-1])
 
 
+class SearchLineEdit(QLineEdit):
+    """The library search box: Esc clears the text typed in it (what Esc does in a desktop
+    search field), instead of reaching the window's Stop Analysis shortcut. Esc in an
+    empty box goes on to the window and stops an analysis as anywhere else: Esc backs
+    out of the innermost thing first, and a stop keeps every result so far."""
+
+    def _clears(self, event) -> bool:
+        return (
+            event.key() == Qt.Key.Key_Escape
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+            and bool(self.text())
+        )
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self._clears(event):
+            event.accept()  # the key comes to keyPressEvent, not to the shortcut
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        if self._clears(event):
+            self.clear()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
 class LibrarySplitter(QSplitter):
     """The table beside the details pane, which takes :data:`DETAIL_SHARE` of the width
     (at most :data:`DETAIL_MAX_EM` ems) or the share it was dragged to, and never more
@@ -608,7 +635,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(a)
             self.mood_actions[mood] = a
         tb.addSeparator()
-        self.search = QLineEdit()
+        self.search = SearchLineEdit()
         self.search.setPlaceholderText("Search title, artist, album (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search")

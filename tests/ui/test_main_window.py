@@ -165,6 +165,47 @@ def test_cancel_mid_way(qtbot, make_window, small_library):
     assert all(r.scores is not None for r in window.rows)
 
 
+def test_esc_in_the_search_box_clears_it_before_it_stops_the_analysis(
+    qtbot, make_window, small_library
+):
+    """Esc while the search box holds text clears the search and the analysis goes on; Esc
+    with the box empty, or with the table focused, stops the analysis (the Esc of Cancel)."""
+    window = make_window(auto_analyse=False)
+    window.show()
+    window.open_folder(small_library)
+    window.activateWindow()
+    stops = []
+    window.cancel_action.triggered.connect(lambda: stops.append(window.analysing))
+    seen = []
+
+    def on_first_result(_ev):
+        window.track_analysed.disconnect(on_first_result)
+        window.search.setFocus()
+        qtbot.keyClicks(window.search, "track 1")
+        qtbot.keyClick(window.search, Qt.Key.Key_Escape)
+        seen.append((window.search.text(), list(stops)))
+        qtbot.keyClick(window.search, Qt.Key.Key_Escape)  # empty now: goes on to Cancel
+        seen.append((window.search.text(), list(stops)))
+
+    window.track_analysed.connect(on_first_result)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT) as blocker:
+        window.start_analysis()
+    assert seen == [("", []), ("", [True])]
+    assert blocker.args == [True]
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 12, timeout=5000)  # search cleared
+    # Esc in the table stops an analysis too
+    window.table.setFocus()
+
+    def on_next_result(_ev):
+        window.track_analysed.disconnect(on_next_result)
+        qtbot.keyClick(window.table, Qt.Key.Key_Escape)
+
+    window.track_analysed.connect(on_next_result)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT) as blocker:
+        window.start_analysis()
+    assert stops == [True, True] and blocker.args == [True]
+
+
 def test_stopped_counts_only_songs_with_a_mood(qtbot, make_window, small_library):
     """A stop after a rescan: an unreadable file's cached error is not a song with a mood."""
     import os
