@@ -40,6 +40,8 @@ class LibraryRow:
     error: str | None
     model_id: str | None
     window_starts: tuple[float, ...] = ()
+    #: Why the scan could not read the file's tags (then ``mood_tag`` says nothing).
+    tag_error: str | None = None
 
     @property
     def predicted_mood(self) -> str | None:
@@ -189,6 +191,7 @@ def library_rows(root: str | Path, store: Store, model_id: str) -> list[LibraryR
         windows,
         error,
         pred_model,
+        tag_error,
     ) in store.library_snapshot(root, model_id, ANALYSIS_VERSION):
         has_pred = pred_model is not None
         starts: tuple[float, ...] = ()
@@ -211,6 +214,7 @@ def library_rows(root: str | Path, store: Store, model_id: str) -> list[LibraryR
                 error=error if has_pred else None,
                 model_id=pred_model,
                 window_starts=starts,
+                tag_error=tag_error,
             )
         )
     return rows

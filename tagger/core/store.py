@@ -569,14 +569,16 @@ class Store:
 
         Rows (path order): ``(track_id, path, title, artist, album, tracknumber,
         track_duration, mood_tag, probs_json, prediction_duration, windows_json, error,
-        prediction_model_id)``; the prediction columns are None without a valid prediction.
+        prediction_model_id, tag_error)``; the prediction columns are None without a valid
+        prediction.
         One LEFT JOIN is several times faster than reading tracks and predictions apart
         (what makes a 50,000-track library show quickly).
         """
         lo, hi = _under(root)
         return self.db.execute(
             """SELECT t.id, t.path, t.title, t.artist, t.album, t.tracknumber, t.duration,
-                      t.mood_tag, p.probs, p.duration, p.windows, p.error, p.model_id
+                      t.mood_tag, p.probs, p.duration, p.windows, p.error, p.model_id,
+                      t.tag_error
                FROM tracks t
                LEFT JOIN predictions p ON p.track_id = t.id AND p.model_id = ?
                     AND p.analysis_version = ? AND p.size = t.size AND p.mtime_ns = t.mtime_ns

@@ -231,6 +231,13 @@ class WrappedTextView(QTextEdit):
         return QSize(4 * self.fontMetrics().horizontalAdvance("M"), self.sizeHint().height())
 
 
+def tag_text(row: LibraryRow) -> str:
+    """The "Mood tag:" line: the tag in the file, or why the file's tags are unknown."""
+    if row.tag_error:
+        return f"could not be read ({row.tag_error.removeprefix('cannot read tags: ')})"
+    return f"“{row.mood_tag}”" if row.mood_tag else "none written"
+
+
 def _fmt_time(seconds: float) -> str:
     m, s = divmod(round(seconds), 60)
     return f"{m}:{s:02d}"
@@ -397,8 +404,7 @@ class DetailPane(QWidget):
             self.probs.hide()
             self.axes.hide()
         self.path_label.setText(row.path)
-        tag = row.mood_tag
-        self.tag_label.setText(f"“{tag}”" if tag else "none written")
+        self.tag_label.setText(tag_text(row))
         self.error_label.setText(row.error or "")
         self.error_label.setVisible(row.unreadable)
         if same_track:

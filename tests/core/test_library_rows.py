@@ -26,7 +26,7 @@ def test_rows_join_tracks_predictions_and_labels(tmp_path):
             "tracknumber": None,
             "mood_tag": "Calm" if name == "c.mp3" else None,
             "duration": 100.0,
-            "tag_error": None,
+            "tag_error": "cannot read tags: junk" if name == "b.mp3" else None,
         }
 
     names = ["a.mp3", "b.mp3", "c.mp3", "d.mp3", "e.mp3"]
@@ -51,6 +51,7 @@ def test_rows_join_tracks_predictions_and_labels(tmp_path):
     assert a.window_starts == (5.0, 40.0) and a.duration == 90.0 and a.model_id == "m"
     b = by["b.mp3"]
     assert b.scores is None and b.error == "corrupt" and b.model_id == "m"
+    assert b.tag_error == "cannot read tags: junk" and a.tag_error is None
     for name in ("c.mp3", "d.mp3"):
         r = by[name]
         assert r.scores is None and r.error is None and r.model_id is None

@@ -306,6 +306,28 @@ def test_detail_pane_shows_scores_and_spectrogram(qtbot, make_window, small_libr
     assert detail.probs.width() >= detail.probs.minimumSizeHint().width()
 
 
+def test_details_of_a_file_whose_tags_cannot_be_read_say_so(qtbot, make_window, tmp_path):
+    """A zero-byte or junk file: "Mood tag: could not be read (why)", not "none written"
+    (which says the file was read and has no mood tag)."""
+    from tagger.core.store import Store
+
+    bad = write_bad_files(tmp_path / "Bad" / "Album")
+    window = make_window()
+    wait_analysed(qtbot, window, tmp_path / "Bad")
+    with Store.open_default() as store:
+        tag_errors = {str(p): store.track(p).tag_error for p in bad.values()}
+    assert tag_errors[str(bad["empty"])] and tag_errors[str(bad["text"])]
+    for path, tag_error in tag_errors.items():
+        window.select_track(next(r.track_id for r in window.rows if r.path == path))
+        assert window.detail.row.path == path
+        text = window.detail.tag_label.text()
+        if tag_error:
+            reason = tag_error.removeprefix("cannot read tags: ")
+            assert text == f"could not be read ({reason})"
+        else:  # read fine (the audio is what is broken): no mood tag in it
+            assert text == "none written"
+
+
 def test_added_views_get_rows_and_refresh_reads_labels(qtbot, make_window, small_library):
     class Probe(QWidget):
         def __init__(self):
