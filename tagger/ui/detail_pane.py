@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
-from tagger.ui.library_model import text_on
+from tagger.ui.library_model import Status, text_on
 from tagger.ui.workers import GeneratorWorker, SpectrogramReady, spectrogram_job
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,10 @@ class WrappedTextView(QTextEdit):
         return QSize(4 * self.fontMetrics().horizontalAdvance("M"), self.sizeHint().height())
 
 
+#: What the pane says of a song without a mood yet, by where it is in the analysis.
+_PENDING = {Status.QUEUED: "Waiting to be analysed…", Status.ANALYSING: "Analysing…"}
+
+
 def tag_text(row: LibraryRow) -> str:
     """The "Mood tag:" line: the tag in the file, or why the file's tags are unknown."""
     if row.tag_error:
@@ -260,6 +264,7 @@ class DetailPane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._row: LibraryRow | None = None
+        self._analysis: str | None = None  # where the shown song is in an analysis
         self._loaded: Any = None
         self._worker: GeneratorWorker | None = None
         self._workers: list[GeneratorWorker] = []
@@ -344,20 +349,22 @@ class DetailPane(QWidget):
         self._loaded = loaded
         self._cache.clear()
         if self._row is not None:
-            self.show_row(self._row)
+            self.show_row(self._row, self._analysis)
 
     @property
     def row(self) -> LibraryRow | None:
         return self._row
 
-    def show_row(self, row: LibraryRow | None) -> None:
+    def show_row(self, row: LibraryRow | None, analysis: str | None = None) -> None:
+        """Show ``row``; ``analysis``: ``Status.QUEUED`` or ``Status.ANALYSING`` while an
+        analysis that will give it a mood runs (None: none is running for it)."""
         same_track = (
             row is not None
             and self._row is not None
             and row.path == self._row.path
             and self.spectrogram.has_image()
         )
-        self._row = row
+        self._row, self._analysis = row, analysis
         self.placeholder.setVisible(row is None)
         self._scroll.setVisible(row is not None)
         if row is None:
@@ -397,7 +404,11 @@ class DetailPane(QWidget):
             elif reason:
                 text = f"No mood: {row.error}."
             else:
-                text = "Could not analyse." if row.error else "Not analysed yet."
+                text = (
+                    "Could not analyse."
+                    if row.error
+                    else _PENDING.get(analysis or "", "Not analysed yet.")
+                )
             if row.label:
                 text = f"{_chip(row.label)}&nbsp; your label. {text}"
             self.mood_label.setText(text)
@@ -407,13 +418,21 @@ class DetailPane(QWidget):
         self.tag_label.setText(tag_text(row))
         self.error_label.setText(row.error or "")
         self.error_label.setVisible(row.unreadable)
+        if s is None:
+            # the picture is of what the model listened to: none without a prediction (a
+            # song waiting for its re-analysis kept the old one beside "Not analysed yet")
+            self._cancel_worker()
+            pending = "" if row.error else "No spectrogram until the song is analysed."
+            self.spectrogram.clear_image(pending)
+            self.spec_caption.setText("")
+            return
         if same_track:
             return
         self._cancel_worker()
         cached = self._cache.get(row.path)
         if cached is not None:
             self._show_spectrogram(cached)
-        elif self._loaded is None or (row.error and s is None):
+        elif self._loaded is None:
             self.spectrogram.clear_image("")
             self.spec_caption.setText("")
         else:
@@ -428,7 +447,7 @@ class DetailPane(QWidget):
             self._worker = None
 
     def _start_spectrogram(self) -> None:
-        if self._row is None or self._loaded is None:
+        if self._row is None or self._row.scores is None or self._loaded is None:
             return
         w = GeneratorWorker(spectrogram_job, self._row.path, self._loaded)
         w.signals.yielded.connect(self._on_worker_yielded)
@@ -452,7 +471,8 @@ class DetailPane(QWidget):
             self._cache[event.path] = event
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
-        if self._row is not None and self._row.path == event.path:
+        row = self._row
+        if row is not None and row.path == event.path and row.scores is not None:
             self._show_spectrogram(event)
 
     def _show_spectrogram(self, ev: SpectrogramReady) -> None:

@@ -440,6 +440,7 @@ class MainWindow(QMainWindow):
         self._moved = 0  # files the last scan found moved or renamed
         self._last_view_push = 0.0
         self._closing = False
+        self._detail_shown_analysis: str | None = None
 
         self.library_model = LibraryModel(self)
         self.proxy = LibraryProxyModel(self)
@@ -773,7 +774,7 @@ class MainWindow(QMainWindow):
         shown = self.detail.row
         changed = {r.track_id: r for r in new}
         if shown is not None and shown.track_id in changed:
-            self.detail.show_row(changed[shown.track_id])
+            self._show_detail(changed[shown.track_id])
         if not self._counts_timer.isActive():
             self._counts_timer.start()
         self._schedule_views()
@@ -823,7 +824,7 @@ class MainWindow(QMainWindow):
         self.errors_list.clear()
         self._update_errors_button()
         self.library_model.set_rows([])
-        self.detail.show_row(None)
+        self._show_detail(None)
         for v in self._views:  # views that care about the folder itself
             fn = getattr(v, "set_root", None)
             if callable(fn):
@@ -992,6 +993,7 @@ class MainWindow(QMainWindow):
         self.library_model.resort()  # the new results, in the order the table shows
         self._update_counts()
         self.library_model.set_analysing(())
+        self._update_detail_analysis()
         self._set_busy(False)
         if cancelled:
             # counted from the rows: the summary (which the worker may stop before) counts
@@ -1033,7 +1035,7 @@ class MainWindow(QMainWindow):
         if cur is not None:
             new = self.library_model.row_for(cur.track_id)
             if new is not None and new != cur:
-                self.detail.show_row(new)
+                self._show_detail(new)
         self._schedule_views()
         self.rows_changed.emit()
 
@@ -1055,6 +1057,7 @@ class MainWindow(QMainWindow):
             if t not in self._finished_ids
         ][: max(1, k)]
         self.library_model.set_analysing(ahead)
+        self._update_detail_analysis()
 
     # -- rows -------------------------------------------------------------------------
     def _rows_arrived(self, rows: list[LibraryRow]) -> None:
@@ -1067,7 +1070,7 @@ class MainWindow(QMainWindow):
                 self._remove_error(r.path)
         self._update_counts()
         if current is not None:
-            self.detail.show_row(self.library_model.row_for(current.track_id))
+            self._show_detail(self.library_model.row_for(current.track_id))
         self._push_to_views()
         self.rows_changed.emit()
 
@@ -1083,6 +1086,24 @@ class MainWindow(QMainWindow):
         current = self.table.currentIndex()
         if in_sight and current.isValid():
             self.table.scrollTo(current)
+
+    def _detail_analysis(self, row: LibraryRow | None) -> str | None:
+        """Status.QUEUED / ANALYSING while the running analysis is still to give ``row``
+        its mood, for the details pane (None: no analysis is getting to it)."""
+        if row is None or row.scores is not None or row.error or not self.analysing:
+            return None
+        return self.library_model.status_of(row)
+
+    def _show_detail(self, row: LibraryRow | None) -> None:
+        self._detail_shown_analysis = analysis = self._detail_analysis(row)
+        self.detail.show_row(row, analysis)
+
+    def _update_detail_analysis(self) -> None:
+        """Say in the details pane that its song's analysis began or ended (its row is
+        the same: only the Status changed)."""
+        row = self.detail.row
+        if row is not None and self._detail_analysis(row) != self._detail_shown_analysis:
+            self._show_detail(row)
 
     def _schedule_views(self) -> None:
         if not self._views_timer.isActive():
@@ -1211,7 +1232,7 @@ class MainWindow(QMainWindow):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
         row = current.data(ROW_ROLE) if current.isValid() else None
-        self.detail.show_row(row)
+        self._show_detail(row)
 
     def _on_table_activated(self, index: QModelIndex) -> None:
         row = index.data(ROW_ROLE) if index.isValid() else None

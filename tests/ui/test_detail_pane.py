@@ -41,3 +41,26 @@ def test_long_file_name_wraps_without_scrolling_sideways(qtbot):
     pane.show_row(_row("/m/a.mp3", "Song"))
     qtbot.waitUntil(lambda: short.height() < 2 * short.fontMetrics().height())
     assert short.height() >= short.heightForWidth(short.width())
+
+
+def test_a_song_without_a_mood_yet_says_where_its_analysis_is(qtbot):
+    """No prediction: no bars and no spectrogram (the picture is of what the model listened
+    to), and the text says whether the song waits, is being analysed, or neither."""
+    from tagger.ui.library_model import Status
+
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    pane.show()
+    row = _row("/m/a.mp3", "Song")
+    for analysis, text in (
+        (None, "Not analysed yet."),
+        (Status.QUEUED, "Waiting to be analysed…"),
+        (Status.ANALYSING, "Analysing…"),
+    ):
+        pane.show_row(row, analysis)
+        assert pane.mood_label.text() == text
+        assert not pane.probs.isVisibleTo(pane) and not pane.axes.isVisibleTo(pane)
+        assert not pane.spectrogram.has_image() and pane.spec_caption.text() == ""
+        assert pane.spectrogram.text() == "No spectrogram until the song is analysed."
+        pane.set_model(None)  # the model the analysis uses arrives: still where it was
+        assert pane.mood_label.text() == text

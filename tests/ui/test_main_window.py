@@ -328,6 +328,55 @@ def test_details_of_a_file_whose_tags_cannot_be_read_say_so(qtbot, make_window, 
             assert text == "none written"
 
 
+def test_details_pane_during_a_reanalysis_shows_no_stale_picture(
+    qtbot, make_window, small_library, tmp_path
+):
+    """After a model switch (what Retrain does) the shown song waits for its new mood: the
+    pane says it is waiting or being analysed, with no probabilities and no spectrogram
+    (it said "Not analysed yet." beside the old picture); once analysed, both come back."""
+    import torch
+
+    from tagger.core.checkpoint import save_checkpoint
+    from tagger.core.features import FeatureConfig
+    from tagger.core.model import MoodCNN
+
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    window.table.selectRow(2)
+    detail = window.detail
+    path = detail.row.path
+    qtbot.waitUntil(lambda: detail.spectrogram_shown_for() == path, timeout=30_000)
+    torch.manual_seed(1)
+    retrained = tmp_path / "retrained.pt"
+    save_checkpoint(retrained, MoodCNN(channels=(4, 8), dropout=0.0).eval(), FeatureConfig(), {})
+    seen = []
+
+    def look() -> None:
+        row = detail.row
+        if row is not None and row.path == path and row.scores is None:
+            seen.append(
+                (
+                    detail.mood_label.text(),
+                    detail.probs.isVisibleTo(detail) or detail.axes.isVisibleTo(detail),
+                    detail.spectrogram.has_image(),
+                    detail.spec_caption.text(),
+                )
+            )
+
+    window.rows_changed.connect(look)
+    window.library_model.dataChanged.connect(lambda *_a: look())  # "analysing" marks
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.set_model(retrained)
+    assert seen, "the song was never shown waiting for its re-analysis"
+    for text, bars, picture, caption in seen:
+        assert text in ("Waiting to be analysed…", "Analysing…")
+        assert not bars and not picture and caption == ""
+    assert detail.row.scores is not None and detail.row.model_id == window.model_id
+    assert detail.probs.isVisibleTo(detail)
+    qtbot.waitUntil(lambda: detail.spectrogram_shown_for() == path, timeout=30_000)
+
+
 def test_added_views_get_rows_and_refresh_reads_labels(qtbot, make_window, small_library):
     class Probe(QWidget):
         def __init__(self):
