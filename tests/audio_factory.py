@@ -66,16 +66,22 @@ def tone(
 
 
 def write_audio(
-    path: Path, seconds: float = 8.0, kind: str = "calm", seed: int = 0, sr: int = 44100
+    path: Path,
+    seconds: float = 8.0,
+    kind: str = "calm",
+    seed: int = 0,
+    sr: int = 44100,
+    options: dict[str, str] | None = None,
 ) -> Path:
-    """Write a test file whose format follows the extension of ``path``."""
+    """Write a test file whose format follows the extension of ``path``; ``options``: for
+    the PyAV muxer (``{"movflags": "+faststart"}``: an MP4 with ``moov`` first)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ext = path.suffix.lower()
     if ext == ".opus":
         sr = 48000
     data = tone(seconds, sr, kind, seed)
     if ext in _AV:
-        _write_av(path, data, sr, *_AV[ext])
+        _write_av(path, data, sr, *_AV[ext], options=options)
     else:
         import soundfile as sf
 
@@ -84,10 +90,12 @@ def write_audio(
     return path
 
 
-def _write_av(path: Path, data: np.ndarray, sr: int, fmt: str, codec: str) -> None:
+def _write_av(
+    path: Path, data: np.ndarray, sr: int, fmt: str, codec: str, options: dict | None = None
+) -> None:
     import av
 
-    with av.open(str(path), "w", format=fmt) as out:
+    with av.open(str(path), "w", format=fmt, options=options or {}) as out:
         stream = out.add_stream(codec, rate=sr, layout="stereo")
         if codec == "vorbis":
             stream.codec_context.options = {"strict": "experimental"}

@@ -162,3 +162,58 @@ def audio_hash(path: Path) -> str:
         for frame in c.decode(stream):
             h.update(frame.to_ndarray().tobytes())
     return h.hexdigest()
+
+
+def _flac_comment_to_padding(path: Path) -> None:
+    """Turn a FLAC file's VORBIS_COMMENT block into PADDING, as ``metaflac --remove
+    --block-type=VORBIS_COMMENT`` does: the file then has no tag block at all."""
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"fLaC"
+    pos = 4
+    while True:
+        head = data[pos]
+        size = int.from_bytes(data[pos + 1 : pos + 4], "big")
+        if head & 0x7F == 4:
+            data[pos] = (head & 0x80) | 1
+            data[pos + 4 : pos + 4 + size] = bytes(size)
+        if head & 0x80:
+            break
+        pos += 4 + size
+    path.write_bytes(bytes(data))
+
+
+def _mp4_without_udta(path: Path) -> None:
+    """Cut ``moov.udta`` (where ffmpeg puts its ``ilst``) out of an MP4 whose ``moov`` is
+    the last atom, so no chunk offset moves: an M4A with no metadata atoms at all."""
+    from mutagen.mp4 import Atoms
+
+    data = path.read_bytes()
+    with open(path, "rb") as fh:
+        atoms = Atoms(fh)
+    moov = atoms[b"moov"]
+    assert moov.offset + moov.length == len(data)
+    udta = next(a for a in moov.children if a.name == b"udta")
+    cut = data[: udta.offset] + data[udta.offset + udta.length :]
+    size = int.from_bytes(cut[moov.offset : moov.offset + 4], "big") - udta.length
+    path.write_bytes(cut[: moov.offset] + size.to_bytes(4, "big") + cut[moov.offset + 4 :])
+
+
+def make_untagged(path: Path, seconds: float = 2.0) -> Path:
+    """A short audio file with no tag block at all where its format allows that (MP3 and
+    WavPack without ID3/APEv2, WAV/AIFF without an ID3 chunk, FLAC without a Vorbis
+    comment, M4A without ``udta``); Ogg files keep their (mandatory) comment header, and
+    WMA its header objects, with no fields in them."""
+    write_audio(path, seconds=seconds)
+    ext = path.suffix.lower()
+    if ext == ".flac":
+        _flac_comment_to_padding(path)
+    elif ext == ".m4a":
+        _mp4_without_udta(path)
+    else:
+        f = mutagen.File(path)
+        if ext in (".mp3", ".wv"):
+            f.delete()
+        elif f.tags is not None and ext not in (".wav", ".aiff"):
+            f.tags.clear()
+            f.save()
+    return path

@@ -552,10 +552,15 @@ def tags_empty(f: mutagen.FileType) -> bool:
         return False
 
 
-def save_file(f: mutagen.FileType, family: str, remove_empty: bool = False) -> None:
+def save_file(
+    f: mutagen.FileType, family: str, remove_empty: bool = False, size_before: int | None = None
+) -> None:
     """Save an opened file, keeping its ID3 version; ``remove_empty`` drops a tag that a
-    write created and an undo emptied again (the file had no tag before)."""
+    write created and an undo emptied again (the file had no tag before), so the file is
+    again what it was byte for byte; ``size_before``: its size then (FLAC padding)."""
+    from mutagen.flac import FLAC
     from mutagen.id3 import ID3FileType
+    from mutagen.mp4 import MP4
 
     path = Path(f.filename)
     try:
@@ -564,6 +569,11 @@ def save_file(f: mutagen.FileType, family: str, remove_empty: bool = False) -> N
                 f.tags.delete(f.filename, delete_v1=False, delete_v2=True)
             else:
                 _save_keeping_v1(f, 3 if family == "id3v23" else 4)
+        elif remove_empty and tags_empty(f) and isinstance(f, FLAC):
+            _flac_drop_comment(f, size_before)
+        elif remove_empty and tags_empty(f) and isinstance(f, MP4):
+            f.save()  # an empty ilst, with any atoms mutagen could not parse
+            _mp4_drop_empty_meta(f.filename)
         elif remove_empty and tags_empty(f):
             f.delete()
         elif family == "id3v23":
@@ -593,3 +603,84 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int) -> None:
     if tail:
         with open(f.filename, "ab") as fh:
             fh.write(tail)
+
+
+def _flac_drop_comment(f: mutagen.FileType, size_before: int | None) -> None:
+    """Remove a FLAC file's Vorbis comment block, giving its space back to the padding
+    (mutagen's ``delete`` drops the padding): the padding a write took or added is given
+    back, so the file has its old size (and bytes) again."""
+    import os
+
+    grown = os.path.getsize(f.filename) - size_before if size_before is not None else 0
+    f.metadata_blocks[:] = [b for b in f.metadata_blocks if b is not f.tags]
+    f.tags = None
+    f.save(padding=lambda info: max(info.padding - grown, 0))
+
+
+def _mp4_drop_empty_meta(filename: str) -> None:
+    """Cut an empty ``moov.udta.meta`` (and a ``udta`` left empty by that) out of an MP4
+    file: the atoms a first write added. Parent sizes and the chunk offsets of a file
+    whose ``mdat`` follows are moved back as mutagen moved them on insert."""
+    from mutagen._util import delete_bytes
+    from mutagen.mp4 import Atoms
+
+    with open(filename, "r+b") as fh:
+        atoms = Atoms(fh)
+        try:
+            moov, udta, meta = atoms.path(b"moov", b"udta", b"meta")
+        except KeyError:
+            return
+        children = meta.children or []
+        ilst = next((a for a in children if a.name == b"ilst"), None)
+        if (
+            ilst is None
+            or ilst.children
+            or {a.name for a in children} - {b"hdlr", b"ilst", b"free"}
+        ):
+            return  # not what a write adds: someone else's metadata
+        if len(udta.children) == 1:
+            cut, parents = udta, [moov]
+        else:
+            cut, parents = meta, [moov, udta]
+        delete_bytes(fh, cut.length, cut.offset)
+        for atom in parents:  # they start before the cut: their offsets stand
+            fh.seek(atom.offset)
+            size = struct.unpack(">I", fh.read(4))[0]
+            if size == 1:  # 64-bit size after the name
+                fh.seek(atom.offset + 8)
+                size = struct.unpack(">Q", fh.read(8))[0]
+                fh.seek(atom.offset + 8)
+                fh.write(struct.pack(">Q", size - cut.length))
+            else:
+                fh.seek(atom.offset)
+                fh.write(struct.pack(">I", size - cut.length))
+        fh.seek(0)
+        _mp4_shift_offsets(fh, Atoms(fh), -cut.length, cut.offset)
+
+
+def _mp4_shift_offsets(fh, atoms, delta: int, offset: int) -> None:
+    """Add ``delta`` to every chunk offset (``stco``/``co64``, fragment base offsets)
+    that points past ``offset``, as mutagen does when it resizes a tag."""
+    moov = atoms[b"moov"]
+    for name, fmt in ((b"stco", "I"), (b"co64", "Q")):
+        for atom in moov.findall(name, True):
+            fh.seek(atom.offset + 12)
+            count = struct.unpack(">I", fh.read(4))[0]
+            table = struct.unpack(f">{count}{fmt}", fh.read(count * struct.calcsize(fmt)))
+            fh.seek(atom.offset + 16)
+            fh.write(
+                struct.pack(f">{count}{fmt}", *(o + delta if o > offset else o for o in table))
+            )
+    try:
+        fragments = list(atoms[b"moof"].findall(b"tfhd", True))
+    except KeyError:
+        fragments = []
+    for atom in fragments:
+        fh.seek(atom.offset + 9)
+        flags = int.from_bytes(fh.read(3), "big")
+        if flags & 1:  # base-data-offset present, after the track id
+            fh.seek(atom.offset + 16)
+            base = struct.unpack(">Q", fh.read(8))[0]
+            if base > offset:
+                fh.seek(atom.offset + 16)
+                fh.write(struct.pack(">Q", base + delta))

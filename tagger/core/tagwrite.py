@@ -349,6 +349,7 @@ def _rewrite(
     identity: tuple[int, int] | None,
     remove_empty: bool = False,
     synced: set[str] | None = None,
+    size_before: int | None = None,
 ) -> os.stat_result:
     """Atomically replace ``path`` by a copy whose mood keys hold ``target``.
 
@@ -357,6 +358,7 @@ def _rewrite(
     fsynced before the rename (so a power cut never leaves an empty file); the folder
     is fsynced here, or added to ``synced`` for the caller to fsync once per batch
     (until then a power cut can only bring back the old file, which undo handles).
+    ``remove_empty`` / ``size_before``: see :func:`~tagger.core.tags.save_file`.
     """
     real = os.path.realpath(path)  # replace the file a symlink points to, not the link
     st = _stat(real)
@@ -377,7 +379,7 @@ def _rewrite(
         if not same_state(snapshot(f, family, keys), expect):
             raise TagError(path, "the mood tag changed since the batch was planned")
         apply_snapshot(f, family, target)
-        save_file(f, family, remove_empty=remove_empty)
+        save_file(f, family, remove_empty=remove_empty, size_before=size_before)
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
         if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
             with contextlib.suppress(OSError):
@@ -571,7 +573,7 @@ def _apply_write(
         entry = JournalEntry(
             change.track_id,
             change.path,
-            {"family": family, "had_tags": had_tags, "fields": old},
+            {"family": family, "had_tags": had_tags, "fields": old, "size": identity[0]},
             {"family": family, "fields": new, "mood": change.new_value},
             "pending",
         )
@@ -734,6 +736,7 @@ def _undo_all(
                     None,
                     remove_empty=not entry.old_values.get("had_tags", True),
                     synced=synced,
+                    size_before=entry.old_values.get("size"),
                 )
                 before = (was.st_size, was.st_mtime_ns)
                 _record_identity(

@@ -23,7 +23,15 @@ from tagger.core.tagwrite import (
     plan_write,
     undo_last,
 )
-from tests.tag_factory import CASES, audio_hash, make_tagged, tag_dump, without
+from tests.audio_factory import FORMATS, write_audio
+from tests.tag_factory import (
+    CASES,
+    audio_hash,
+    make_tagged,
+    make_untagged,
+    tag_dump,
+    without,
+)
 
 MODEL = "test-model"
 HAPPY = (0.7, 0.1, 0.1, 0.1)
@@ -205,6 +213,64 @@ def test_file_without_tags_gets_natural_tag_and_undo_removes_it(ext, tmp_path):
         assert mutagen.File(path).tags is None
         assert path.read_bytes() == original
     assert read_tags(path).mood is None
+
+
+def _write_then_undo(root: Path, path: Path, tmp_path: Path, scores: bool = False) -> None:
+    """Label ``path`` Happy (with energy/valence scores if asked), write it, undo it."""
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)
+    extra = {"arousal": "73", "valence": "40"} if scores else {}
+    change = PlannedChange(tracks[str(path)].id, str(path), None, "Happy", "label", extra)
+    before = path.read_bytes()
+    _, summary = _run(apply_write([change], store, root))
+    assert summary.written == 1 and summary.failed == 0
+    assert read_tags(path).mood == "Happy" and path.read_bytes() != before
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 1 and summary.failed == 0
+
+
+@pytest.mark.parametrize("scores", [False, True], ids=["mood", "mood+scores"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_undo_gives_an_untagged_file_back_byte_for_byte(fmt, scores, tmp_path):
+    """No tag block at all (see make_untagged): the undo removes the block the write added
+    with the padding it took, so the file is again what it was. With the scores a FLAC
+    comment no longer fits in the old padding: the file grows, and shrinks back. An Ogg
+    file always has its comment header (nothing is added or removed): once it outgrew
+    its padding it keeps the new padding, with exactly the old tags."""
+    root = tmp_path / "music"
+    path = make_untagged(root / "Artist" / "Album" / f"01 song{FORMATS[fmt]}")
+    original, tags = path.read_bytes(), tag_dump(path)
+    _write_then_undo(root, path, tmp_path, scores)
+    if scores and fmt in ("ogg", "oga", "opus"):
+        assert tag_dump(path) == tags
+    else:
+        assert path.read_bytes() == original
+
+
+def test_undo_gives_a_faststart_m4a_back_byte_for_byte(tmp_path):
+    """An M4A whose ``moov`` comes before the audio: removing the atoms a write added
+    moves every chunk offset back (else the audio would be read from the wrong place)."""
+    from mutagen.mp4 import Atoms
+
+    from tagger.core.tags import _mp4_drop_empty_meta
+
+    root = tmp_path / "music"
+    path = root / "Artist" / "Album" / "01 song.m4a"
+    write_audio(path, seconds=2.0, options={"movflags": "+faststart"})
+    audio = audio_hash(path)
+    f = mutagen.File(path)
+    f.tags.clear()
+    f.save()
+    _mp4_drop_empty_meta(str(path))  # ffmpeg's udta/meta/ilst gone, the audio moved up
+    with open(path, "rb") as fh:
+        atoms = Atoms(fh)
+    names = [a.name for a in atoms.atoms]
+    assert names.index(b"moov") < names.index(b"mdat")
+    assert b"udta" not in [a.name for a in atoms[b"moov"].children]
+    assert audio_hash(path) == audio
+    original = path.read_bytes()
+    _write_then_undo(root, path, tmp_path)
+    assert path.read_bytes() == original and audio_hash(path) == audio
 
 
 def test_deleted_read_only_and_changed_files_are_per_file_errors(tmp_path):
