@@ -148,14 +148,29 @@ def family_of(f: mutagen.FileType) -> str | None:
 MULTI_VALUE_SEPARATOR = "; "
 
 
+def _real_key(tags, key: str) -> str | None:
+    """The key ``key`` is stored under in ``tags``, else None.
+
+    A lower-case legacy spelling of an ID3 ``TXXX`` description or an MP4 freeform name
+    (``TXXX:mood``, ``----:com.apple.iTunes:mood``) also stands for any other case of it
+    (``TXXX:Mood``) but the upper-case one, which is a key of its own: players match
+    these names in any case, so a write must replace them too."""
+    if key in tags:
+        return key
+    head, _, name = key.rpartition(":")
+    if not key.startswith(("TXXX:", "----:")) or name != name.lower():
+        return None
+    low, taken = key.lower(), f"{head}:{name.upper()}"
+    return next((k for k in tags if k != taken and k.lower() == low), None)
+
+
 def _texts(tags, key: str) -> list[str]:
     """Every value of ``key`` as text, whatever the family's value type."""
-    if key.startswith("TXXX:"):  # ID3 user text frames match by description, any case
-        desc = key[5:]
-        for frame in tags.getall("TXXX"):
-            if frame.desc == desc and frame.text:
-                return [str(t) for t in frame.text]
-        return []
+    if key.startswith(("TXXX:", "----:")):
+        key = _real_key(tags, key) or key
+    if key.startswith("TXXX:"):  # ID3 user text frames match by description
+        frames = tags.getall(key)
+        return [str(t) for t in frames[0].text] if frames else []
     try:
         value = tags.get(key) if hasattr(tags, "get") else None
     except (ValueError, KeyError):
@@ -312,11 +327,15 @@ def has_tag(f: mutagen.FileType) -> bool:
 
 
 def _id3_snapshot(tags, key: str) -> Snapshot:
-    frames = tags.getall(key)
+    real = _real_key(tags, key)
+    frames = tags.getall(real) if real else []
     if not frames:
         return None
     fr = frames[0]
-    return {"encoding": int(fr.encoding), "text": [str(t) for t in fr.text]}
+    snap = {"encoding": int(fr.encoding), "text": [str(t) for t in fr.text]}
+    if real != key:  # another case of a TXXX description: put back as it was
+        snap["desc"] = fr.desc
+    return snap
 
 
 def _vorbis_snapshot(tags, key: str) -> Snapshot:
@@ -328,14 +347,17 @@ def _vorbis_snapshot(tags, key: str) -> Snapshot:
 def _mp4_snapshot(tags, key: str) -> Snapshot:
     import base64
 
-    values = tags.get(key)
+    real = _real_key(tags, key)
+    values = tags.get(real) if real else None
     if not values:
         return None
+    spelling = {"key": real} if real != key else {}  # another case of the name
     return [
         {
             "b64": base64.b64encode(bytes(v)).decode("ascii"),
             "dataformat": int(getattr(v, "dataformat", 1)),
             "version": int(getattr(v, "version", 0)),
+            **spelling,
         }
         for v in values
     ]
@@ -458,11 +480,12 @@ def text_snapshot(family: str, key: str, value: str, current: Snapshot = None) -
 def _id3_set(tags, key: str, snap: Snapshot) -> None:
     from mutagen.id3 import TXXX, Frames
 
-    tags.delall(key)
+    tags.delall(_real_key(tags, key) or key)
     if snap is None:
         return
     if key.startswith("TXXX:"):
-        tags.add(TXXX(encoding=snap["encoding"], desc=key[5:], text=list(snap["text"])))
+        desc = snap.get("desc", key[5:])
+        tags.add(TXXX(encoding=snap["encoding"], desc=desc, text=list(snap["text"])))
     else:
         tags.add(Frames[key](encoding=snap["encoding"], text=list(snap["text"])))
 
@@ -480,9 +503,9 @@ def _mp4_set(tags, key: str, snap: Snapshot) -> None:
 
     from mutagen.mp4 import MP4FreeForm
 
-    tags.pop(key, None)
+    tags.pop(_real_key(tags, key) or key, None)
     if snap:
-        tags[key] = [
+        tags[snap[0].get("key", key)] = [
             MP4FreeForm(
                 base64.b64decode(v["b64"]), dataformat=v["dataformat"], version=v["version"]
             )

@@ -56,6 +56,23 @@ def test_reads_every_id3_spelling(spelling, tmp_path):
     assert read_tags(path).mood == "Sad"
 
 
+@pytest.mark.parametrize("case", ["mp3v24", "m4a"])
+def test_reads_a_mood_name_in_any_case(case, tmp_path):
+    """``TXXX:Mood`` / ``----:com.apple.iTunes:Mood``: players match these names in any
+    case (they were not read, so a write left a second, different mood beside its own)."""
+    from mutagen.id3 import TXXX
+    from mutagen.mp4 import MP4FreeForm
+
+    path = make_tagged(tmp_path / f"a{CASES[case]}", case)
+    f = mutagen.File(path)
+    if case == "m4a":
+        f.tags["----:com.apple.iTunes:Mood"] = [MP4FreeForm(b"Chill")]
+    else:
+        f.tags.add(TXXX(encoding=3, desc="Mood", text=["Chill"]))
+    f.save()
+    assert read_tags(path).mood == "Chill"
+
+
 def test_v23_file_is_its_own_family_and_reads_picards_spelling(tmp_path):
     path = make_tagged(tmp_path / "a.mp3", "mp3v23")
     f = open_file(path)

@@ -273,6 +273,38 @@ def test_undo_gives_a_faststart_m4a_back_byte_for_byte(tmp_path):
     assert path.read_bytes() == original and audio_hash(path) == audio
 
 
+@pytest.mark.parametrize("case", ["mp3v24", "mp3v23", "m4a"])
+def test_a_mood_name_in_another_case_is_replaced_and_put_back(case, tmp_path):
+    """A mood under ``TXXX:Mood`` / ``----:com.apple.iTunes:Mood``: each write leaves one
+    mood in the file, each undo puts the old one back under its own spelling."""
+    from mutagen.id3 import TXXX
+    from mutagen.mp4 import MP4FreeForm
+
+    root = tmp_path / "music"
+    path = make_tagged(root / "Artist" / "Album" / f"01 song{CASES[case]}", case)
+    f = mutagen.File(path)
+    if case == "m4a":
+        f.tags["----:com.apple.iTunes:Mood"] = [MP4FreeForm(b"Chill")]
+    else:
+        f.tags.delall("TXXX:mood")
+        f.tags.add(TXXX(encoding=1, desc="Mood", text=["Chill"]))
+    f.save(**({} if case == "m4a" else {"v2_version": 3 if case == "mp3v23" else 4}))
+    before = tag_dump(path)
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)
+    track_id = tracks[str(path)].id
+    for mood in ("Happy", "Sad"):  # write, undo, write again, undo again
+        change = PlannedChange(track_id, str(path), "Chill", mood, "label")
+        _, summary = _run(apply_write([change], store, root))
+        assert summary.written == 1
+        moods = [k for k in tag_dump(path)["tags"] if k.lower().endswith("mood") or k == "TMOO"]
+        assert len(moods) == 1 and read_tags(path).mood == mood
+        _, summary = _run(undo_last(root, store))
+        assert summary.written == 1 and summary.failed == 0
+        assert tag_dump(path) == before
+        assert store.tracks_under(root)[str(path)].mood_tag == "Chill"
+
+
 def test_deleted_read_only_and_changed_files_are_per_file_errors(tmp_path):
     root = tmp_path / "music"
     paths = [make_tagged(root / f"{i}.flac", "flac", seed=i) for i in range(4)]
