@@ -600,7 +600,7 @@ def save_file(
         elif remove_empty and tags_empty(f):
             f.delete()
         elif family == "id3v23":
-            f.save(v2_version=3)
+            f.save(v2_version=3, v23_sep=None)  # see _save_keeping_v1
         elif family == "id3":
             f.save(v2_version=4)
         else:
@@ -622,7 +622,9 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int) -> None:
         if v1 is not None and offset < 0:
             fh.seek(offset, 2)
             tail = fh.read()
-    f.save(v2_version=v2_version, v1=0)
+    # v23_sep=None: several values of a v2.3 frame stay apart (NUL-separated) as they were
+    # read; mutagen would join them with "/" ("A", "B" -> "A/B"), changing other tags.
+    f.save(v2_version=v2_version, v1=0, v23_sep=None)
     if tail:
         with open(f.filename, "ab") as fh:
             fh.write(tail)

@@ -305,6 +305,34 @@ def test_a_mood_name_in_another_case_is_replaced_and_put_back(case, tmp_path):
         assert store.tracks_under(root)[str(path)].mood_tag == "Chill"
 
 
+@pytest.mark.parametrize("ext", [".mp3", ".wav"])
+def test_several_values_in_an_id3v23_tag_stay_apart(ext, tmp_path):
+    """v2.3 has no multi-value frames, but taggers store several values NUL-separated
+    (as v2.4 does): a write joined them with "/" (two artists became one "A/B", the old
+    moods "Chill/Dark"), and undo could not give them back."""
+    from mutagen.id3 import TPE1, TXXX
+
+    root = tmp_path / "music"
+    path = make_tagged(root / "Artist" / "Album" / f"01 song{ext}", "mp3v23")
+    f = mutagen.File(path)
+    f.tags.add(TPE1(encoding=1, text=["Artist A", "Artist B"]))
+    f.tags.delall("TXXX:mood")
+    f.tags.add(TXXX(encoding=1, desc="MOOD", text=["Chill", "Dark"]))
+    f.save(v2_version=3, v23_sep=None)
+    before = tag_dump(path)
+    assert read_tags(path).mood == "Chill; Dark"
+    store = _store(tmp_path)
+    tracks = _scan_and_predict(root, store)
+    change = PlannedChange(tracks[str(path)].id, str(path), "Chill; Dark", "Happy", "label")
+    _, summary = _run(apply_write([change], store, root))
+    assert summary.written == 1
+    raw = type(mutagen.File(path).tags)(path, translate=False)  # a WAV's ID3 chunk too
+    assert raw.version == (2, 3, 0) and raw["TPE1"].text == ["Artist A", "Artist B"]
+    assert without(tag_dump(path), *_mood_keys("mp3v23")) == without(before, *_mood_keys("mp3v23"))
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 1 and tag_dump(path) == before
+
+
 def test_deleted_read_only_and_changed_files_are_per_file_errors(tmp_path):
     root = tmp_path / "music"
     paths = [make_tagged(root / f"{i}.flac", "flac", seed=i) for i in range(4)]
