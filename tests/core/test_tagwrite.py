@@ -273,6 +273,26 @@ def test_undo_gives_a_faststart_m4a_back_byte_for_byte(tmp_path):
     assert path.read_bytes() == original and audio_hash(path) == audio
 
 
+def test_undo_keeps_an_m4a_udta_that_was_there(tmp_path):
+    """``moov.udta`` with other atoms (a camera's ``©xyz`` location) but no metadata: the
+    write puts its ``meta`` in that ``udta``, the undo takes out only the ``meta``."""
+    import struct
+
+    root = tmp_path / "music"
+    path = make_untagged(root / "Artist" / "Album" / "01 song.m4a")
+    data = path.read_bytes()  # moov is the last atom: an atom appended to it moves nothing
+    where = b"+48.85+2.35/"
+    xyz = struct.pack(">I4sHH", 12 + len(where), b"\xa9xyz", len(where), 0x15C7) + where
+    udta = struct.pack(">I4s", 8 + len(xyz), b"udta") + xyz
+    moov = data.rindex(b"moov") - 4
+    size = int.from_bytes(data[moov : moov + 4], "big") + len(udta)
+    path.write_bytes(data[:moov] + size.to_bytes(4, "big") + data[moov + 4 :] + udta)
+    assert mutagen.File(path).tags is None
+    original = path.read_bytes()
+    _write_then_undo(root, path, tmp_path)
+    assert path.read_bytes() == original
+
+
 @pytest.mark.parametrize("case", ["mp3v24", "mp3v23", "m4a"])
 def test_a_mood_name_in_another_case_is_replaced_and_put_back(case, tmp_path):
     """A mood under ``TXXX:Mood`` / ``----:com.apple.iTunes:Mood``: each write leaves one
