@@ -64,7 +64,6 @@ def _rel(path: str, root) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from tagger.core.analysis import ANALYSIS_VERSION
-    from tagger.core.errors import no_mood_reason
     from tagger.core.models import load_model
     from tagger.core.scan import ScanResult, scan
     from tagger.core.store import Store
@@ -76,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         keeping_existing,
         plan_write,
         preflight,
+        without_mood,
     )
 
     if not 0.0 <= args.min_confidence <= 1.0:
@@ -87,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
     model_id = load_model(args.model).model_id
     out = sys.stdout
     failures: list[tuple[str, str]] = []
-    no_mood: list[str] = []  # silent or too short: nothing to write, not a failure
     with Store.open_default() as store:
         result = None
         for event in scan(root, store):  # cheap when nothing changed; finds deleted files
@@ -102,12 +101,10 @@ def run(args: argparse.Namespace) -> int:
         preds = store.predictions_under(root, model_id, ANALYSIS_VERSION)
         labels = store.labels_under(root)
         unanalysed = [p for p in tracks if p not in preds and p not in labels]
-        for path, pred in sorted(preds.items()):
-            if pred.error and path not in labels:
-                if no_mood_reason(pred.error):
-                    no_mood.append(path)
-                else:
-                    failures.append((path, f"could not be analysed: {pred.error}"))
+        # no mood to write: listed as notes, as in the app's preview; not failures
+        notes = without_mood(root, store, model_id)
+        unreadable = [n for n in notes if n.kind == "unreadable"]
+        no_mood = [n for n in notes if n.kind != "unreadable"]
         if tracks and len(unanalysed) == len(tracks):
             raise UsageError(
                 f"{root} has not been analysed with the active model; "
@@ -160,6 +157,13 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"  {_rel(path, root)}\n")
         if len(missing) > MAX_MISSING_LISTED:
             out.write(f"  ... and {len(missing) - MAX_MISSING_LISTED} more\n")
+    if unreadable:
+        out.write(
+            f"{len(unreadable)} file(s) could not be analysed, so they have no mood to write "
+            "(left as they are):\n"
+        )
+        for note in unreadable:
+            out.write(f"  {_rel(note.path, root)}: {note.reason}\n")
     if no_mood:
         out.write(f"{len(no_mood)} silent or very short file(s) have no mood to write\n")
     if kept:

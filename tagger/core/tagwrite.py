@@ -37,7 +37,7 @@ from collections.abc import Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagger.core.errors import FileError, TagError
+from tagger.core.errors import FileError, TagError, no_mood_reason
 from tagger.core.moods import display_name
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.store import JournalEntry, Store
@@ -153,6 +153,39 @@ class WriteOptions:
             write_energy_valence=self.energy_valence,
             write_keep_existing=self.keep_existing,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NoMood:
+    """A file a write leaves alone because it has no mood: it could not be analysed
+    (``kind`` "unreadable": empty, corrupt, truncated...) or is "silent" / "too short".
+    A note, not a failure: there is nothing to write, so nothing failed."""
+
+    path: str
+    kind: str  # "unreadable" | "silent" | "too short"
+    reason: str  # for a person, per file
+
+
+def without_mood(
+    root: str | Path, store: Store, model_id: str, only: Collection[int] | None = None
+) -> list[NoMood]:
+    """The files under ``root`` that a write skips for want of a mood (in path order);
+    a labelled file is not among them (its label is written). ``only``: these track ids.
+    ``mood-tagger write`` and the app's preview both list these, the same way."""
+    from tagger.core.library import library_rows
+
+    notes = []
+    for row in library_rows(root, store, model_id):
+        if row.scores is not None or row.label or not row.error:
+            continue
+        if only is not None and row.track_id not in only:
+            continue
+        kind = no_mood_reason(row.error)
+        if kind is None:
+            notes.append(NoMood(row.path, "unreadable", row.error))
+        else:
+            notes.append(NoMood(row.path, kind, row.error))
+    return notes
 
 
 def keeping_existing(changes: Sequence[PlannedChange]) -> list[PlannedChange]:

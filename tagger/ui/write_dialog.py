@@ -55,7 +55,9 @@ def tagwrite_available() -> bool:
 
 @dataclass(frozen=True, slots=True)
 class PlanReady:
-    changes: tuple  # PlannedChange
+    #: The PlannedChanges, then a NoMood note per file without a mood (unreadable, silent):
+    #: the preview lists those, as ``mood-tagger write`` does, and never writes them.
+    changes: tuple
     #: (path, why) for planned files that cannot be written now (read-only, changed...).
     problems: tuple[tuple[str, str], ...] = ()
 
@@ -70,7 +72,7 @@ def plan_job(
     """Plan a write like ``mood-tagger write`` with ``options`` (a WriteOptions; None:
     the saved ones); ``only``: just these track ids."""
     from tagger.core.store import Store
-    from tagger.core.tagwrite import WriteOptions, plan_write, preflight
+    from tagger.core.tagwrite import WriteOptions, plan_write, preflight, without_mood
 
     opts = options or WriteOptions.from_settings()
     with Store.open_default() as store:
@@ -84,7 +86,8 @@ def plan_job(
             only=frozenset(only) if only is not None else None,
         )
         problems = preflight(changes, store)
-    yield PlanReady(tuple(changes), tuple(problems))
+        notes = without_mood(root, store, model_id, frozenset(only) if only is not None else None)
+    yield PlanReady((*changes, *notes), tuple(problems))
 
 
 def apply_job(root: str, changes: Sequence[Any], cancel: CancelToken | None = None):
@@ -105,6 +108,17 @@ def undo_job(root: str, cancel: CancelToken | None = None):
 
 def _value(v: Any) -> str:
     return "" if v is None else str(v)
+
+
+def _is_note(row: Any) -> bool:
+    """A file without a mood (a ``NoMood``), listed but never written."""
+    return hasattr(row, "kind") and not hasattr(row, "new_value")
+
+
+def _note_tip(note: Any) -> str:
+    if note.kind == "unreadable":
+        return f"{note.path}\nCould not be analysed, so there is no mood to write: {note.reason}"
+    return f"{note.path}\nNo mood to write: {note.reason}"
 
 
 class ChangesModel(QAbstractTableModel):
@@ -145,6 +159,8 @@ class ChangesModel(QAbstractTableModel):
             return None
         c = self.changes[index.row()]
         col = index.column()
+        if _is_note(c):
+            return self._note_data(c, col, role)
         problem = self.problems.get(c.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             if problem:
@@ -172,6 +188,24 @@ class ChangesModel(QAbstractTableModel):
         if col == 4:
             return "can't write" if problem else _value(getattr(c, "source", ""))
         return None
+
+    def _note_data(self, note: Any, col: int, role: int):
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _note_tip(note)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(Qt.GlobalColor.gray)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if col == 0:
+            try:
+                return str(Path(note.path).relative_to(self.root))
+            except ValueError:
+                return note.path
+        if col == 2:
+            return "(no mood)"
+        if col == 4:
+            return "can't analyse" if note.kind == "unreadable" else note.kind
+        return ""
 
 
 class WritePreviewDialog(QDialog):
@@ -296,8 +330,11 @@ class WritePreviewDialog(QDialog):
         self.replan_requested.emit(self.options())
 
     def set_changes(self, changes: Sequence[Any], problems: Sequence[tuple[str, str]] = ()) -> None:
-        """Show ``changes``; those in ``problems`` are listed as not writable and skipped."""
+        """Show ``changes``; those in ``problems`` are listed as not writable and skipped,
+        and files without a mood (NoMood notes among ``changes``) are listed last, in grey."""
         bad = dict(problems)
+        notes = [c for c in changes if _is_note(c)]
+        changes = [c for c in changes if not _is_note(c)]
         self.changes = [c for c in changes if c.path not in bad]
         n, skipped = len(self.changes), len(changes) - len(self.changes)
         if n:
@@ -312,6 +349,8 @@ class WritePreviewDialog(QDialog):
             )
         elif skipped:
             text = "Nothing can be written."
+        elif notes:
+            text = "Nothing to write."
         else:
             text = "Nothing to write: every file already has the right mood tag."
         if skipped:
@@ -319,11 +358,30 @@ class WritePreviewDialog(QDialog):
                 f" {skipped} file{'s' if skipped != 1 else ''} cannot be written and will be "
                 "skipped (in red; hover for why)."
             )
+        text += _notes_text(notes)
         self.intro.setText(text)
-        # problem files first, so they are seen
-        self.model.set_changes(sorted(changes, key=lambda c: c.path not in bad), bad)
+        # problem files first, so they are seen; files without a mood last
+        self.model.set_changes([*sorted(changes, key=lambda c: c.path not in bad), *notes], bad)
         self.ok_button.setText(f"Write {n} tag{'s' if n != 1 else ''}")
         self.ok_button.setEnabled(n > 0)
+
+
+def _notes_text(notes: Sequence[Any]) -> str:
+    """What the preview says of the files without a mood (as ``mood-tagger write`` does)."""
+    unreadable = sum(1 for n in notes if n.kind == "unreadable")
+    quiet = len(notes) - unreadable
+    text = ""
+    if unreadable:
+        text += (
+            f" {unreadable} file{'s' if unreadable != 1 else ''} could not be analysed, so "
+            "there is no mood to write (in grey; hover for why)."
+        )
+    if quiet:
+        text += (
+            f" {quiet} silent or very short file{'s have' if quiet != 1 else ' has'} "
+            "no mood to write."
+        )
+    return text
 
 
 class WriteResultDialog(QDialog):

@@ -548,3 +548,23 @@ def test_second_writer_waits_for_the_first(music, tiny_model_path, capsys):
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert b"wrote the mood of 4 file(s)" in out
+
+
+def test_files_that_could_not_be_analysed_are_a_note_not_a_failure(music, tiny_model_path, capsys):
+    """Nothing can be written to a file with no mood, so `write` does not fail on it: the
+    dry run and the write list it with its reason (as the app's preview does), exit 0."""
+    from tests.audio_factory import write_bad_files
+
+    bad = write_bad_files(music / "Broken" / "Bad")
+    _analyze(music, tiny_model_path, capsys)
+    before = {p: p.read_bytes() for p in bad.values()}
+    for args in (["--dry-run"], []):
+        rc = main(["write", str(music), *args, "--model", str(tiny_model_path)])
+        out = capsys.readouterr().out
+        assert rc == 0, out
+        assert "4 file(s) could not be analysed, so they have no mood to write" in out
+        assert "  Broken/Bad/empty.mp3: empty file (0 bytes)\n" in out
+        assert "  Broken/Bad/truncated.wav: truncated file: " in out
+        assert "failed" not in out and "cannot be written" not in out
+    assert "wrote the mood of 4 file(s)" in out
+    assert {p: p.read_bytes() for p in bad.values()} == before

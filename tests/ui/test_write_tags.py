@@ -61,7 +61,9 @@ def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, mon
     with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
         window.write_action.trigger()
     summary = blocker.args[0]
-    assert len(preview) == 7
+    # the library's 4 unreadable files are listed last, as having no mood to write
+    assert [new for _f, _old, new in preview[7:]] == ["(no mood)"] * 4
+    preview = preview[:7]
     assert {new for _f, _old, new in preview} <= {"Happy", "Aggressive", "Sad", "Calm"}
     assert all(old == "(none)" for _f, old, _new in preview)
     assert summary.written == 6 and summary.failed == 1
@@ -167,7 +169,7 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
 
 
 def test_changes_model_contract(qtmodeltester, tmp_path):
-    from tagger.core.tagwrite import PlannedChange
+    from tagger.core.tagwrite import NoMood, PlannedChange
     from tagger.ui.write_dialog import ChangesModel
 
     model = ChangesModel(tmp_path, {1: 0.8})
@@ -175,12 +177,60 @@ def test_changes_model_contract(qtmodeltester, tmp_path):
         [
             PlannedChange(1, str(tmp_path / "a" / "x.mp3"), None, "Calm", "prediction"),
             PlannedChange(2, str(tmp_path / "y.flac"), "Sad", "Happy", "label", {"valence": "80"}),
+            NoMood(str(tmp_path / "z.mp3"), "unreadable", "empty file (0 bytes)"),
         ]
     )
     qtmodeltester.check(model)
-    cells = [[model.index(r, c).data() for c in range(5)] for r in range(2)]
+    cells = [[model.index(r, c).data() for c in range(5)] for r in range(3)]
     assert cells[0] == ["a/x.mp3", "(none)", "Calm", "80%", "prediction"]
     assert cells[1] == ["y.flac", "Sad", "Happy  (valence 80)", "", "label"]
+    assert cells[2] == ["z.mp3", "", "(no mood)", "", "can't analyse"]
+    tip = model.index(2, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("Could not be analysed, so there is no mood to write: empty file (0 bytes)")
+
+
+def test_preview_and_dry_run_list_the_same_unreadable_files(
+    qtbot, make_window, small_library, tiny_model_path, capsys
+):
+    """Files that could not be analysed (empty, not audio, corrupt, truncated) have no mood
+    to write: the preview lists them last, each with its reason, and writes the rest; the
+    dry run lists the same files with the same reasons, as a note (exit status 0)."""
+    from tagger.cli import main
+    from tests.audio_factory import write_bad_files
+
+    bad = write_bad_files(small_library / "Broken" / "Bad")
+    window = open_analysed(qtbot, make_window, small_library)
+    seen: dict = {}
+
+    def record(dlg) -> None:
+        rows = range(dlg.row_count())
+        seen["notes"] = {
+            dlg.cell(r, 0): dlg.model.index(r, 0)
+            .data(Qt.ItemDataRole.ToolTipRole)
+            .split("no mood to write: ", 1)[1]
+            for r in rows
+            if dlg.cell(r, 4) == "can't analyse"
+        }
+        seen["intro"] = dlg.intro.text()
+        seen["ok"] = dlg.ok_button.text()
+
+    accept_preview_when_shown(window, [], before_accept=record)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args[0].written == 12 and blocker.args[0].failed == 0
+    assert set(seen["notes"]) == {str(p.relative_to(small_library)) for p in bad.values()}
+    assert seen["notes"]["Broken/Bad/empty.mp3"] == "empty file (0 bytes)"
+    assert "4 files could not be analysed, so there is no mood to write" in seen["intro"]
+    assert seen["ok"] == "Write 12 tags"
+
+    capsys.readouterr()
+    rc = main(["write", str(small_library), "--dry-run", "--model", str(tiny_model_path)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "4 file(s) could not be analysed, so they have no mood to write" in out
+    listed = dict(line.strip().split(": ", 1) for line in out.splitlines() if "Broken/" in line)
+    assert listed == seen["notes"]
+    assert "cannot be written" not in out
 
 
 def test_preview_columns_fit_their_headers(qtbot, tmp_path):
@@ -216,7 +266,7 @@ def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library,
     with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
         window.write_action.trigger()
     summary = blocker.args[0]
-    rows = seen["rows"]
+    rows = [r for r in seen["rows"] if r[4] != "can't analyse"]
     assert len(rows) == 7
     assert rows[0][0] == str(locked.relative_to(root)) and rows[0][4] == "can't write"
     assert all(r[4] != "can't write" for r in rows[1:])
