@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg
@@ -51,7 +50,7 @@ def _json_path(name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tagger.core.library import AnalysisSummary, analyze_library, library_rows
+    from tagger.core.library import AnalysisSummary, analyze_library, library_rows, mood_counts
     from tagger.core.models import load_model
     from tagger.core.progress import Progress
     from tagger.core.scan import ScanResult
@@ -84,9 +83,10 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:  # e.g. the disk filled up; the results stay in the library
             print(f"mood-tagger: cannot write {args.json}: {exc}", file=sys.stderr)
             json_failed = True
-    counts = Counter(r.scores.mood for r in rows if r.scores)
-    no_mood = [r for r in rows if r.no_mood]
-    errors = [r for r in rows if r.scores is None and not r.no_mood]  # unreadable or not done
+    counts = mood_counts(rows)  # your label, else the prediction: as the app counts
+    no_mood = [r for r in rows if r.no_mood and not r.label]
+    # unreadable (labelled or not), or not analysed and not labelled: each row counts once
+    errors = [r for r in rows if r.unreadable or (r.mood is None and not r.no_mood)]
     out = sys.stdout
     out.write(f"{len(rows)} audio files in {root}\n")
     if not rows:

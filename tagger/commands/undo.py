@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tagger.core.store import Store
-    from tagger.core.tagwrite import WriteOutcome, WriteSummary, undo_last
+    from tagger.core.tagwrite import WriteOutcome, WriteSummary, summary_text, undo_last
 
     root = folder_arg(args.folder)
     out = sys.stdout
@@ -42,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
     if summary is None or summary.batch_id is None:
         out.write(f"nothing to undo in {root}\n")
         return 0
-    out.write(f"restored the tags of {summary.written} file(s) in {root}\n")
+    # the app's status bar says the same
+    out.write(summary_text("Undo last write", summary.written, len(failures), len(kept)) + "\n")
     if kept:
-        out.write(f"{len(kept)} file(s) left as they are (their tags changed after the write):\n")
+        out.write(f"{len(kept)} file(s) kept as they are (changed since the write):\n")
         for path, msg in kept:
             out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
     if failures:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +170,12 @@ def analyze_library(
         cached_errors,
         no_mood + no_mood_now,
     )
+
+
+def mood_counts(rows: Iterable[LibraryRow]) -> Counter[str]:
+    """Songs per mood as the app's status bar counts them: the person's label wins over the
+    prediction; a file that could not be read counts under no mood (even if labelled)."""
+    return Counter(r.mood for r in rows if r.mood and not r.unreadable)
 
 
 def library_rows(root: str | Path, store: Store, model_id: str) -> list[LibraryRow]:

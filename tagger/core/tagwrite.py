@@ -117,6 +117,17 @@ class WriteSummary:
     kept: tuple[tuple[str, str], ...] = ()
 
 
+def summary_text(title: str, written: int, failed: int = 0, kept: int = 0) -> str:
+    """The one-line outcome of a write or undo batch, worded alike in the CLI and the app
+    (``"Undo last write: 3 file(s) updated, 1 kept as they are (changed since the write)"``)."""
+    text = f"{title}: {written} file(s) updated"
+    if failed:
+        text += f", {failed} failed"
+    if kept:
+        text += f", {kept} kept as they are (changed since the write)"
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class WriteOptions:
     """How a write is planned (see :func:`plan_write`); the app remembers the last ones."""

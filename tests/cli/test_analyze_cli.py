@@ -192,3 +192,32 @@ def test_gui_without_a_display_says_so_instead_of_aborting(monkeypatch, capsys):
     assert main([]) == 1
     err = capsys.readouterr().err
     assert "no graphical display" in err and "mood-tagger analyze FOLDER" in err
+
+
+def test_summary_counts_your_label_first_as_the_app_does(tmp_path, capsys, tiny_model_path):
+    """The per-mood counts match the app's status bar: a label wins over the prediction,
+    a labelled silent song counts under its label, an unreadable one under Errors."""
+    import numpy as np
+    import soundfile as sf
+
+    from tagger.core.library import library_rows, mood_counts
+    from tagger.core.models import load_model
+    from tagger.core.store import Store
+
+    root = tmp_path / "music"
+    songs = [write_audio(root / "A" / "B" / f"{i}.wav", seconds=3.0, seed=i) for i in range(3)]
+    silent = root / "A" / "B" / "silent.flac"
+    sf.write(silent, np.zeros((44100 * 3, 2), np.float32), 44100)
+    empty = root / "A" / "B" / "empty.mp3"
+    empty.write_bytes(b"")
+    # labelled before the first scan, so even the empty file takes its label
+    assert main(["-q", "label", "sad", *map(str, [*songs, silent, empty])]) == 0
+    model = ["--model", str(tiny_model_path), "--jobs", "1"]
+    assert main(["-q", "analyze", str(root), *model]) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert "Sad 4" in lines and "Errors 1" in lines
+    assert {"Happy 0", "Aggressive 0", "Calm 0"} <= set(lines)
+    assert not any(line.startswith("No mood") for line in lines)
+    with Store.open_default() as store:
+        rows = library_rows(root.resolve(), store, load_model(tiny_model_path).model_id)
+    assert mood_counts(rows) == {"sad": 4}  # what the app's status bar shows

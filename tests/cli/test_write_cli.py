@@ -79,7 +79,7 @@ def test_label_write_dry_run_write_undo(music, tiny_model_path, capsys):
     assert "0 file(s) would be written" in capsys.readouterr().out
 
     assert main(["undo", str(music)]) == 0
-    assert "restored the tags of 4 file(s)" in capsys.readouterr().out
+    assert "Undo last write: 4 file(s) updated\n" in capsys.readouterr().out
     assert {p: tag_dump(p) for p in files} == originals
     assert all(audio_hash(p) == audio[p] for p in files)
     assert main(["undo", str(music)]) == 0
@@ -359,8 +359,11 @@ def test_undo_keeps_a_mood_changed_after_the_write_and_says_so(music, tiny_model
     capsys.readouterr()
     assert main(["-q", "undo", str(music)]) == 0  # kept on purpose: not a failure
     out = capsys.readouterr().out
-    assert "restored the tags of 3 file(s)" in out
-    assert "1 file(s) left as they are (their tags changed after the write):" in out
+    # worded as in the app's status bar (tests/ui/test_write_tags.py)
+    assert (
+        "Undo last write: 3 file(s) updated, 1 kept as they are (changed since the write)\n" in out
+    )
+    assert "1 file(s) kept as they are (changed since the write):" in out
     assert "02 two.flac: the mood tag was changed since the write" in out
     assert "run undo again" not in out
     assert read_tags(changed).mood == "Chill"
@@ -447,7 +450,7 @@ def test_moved_and_renamed_folders_keep_moods_labels_and_undo(music, tiny_model_
         assert store.track(moved / "02 two.flac").artist == "Ärtist"  # from its tags
     # undo finds the write under the folder's new name, and the files where they are now
     assert main(["undo", str(renamed)]) == 0
-    assert "restored the tags of 4 file(s)" in capsys.readouterr().out
+    assert "Undo last write: 4 file(s) updated\n" in capsys.readouterr().out
     assert {p.name: tag_dump(p) for p in moved.iterdir()} == originals
 
 
@@ -509,7 +512,7 @@ def test_symlink_to_a_song_of_the_same_library_is_written_once(tmp_path, tiny_mo
     assert "0 file(s) would be written" in capsys.readouterr().out
 
     assert main(["undo", str(root)]) == 0
-    assert "restored the tags of 1 file(s)" in capsys.readouterr().out
+    assert "Undo last write: 1 file(s) updated\n" in capsys.readouterr().out
     assert tag_dump(song) == original and link.is_symlink()
     assert main(["analyze", str(root), *model, "--jobs", "1"]) == 0
     assert "analysed 0 (0 failed)" in capsys.readouterr().out
