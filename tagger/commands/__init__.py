@@ -11,4 +11,5 @@ COMMANDS = [
     "label",
     "write",
     "undo",
+    "forget",
 ]

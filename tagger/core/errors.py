@@ -46,6 +46,11 @@ class TagError(FileError):
     """The file's tags could not be read or written."""
 
 
+class FolderUnavailable(FileError):
+    """A library folder is not there, or shows none of its songs (a drive not mounted):
+    nothing may be concluded about its songs from it."""
+
+
 class CheckpointError(MoodTaggerError):
     """A model file is missing, unreadable or incompatible with this app."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from tagger.core.analysis import ANALYSIS_VERSION, SongAnalysis, analyze_many
 from tagger.core.checkpoint import LoadedModel
-from tagger.core.errors import FileError, no_mood_reason
+from tagger.core.errors import FileError, FolderUnavailable, no_mood_reason
 from tagger.core.moods import MOODS, MoodScores
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.scan import ScanResult, scan
@@ -239,3 +240,76 @@ def _scores(probs_json: str) -> MoodScores | None:
     if len(p) == len(MOODS) and abs(sum(p) - 1.0) < 1e-9:
         return MoodScores(p)  # type: ignore[arg-type]
     return MoodScores.from_probabilities(p)
+
+
+@dataclass(frozen=True, slots=True)
+class MissingSongs:
+    """The songs of a library whose files a scan no longer finds (deleted, or moved out of
+    the folder), which :func:`forget_missing` would forget."""
+
+    root: Path
+    paths: tuple[str, ...]
+    track_ids: tuple[int, ...]
+    #: How many of them have a label of the person's (lost with them).
+    labelled: int = 0
+    #: (folder or file, why) that could not be read: the songs in or under them are kept.
+    unreadable: tuple[tuple[str, str], ...] = ()
+
+
+def find_missing(
+    root: str | Path, store: Store, cancel: CancelToken | None = None
+) -> Iterator[Progress | ScanResult | MissingSongs]:
+    """Scan ``root`` (so moved files keep their labels), then yield the songs under it
+    whose files are missing. Nothing is yielded after a cancelled scan.
+
+    Raises :class:`FolderUnavailable` when the folder is not there, or holds no audio file
+    at all while the library has songs in it (an unmounted drive, an empty mount point):
+    then every song would look missing, and forgetting them would wipe the library."""
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise FolderUnavailable(
+            path,
+            f"{path} is not there (on a drive that is not connected?); nothing was forgotten",
+        )
+    path = path.resolve()
+    result: ScanResult | None = None
+    for event in scan(path, store, cancel):
+        if isinstance(event, ScanResult):
+            result = event
+        yield event
+    if result is None or (cancel is not None and cancel.cancelled):
+        return
+    missing = store.missing_tracks(path)
+    if missing and not result.paths:
+        raise FolderUnavailable(
+            path,
+            f"no audio files found in {path}, but the library has {len(missing)} songs "
+            "there: is its drive connected? Nothing was forgotten",
+        )
+    # an unreadable folder's songs only look missing
+    blocked = tuple(str(p).rstrip("/") for p, _ in result.errors)
+    kept = [p for p in missing if any(p == b or p.startswith(b + "/") for b in blocked)]
+    for p in kept:
+        del missing[p]
+    paths = tuple(sorted(missing))
+    yield MissingSongs(
+        path,
+        paths,
+        tuple(missing[p][0] for p in paths),
+        sum(1 for p in paths if missing[p][1]),
+        tuple(result.errors),
+    )
+
+
+def forget_missing(store: Store, missing: MissingSongs) -> int:
+    """Forget the songs of ``missing`` (their moods, labels and tag-write history) that
+    are still missing: one whose file came back since is kept. Returns how many."""
+    still = store.missing_tracks(missing.root)
+    ids = [
+        track_id
+        for path, track_id in zip(missing.paths, missing.track_ids, strict=True)
+        if still.get(path, (None,))[0] == track_id and not os.path.lexists(path)
+    ]
+    store.forget_tracks(ids)
+    log.info("forgot %d missing song(s) of %s", len(ids), missing.root)
+    return len(ids)

@@ -290,6 +290,38 @@ class Store:
                 "UPDATE tracks SET present = 0 WHERE path = ?", ((p,) for p in paths)
             )
 
+    def missing_tracks(self, root: str | Path) -> dict[str, tuple[int, bool]]:
+        """``{path: (track id, has a label)}`` of the tracks under ``root`` that the last
+        scan did not find (deleted, or moved out of the folder)."""
+        lo, hi = _under(root)
+        rows = self.db.execute(
+            """SELECT t.path, t.id, (SELECT mood FROM labels WHERE track_id = t.id
+                                     ORDER BY id DESC LIMIT 1) IS NOT NULL
+               FROM tracks t WHERE t.path >= ? AND t.path < ? AND t.present = 0""",
+            (lo, hi),
+        )
+        return {r[0]: (int(r[1]), bool(r[2])) for r in rows}
+
+    def forget_tracks(self, track_ids: Iterable[int]) -> None:
+        """Delete tracks with their predictions, labels and tag-write journal lines (a
+        write batch left with no file goes too, so undo goes to the one before)."""
+        ids = [(i,) for i in track_ids]
+        with self.db:
+            batches = {
+                r[0]
+                for i in ids
+                for r in self.db.execute(
+                    "SELECT batch_id FROM tag_journal WHERE track_id = ?", i
+                ).fetchall()
+            }
+            self.db.executemany("DELETE FROM tag_journal WHERE track_id = ?", ids)
+            self.db.executemany(
+                """DELETE FROM write_batches WHERE id = ? AND NOT EXISTS
+                       (SELECT 1 FROM tag_journal WHERE batch_id = ?)""",
+                ((b, b) for b in batches),
+            )
+            self.db.executemany("DELETE FROM tracks WHERE id = ?", ids)  # cascades
+
     def set_mood_tag(self, track_ids: Iterable[int], mood_tag: str | None) -> None:
         """The mood tag a file holds now, read by an undo that left the file alone: its
         size/mtime stay as they were, so a scan still reads a changed file again."""
