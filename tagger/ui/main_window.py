@@ -399,6 +399,7 @@ class MainWindow(QMainWindow):
     analysis_finished = Signal(bool)  # cancelled
     rows_changed = Signal()  # any row changed (results, refresh, writes)
     write_finished = Signal(object)  # the WriteSummary (or None on failure)
+    forget_finished = Signal(object)  # how many missing songs were forgotten (None: none)
     track_activated = Signal(int)  # track id: a double-click / Enter on a library row
 
     def __init__(
@@ -549,6 +550,12 @@ class MainWindow(QMainWindow):
         self.cancel_action.triggered.connect(self.cancel_analysis)
         self.cancel_action.setEnabled(False)
         file_menu.addAction(self.cancel_action)
+        self.forget_missing_action = QAction("&Forget Missing Songs…", self)
+        self.forget_missing_action.setToolTip(
+            "Forget the songs whose files are no longer in the folder, with their labels"
+        )
+        self.forget_missing_action.triggered.connect(self.forget_missing_songs)
+        file_menu.addAction(self.forget_missing_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -1505,6 +1512,67 @@ class MainWindow(QMainWindow):
             self.write_finished.emit(s)
 
         self._run_job(func, *args, on_event=on_event, on_done=on_done)
+
+    def forget_missing_songs(self, _checked: bool = False) -> None:
+        """Find the songs whose files are gone from the folder (worker: scan first), say
+        how many songs and labels that is, and forget them if the person agrees."""
+        from tagger.ui.forget import (
+            ForgetRefused,
+            Forgotten,
+            find_missing_job,
+            forget_job,
+            forget_question,
+        )
+
+        if self.root is None:
+            self.forget_finished.emit(None)
+            return
+        if self.analysing or self._jobs_running:
+            QMessageBox.information(
+                self, APP_TITLE, "Please wait for the analysis or tag write to finish first."
+            )
+            self.forget_finished.emit(None)
+            return
+        self.forget_missing_action.setEnabled(False)
+        self._set_busy(True, cancellable=False)
+        self.progress.setRange(0, 0)
+        self.eta_label.setText("Looking for missing songs…")
+        found: list = []
+
+        def finish(count: int | None, refresh: bool = True) -> None:
+            self._set_busy(False)
+            self.forget_missing_action.setEnabled(True)
+            if count:
+                self.say(f"Forgot {count} missing song(s).", 15000)
+            if refresh:
+                self.refresh_rows()  # the scan may have found new or moved files
+            self.forget_finished.emit(count)
+
+        def confirm(_cancelled: bool) -> None:
+            ev = found[-1] if found else None
+            if isinstance(ev, ForgetRefused):
+                QMessageBox.warning(self, APP_TITLE, ev.message)
+                finish(None, refresh=False)
+                return
+            if ev is not None and not ev.paths:
+                QMessageBox.information(
+                    self, APP_TITLE, f"No songs are missing from {ev.root}: nothing to forget."
+                )
+            elif ev is not None:
+                answer = QMessageBox.question(self, APP_TITLE, forget_question(ev))
+                if answer == QMessageBox.StandardButton.Yes:
+                    self._run_job(
+                        forget_job,
+                        ev,
+                        on_event=found.append,
+                        on_done=lambda _c: finish(
+                            found[-1].count if isinstance(found[-1], Forgotten) else None
+                        ),
+                    )
+                    return
+            finish(None)
+
+        self._run_job(find_missing_job, str(self.root), on_event=found.append, on_done=confirm)
 
     # -- misc -------------------------------------------------------------------------
     def _set_busy(self, busy: bool, cancellable: bool = True) -> None:
