@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -77,7 +76,13 @@ from PySide6.QtWidgets import (
 
 from tagger.core.audio import FORMATS_TEXT
 from tagger.core.errors import no_mood_reason
-from tagger.core.library import AnalysisSummary, LibraryRow, TrackAnalysed, library_rows
+from tagger.core.library import (
+    AnalysisSummary,
+    LibraryRow,
+    TrackAnalysed,
+    library_rows,
+    mood_counts,
+)
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.core.progress import Progress
 from tagger.core.scan import ScanResult
@@ -1132,7 +1137,7 @@ class MainWindow(QMainWindow):
     def _update_counts(self) -> None:
         self._counts_timer.stop()
         rows = self.library_model.rows
-        counts = Counter(r.mood for r in rows if r.mood and not r.unreadable)
+        counts = mood_counts(rows)
         parts = [
             f'<span style="color:{COLOURS[m]}">●</span>&nbsp;{display_name(m)} {counts.get(m, 0)}'
             for m in MOODS
@@ -1492,11 +1497,9 @@ class MainWindow(QMainWindow):
             left = kept or [(str(p), str(e)) for p, e in (getattr(s, "kept", None) or ())]
             self.last_write_result = (title, written, errs)
             self.last_write_kept = left
-            text = f"{title}: {written} file(s) updated"
-            if errs:
-                text += f", {len(errs)} failed"
-            if left:
-                text += f", {len(left)} kept as they are (changed since the write)"
+            from tagger.core.tagwrite import summary_text
+
+            text = summary_text(title, written, len(errs), len(left))
             # in View > Log (and the log file) too: what happened to which file, later on
             log.info("%s", text)
             for p, e in errs:
