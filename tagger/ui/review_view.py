@@ -270,9 +270,6 @@ class ReviewView(QWidget):
         rl.addLayout(rb)
         rl.addWidget(self.retrain_message)
 
-        for w in self.findChildren(QPushButton) + self.findChildren(QSlider):
-            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the view
-
         info = QVBoxLayout()
         info.addWidget(self.title_label)
         info.addWidget(self.meta_label)
@@ -290,6 +287,13 @@ class ReviewView(QWidget):
         lay.addLayout(decide)
         lay.addLayout(nav)
         lay.addWidget(retrain_box)
+        # The keys belong to the view: a click on a button, slider or filter leaves the
+        # focus where it was (a clicked "3  Sad" button kept it, and Space then labelled
+        # the next song Sad). Tab still reaches every control, for the keyboard-only.
+        # (Only now are the controls children of the view: their layouts are installed.)
+        for kind in (QPushButton, QSlider, QComboBox, QCheckBox):
+            for w in self.findChildren(kind):
+                w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     # -- data ---------------------------------------------------------------------------
     def set_rows(self, rows: list[LibraryRow]) -> None:

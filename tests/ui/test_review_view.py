@@ -191,6 +191,30 @@ def test_spectrogram_and_preview_of_current_song(qtbot, make_view):
     assert not view.player.playing
 
 
+def test_a_clicked_button_leaves_the_keys_with_the_view(qtbot, make_view, lib):
+    """Click "3  Sad", then press Space to play the next song: it plays, it is not
+    labelled Sad too (the clicked button kept the focus and Space pressed it again)."""
+    from PySide6.QtWidgets import QApplication
+
+    view = make_view()
+    view.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view)
+    q = view.queue()
+    qtbot.mouseClick(view.mood_buttons["sad"], Qt.MouseButton.LeftButton)
+    key(qtbot, QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert labels(lib) == {q[0].path: "sad"}
+    qtbot.mouseClick(view.unreviewed_check, Qt.MouseButton.LeftButton)
+    assert not view.unreviewed_check.isChecked()  # the click still works
+    assert QApplication.focusWidget() is view
+    # Tab still reaches the controls, Retrain among them
+    reached = set()
+    for _ in range(20):
+        key(qtbot, QApplication.focusWidget(), Qt.Key.Key_Tab)
+        reached.add(QApplication.focusWidget())
+    assert view.retrain_button in reached or not view.retrain_button.isEnabled()
+    assert view.mood_combo in reached and view.volume_slider in reached
+
+
 def test_playback_disabled_cleanly_without_audio(qtbot, make_view, monkeypatch):
     def no_portaudio():
         raise OSError("cannot load library 'libportaudio.so.2'")
