@@ -386,6 +386,7 @@ class PlaylistView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab goes on to Play / Export, not cell by cell
         hh = self.table.horizontalHeader()
         hh.setTextElideMode(Qt.TextElideMode.ElideRight)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -394,7 +395,8 @@ class PlaylistView(QWidget):
         hh.setStretchLastSection(False)
         # the title gives way, so Length stays in view in a window of 1152 pixels or so
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.doubleClicked.connect(self._on_table_double_clicked)
+        # a double-click or Enter, as in the library table
+        self.table.activated.connect(self._on_table_activated)
         rl.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         self.play_button = QPushButton("▶ Play", right)
@@ -611,7 +613,7 @@ class PlaylistView(QWidget):
             return self.model.row_at(idx.row())
         return self.model.row_at(0) if self.model.rowCount() else None
 
-    def _on_table_double_clicked(self, index: QModelIndex) -> None:
+    def _on_table_activated(self, index: QModelIndex) -> None:
         if index.isValid():
             self.play_requested.emit(self.model.row_at(index.row()).path)
 

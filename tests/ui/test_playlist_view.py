@@ -281,11 +281,19 @@ def test_wired_to_the_mood_map(view, qtbot, rows):
     assert m.selected_ids() == []
 
 
-def test_double_click_and_play_button_request_playback(view, qtbot):
-    idx = view.model.index(1, 1)
+def test_enter_and_play_button_request_playback(view, qtbot):
+    """Enter on a row (Qt sends the same ``activated`` for a double-click) plays it, as
+    in the library table; Tab then leaves the table for the buttons (not the next cell)."""
+    view.show()
+    qtbot.waitExposed(view)
+    view.table.setFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_Down)
+    qtbot.keyClick(view.table, Qt.Key.Key_Down)
     with qtbot.waitSignal(view.play_requested) as sig:
-        view.table.doubleClicked.emit(idx)
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
     assert sig.args == [view.model.row_at(1).path]
+    qtbot.keyClick(view.table, Qt.Key.Key_Tab)
+    assert view.table.currentIndex().row() == 1 and not view.table.hasFocus()
     view.table.selectRow(2)
     with qtbot.waitSignal(view.play_requested) as sig:
         qtbot.mouseClick(view.play_button, Qt.MouseButton.LeftButton)
