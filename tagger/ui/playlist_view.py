@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.core.playlists import (
+    FORMATS,
     ORDER_NAMES,
     ORDERS,
     Playlist,
@@ -93,6 +94,22 @@ def format_total(seconds: float) -> str:
     minutes = round(seconds / 60)
     h, m = divmod(minutes, 60)
     return f"{h} h {m} min" if h else f"{m} min"
+
+
+M3U8_FILTER = "M3U8 playlist (*.m3u8)"
+XSPF_FILTER = "XSPF playlist (*.xspf)"
+
+
+#: Characters a file name cannot hold (Windows refuses a few more).
+_NOT_IN_NAMES = '/\\:*?"<>|' if os.name == "nt" else "/\\"
+
+
+def _file_name(name: str) -> str:
+    """``name`` as a file name: a saved playlist called "Rock/Pop" is proposed as
+    "Rock_Pop.m3u8", not as "Pop.m3u8" in a folder "Rock" that does not exist; and no
+    leading dot, which would hide the file."""
+    cleaned = "".join("_" if c in _NOT_IN_NAMES or ord(c) < 32 else c for c in name)
+    return cleaned.strip().lstrip(".").strip() or "Mood playlist"
 
 
 class PlaylistTableModel(QAbstractTableModel):
@@ -637,19 +654,19 @@ class PlaylistView(QWidget):
             if common is not None and not common.is_dir():
                 common = common.parent  # a library of one song
             folder = common if common is not None and common.is_dir() else None
-        return (folder or Path.home()) / f"{name}.m3u8"
+        return (folder or Path.home()) / f"{_file_name(name)}.m3u8"
 
     def _on_export_button_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
+        path, chosen = QFileDialog.getSaveFileName(
             self,
             "Export playlist",
             str(self.default_export_path()),
-            "M3U8 playlist (*.m3u8);;XSPF playlist (*.xspf)",
+            f"{M3U8_FILTER};;{XSPF_FILTER}",
         )
         if not path:
             return
-        if Path(path).suffix.lower() not in (".m3u8", ".m3u", ".xspf"):
-            path += ".m3u8"
+        if Path(path).suffix.lower() not in FORMATS:  # a bare name: the chosen type's suffix
+            path += ".xspf" if chosen == XSPF_FILTER else ".m3u8"
         try:
             out = self.export_to(path)
         except (PlaylistError, OSError) as exc:

@@ -313,6 +313,38 @@ def test_export_starts_in_the_music_folder_named_after_the_moods(view, qtbot, tm
     assert view.default_export_path().parent == tmp_path / "music"
 
 
+def test_export_proposes_a_file_name_for_any_playlist_name(view, qtbot, tmp_path):
+    """A saved playlist's name may hold a slash; the proposed file stays in the folder."""
+    update_settings(playlist_export_dir=str(tmp_path))
+    view.save_as("Rock/Pop: Ünïcode ☾")
+    assert view.default_export_path().parent == tmp_path
+    assert view.default_export_path().name.startswith("Rock_Pop")
+    assert view.default_export_path().name.endswith("Ünïcode ☾.m3u8")
+    view.save_as("..")
+    assert view.default_export_path() == tmp_path / "Mood playlist.m3u8"
+
+
+def test_export_with_a_bare_name_uses_the_chosen_type(view, qtbot, tmp_path, monkeypatch):
+    """XSPF picked in the dialog's type list and a name typed without a suffix: the file
+    is an XSPF playlist (it was written as .m3u8)."""
+    with qtbot.waitSignal(view.preview_changed):
+        view.mood_buttons["calm"].click()
+    choice = {}
+
+    def ask(parent, caption, start, filters):
+        # the person picks a type from the dialog's list, and types a bare name
+        picked = next(f for f in filters.split(";;") if choice["kind"] in f.lower())
+        return str(tmp_path / "Abend"), picked
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    for kind in ("xspf", "m3u8"):
+        choice["kind"] = kind
+        with qtbot.waitSignal(view.exported) as sig:
+            view.export_button.click()
+        assert sig.args == [str(tmp_path / f"Abend.{kind}")]
+    assert ET.parse(tmp_path / "Abend.xspf").getroot().tag.endswith("playlist")
+
+
 def test_a_map_selection_is_the_playlist_whatever_the_filters(view, qtbot, rows):
     """Filters set, then a rectangle on the map: the playlist is exactly the songs in it
     (the filters are cleared, and it says so). Filters set afterwards narrow it down; the
