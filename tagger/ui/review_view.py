@@ -23,6 +23,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QGridLayout,
@@ -697,8 +698,17 @@ class ReviewView(QWidget):
         self.retrain_progress.setVisible(True)
         self.cancel_button.setVisible(True)
         self.retrain_message.setText("Reading your labelled songs…")
+        self._keep_keys()
         self._refresh_retrain()
         w.start()
+
+    def _keep_keys(self) -> None:
+        """The Retrain or Cancel button pressed from the keyboard is about to be disabled or
+        hidden: the view takes the focus back (Qt would hand it to the next control, the
+        Cancel button, which the next Space - play/pause - would press)."""
+        focused = QApplication.focusWidget()
+        if focused in (self.retrain_button, self.reset_button, self.cancel_button):
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def cancel_retrain(self) -> None:
         if self._retrain_worker is not None:
@@ -734,6 +744,7 @@ class ReviewView(QWidget):
         self.retrain_message.setText(f"Retraining failed: {message}")
 
     def _on_retrain_finished(self, cancelled: bool) -> None:
+        self._keep_keys()
         self._retrain_worker = None
         self.retrain_progress.setVisible(False)
         self.cancel_button.setVisible(False)
@@ -748,6 +759,7 @@ class ReviewView(QWidget):
     def reset_to_bundled(self) -> None:
         if self.retraining:
             return
+        self._keep_keys()
         reset_model()
         self.retrain_message.setText(
             "Using the bundled model again; the library is re-analysed with it."

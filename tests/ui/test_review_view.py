@@ -292,6 +292,25 @@ def test_retrain_can_be_cancelled(qtbot, make_view):
     assert "cancelled" in view.retrain_message.text()
 
 
+def test_retrain_from_the_keyboard_leaves_the_keys_with_the_view(qtbot, make_view):
+    """Tab to Retrain and press Space: retraining starts and the view keeps the keys (the
+    focus went on to Cancel, so the next Space, for play/pause, cancelled it)."""
+    from PySide6.QtWidgets import QApplication
+
+    view = make_view()
+    view.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view)
+    for i in range(12):
+        view.decide(("happy", "sad")[i % 2])
+    view.retrain_button.setFocus(Qt.FocusReason.TabFocusReason)
+    with qtbot.waitSignal(view.retrain_finished, timeout=60_000) as sig:
+        key(qtbot, view.retrain_button, Qt.Key.Key_Space)
+        assert view.retraining and QApplication.focusWidget() is view
+        key(qtbot, view, Qt.Key.Key_Space)  # play/pause, not Cancel
+    assert sig.args[0] is not None  # it ran to the end
+    assert QApplication.focusWidget() is view
+
+
 def test_library_refresh_keeps_the_current_song(qtbot, make_view, lib, tiny):
     view = make_view()
     q = view.queue()
