@@ -48,7 +48,17 @@ def add_optional_views(window: MainWindow) -> None:
                 window.store, window.root or Path.home(), lambda: window.loaded, parent=window
             )
             review.labelled.connect(lambda track_id, mood: window.set_label(track_id, mood))
-            review.model_changed.connect(lambda path: window.set_model(path))
+            review.model_changed.connect(
+                lambda path: window.set_model(
+                    path,
+                    why=(
+                        "Your retrained model is active: the library is re-analysed with it"
+                        " (its accuracy is in the Review tab)"
+                        if path
+                        else "Back to the bundled model: the library is re-analysed with it"
+                    ),
+                )
+            )
             window.add_view(review, "Review", scrollable=True)
         except Exception:
             log.exception("could not add the review view")

@@ -444,6 +444,7 @@ class MainWindow(QMainWindow):
         self._errors: dict[str, str] = {}
         self._scan_errors: list[tuple[str, str]] = []
         self._moved = 0  # files the last scan found moved or renamed
+        self._model_why = ""  # said once the model set by set_model() is loaded
         self._last_view_push = 0.0
         self._closing = False
         self._detail_shown_analysis: str | None = None
@@ -792,12 +793,15 @@ class MainWindow(QMainWindow):
         self._schedule_views()
         self.rows_changed.emit()
 
-    def set_model(self, model: Any = None) -> None:
+    def set_model(self, model: Any = None, why: str = "") -> None:
         """Use another model (a checkpoint path, a LoadedModel, or None = the active one)
-        and analyse the open folder with it (results of each model are cached)."""
+        and analyse the open folder with it (results of each model are cached). ``why``
+        is said in the status bar with the model's name once it is loaded: the moods of
+        every song go while the library is re-analysed, whichever tab the person is on."""
         from tagger.core.checkpoint import LoadedModel
 
         self.model_arg = model
+        self._model_why = why
         if isinstance(model, LoadedModel):
             self.loaded, self.model_id = model, model.model_id
         else:
@@ -929,7 +933,10 @@ class MainWindow(QMainWindow):
             self.loaded = ev.loaded
             self.model_id = ev.model_id
             self.detail.set_model(ev.loaded)
-            self.say(f"Model: {ev.name}", 5000)
+            why, self._model_why = self._model_why, ""
+            self.say(
+                f"{why} (model: {ev.name})" if why else f"Model: {ev.name}", 15000 if why else 5000
+            )
             if ev.fallback:
                 self._add_error("(mood model)", ev.fallback)
                 self.say(ev.fallback, 15000)

@@ -158,7 +158,8 @@ def test_review_stays_on_its_song_through_a_re_analysis(
     qtbot, make_window, small_library, tmp_path
 ):
     """Retrain activates a new model and the library is re-analysed: every mood goes and
-    comes back in a new order, and the Review tab is still on the song it showed."""
+    comes back in a new order, and the Review tab is still on the song it showed. The
+    status bar, seen from every tab, says why the moods went."""
     import torch
 
     from tagger.core.checkpoint import save_checkpoint
@@ -176,8 +177,12 @@ def test_review_stays_on_its_song_through_a_re_analysis(
     review = window.findChild(ReviewView)
     song = review.queue()[7]
     assert review.go_to(song.track_id)
+    said: list[str] = []
+    say = window.say
+    window.say = lambda text, timeout_ms=0: (said.append(text), say(text, timeout_ms))
     with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
         review.model_changed.emit(str(other))  # what a finished retrain does
+    assert any(t.startswith("Your retrained model is active") for t in said), said
     assert window.model_id != song.model_id
     assert review.current_row().track_id == song.track_id
     assert review.current_row().model_id == window.model_id
