@@ -371,6 +371,9 @@ class PlaylistView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_box)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # not a Tab stop of its own (an empty one between the filters and the preview); it
+        # still scrolls to the control Tab reaches
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         scroll.setMinimumWidth(340)
         scroll.setMaximumWidth(420)
         wheel = _WheelScrollsForm(scroll)

@@ -283,17 +283,28 @@ def test_wired_to_the_mood_map(view, qtbot, rows):
 
 def test_enter_and_play_button_request_playback(view, qtbot):
     """Enter on a row (Qt sends the same ``activated`` for a double-click) plays it, as
-    in the library table; Tab then leaves the table for the buttons (not the next cell)."""
+    in the library table; Tab then leaves the table for the buttons (not the next cell),
+    and reaches it from the filters without an empty stop between."""
+    from PySide6.QtWidgets import QApplication
+
     view.show()
     qtbot.waitExposed(view)
+    view.activateWindow()
     view.table.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view.table)
     qtbot.keyClick(view.table, Qt.Key.Key_Down)
     qtbot.keyClick(view.table, Qt.Key.Key_Down)
+    current = view.table.currentIndex().row()
+    assert current > 0
     with qtbot.waitSignal(view.play_requested) as sig:
         qtbot.keyClick(view.table, Qt.Key.Key_Return)
-    assert sig.args == [view.model.row_at(1).path]
+    assert sig.args == [view.model.row_at(current).path]
     qtbot.keyClick(view.table, Qt.Key.Key_Tab)
-    assert view.table.currentIndex().row() == 1 and not view.table.hasFocus()
+    assert view.table.currentIndex().row() == current
+    assert QApplication.focusWidget() is view.play_button
+    view.save_button.setFocus()
+    qtbot.keyClick(view.save_button, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is view.table
     view.table.selectRow(2)
     with qtbot.waitSignal(view.play_requested) as sig:
         qtbot.mouseClick(view.play_button, Qt.MouseButton.LeftButton)
