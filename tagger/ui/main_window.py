@@ -1594,8 +1594,10 @@ class MainWindow(QMainWindow):
             self.eta_label.setText("")
 
     def say(self, text: str, timeout_ms: int = 0) -> None:
-        """A message in the status bar (beside the mood counts, which stay visible)."""
-        self.message_label.setText(text)
+        """A message in the status bar (beside the mood counts, which stay visible): on one
+        line, so a message of several lines (an error's traceback text) cannot push the
+        status bar up over the window; the tooltip has it as it was."""
+        self.message_label.setText(" ".join(text.split()))
         self.message_label.setToolTip(text)
         if timeout_ms:
             self._message_timer.start(timeout_ms)

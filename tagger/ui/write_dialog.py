@@ -283,6 +283,7 @@ class WritePreviewDialog(QDialog):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the buttons, not cell by cell
         hh = self.table.horizontalHeader()
         hh.setTextElideMode(Qt.TextElideMode.ElideRight)
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -838,3 +838,16 @@ def test_library_table_gets_most_of_the_width(qtbot, make_window, small_library)
     assert share(1200) == pytest.approx(0.3, abs=0.01)
     window.fit_splitter([750, 250])  # a split saved at another size or scale
     assert share(960) == pytest.approx(0.25, abs=0.01)
+
+
+def test_a_message_of_several_lines_stays_on_one_status_bar_line(make_window):
+    """A multi-line message (an error's text) is shown on one line, so it cannot push the
+    status bar up over the window; the tooltip keeps it whole."""
+    window = make_window()
+    text = "Analysis failed: boom\n  File 'x.py', line 3\nValueError: bad"
+    window.say(text)
+    assert "\n" not in window.message_label.text()
+    assert (
+        window.message_label.text() == "Analysis failed: boom File 'x.py', line 3 ValueError: bad"
+    )
+    assert window.message_label.toolTip() == text

@@ -419,3 +419,18 @@ def test_undo_keeping_a_hand_edited_mood_is_no_error(
     text = window.log_view.toPlainText()
     assert "Undo last write: 6 file(s) updated, 1 kept as they are" in text
     assert "failed" not in text.split("Undo last write", 1)[1]
+
+
+def test_tab_leaves_the_preview_table(qtbot, tmp_path):
+    """Tab goes from the preview table on to the dialog's buttons (it walked cell by cell,
+    so keyboard users were stuck in a table of hundreds of files)."""
+    from tagger.core.tagwrite import PlannedChange
+    from tagger.ui.write_dialog import WritePreviewDialog
+
+    changes = [
+        PlannedChange(i, str(tmp_path / f"{i}.mp3"), None, "Calm", "prediction")
+        for i in range(1, 4)
+    ]
+    dlg = WritePreviewDialog(changes, str(tmp_path), confidences={i: 0.5 for i in range(1, 4)})
+    qtbot.addWidget(dlg)
+    assert not dlg.table.tabKeyNavigation()
