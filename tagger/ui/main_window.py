@@ -620,6 +620,18 @@ class MainWindow(QMainWindow):
         self.detail_action.toggled.connect(self.detail.setVisible)
         view_menu.addAction(self.detail_action)
         view_menu.addSeparator()
+        # Library / Review / Playlists / Mood map from the keyboard, shown in the menu (Qt's
+        # own Ctrl+Tab works too, but only while the tab bar's page has the focus)
+        self.next_tab_action = QAction("&Next Tab", self)
+        self.next_tab_action.setShortcut(QKeySequence("Ctrl+PgDown"))
+        self.next_tab_action.triggered.connect(lambda: self._step_tab(1))
+        self.prev_tab_action = QAction("&Previous Tab", self)
+        self.prev_tab_action.setShortcut(QKeySequence("Ctrl+PgUp"))
+        self.prev_tab_action.triggered.connect(lambda: self._step_tab(-1))
+        for a in (self.next_tab_action, self.prev_tab_action):
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            view_menu.addAction(a)
+        view_menu.addSeparator()
 
         help_menu = mb.addMenu("&Help")
         about = QAction("&About Mood Tagger", self)
@@ -753,6 +765,12 @@ class MainWindow(QMainWindow):
         if self.library_model.rows:
             self._push_view(widget)
         return idx
+
+    def _step_tab(self, step: int) -> None:
+        """Go to the next (``step`` 1) or previous (-1) tab, round the end."""
+        n = self.tabs.count()
+        if n and self.stack.currentWidget() is self.tabs:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % n)
 
     def refresh_rows(self) -> None:
         """Re-read every row from the store (after labels or tags changed elsewhere).

@@ -851,3 +851,30 @@ def test_a_message_of_several_lines_stays_on_one_status_bar_line(make_window):
         window.message_label.text() == "Analysis failed: boom File 'x.py', line 3 ValueError: bad"
     )
     assert window.message_label.toolTip() == text
+
+
+def test_ctrl_page_keys_go_through_the_tabs(qtbot, make_window, small_library):
+    """Ctrl+PgDown / Ctrl+PgUp (View > Next / Previous Tab) go from tab to tab round the
+    end, from the library table and from a view's page alike."""
+    window = make_window(auto_analyse=False)
+    for title in ("Review", "Playlists"):  # plain pages that take the focus
+        page = QWidget()
+        page.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        window.add_view(page, title, scrollable=title == "Review")
+    window.show()
+    window.open_folder(small_library)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # shortcuts need an active window
+    n = window.tabs.count()
+    assert n == 3
+    window.tabs.setCurrentIndex(0)
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 1
+    review = window.tabs.widget(1).widget()
+    review.setFocus()
+    qtbot.keyClick(review, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 0
+    qtbot.keyClick(window.table, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == n - 1  # round the end
+    assert window.next_tab_action.shortcut().toString() == "Ctrl+PgDown"
