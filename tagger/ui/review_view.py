@@ -620,6 +620,7 @@ class ReviewView(QWidget):
 
     def _on_player_clip_loaded(self, clip: Any) -> None:
         self.seek_slider.setRange(0, int(clip.duration * 1000))
+        self._update_playback_enabled()  # this song plays: clear the last one's error
 
     def _on_player_position_changed(self, seconds: float) -> None:
         if not self.seek_slider.isSliderDown():
@@ -632,11 +633,12 @@ class ReviewView(QWidget):
         self.play_button.setText("Pause" if playing else "Play")
 
     def _on_player_errored(self, message: str) -> None:
+        self._update_playback_enabled()
         self.playback_message.setText(message)
         self.playback_message.setVisible(True)
-        self._update_playback_enabled()
-        if not self.player.available:
-            self.playback_message.setText(message)
+        if self.player.clip is None:  # not the last song's place and length
+            self.seek_slider.setRange(0, 0)
+            self.time_label.setText("0:00 / 0:00")
 
     def _on_seek_slider_released(self) -> None:
         self.player.seek(self.seek_slider.value() / 1000)

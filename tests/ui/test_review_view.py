@@ -397,3 +397,18 @@ def test_only_unreviewed_drops_the_shown_song_once_it_is_labelled_elsewhere(make
     view.unreviewed_check.setChecked(True)
     assert q[0].track_id not in [r.track_id for r in view.queue()]
     assert view.current_row().track_id == q[1].track_id
+
+
+def test_a_song_that_cannot_be_played_says_so_until_one_can(qtbot, make_view):
+    view = make_view()
+    qtbot.waitUntil(lambda: view.player.clip is not None, timeout=15_000)
+    first = view.current_row().path
+    Path(view._queue[1].path).unlink()  # gone since the analysis
+    with qtbot.waitSignal(view.player.errored, timeout=15_000):
+        key(qtbot, view, Qt.Key.Key_J)
+    assert view.playback_message.isVisible()
+    assert "Cannot play this file: file not found" in view.playback_message.text()
+    assert view.time_label.text() == "0:00 / 0:00" and view.seek_slider.maximum() == 0
+    with qtbot.waitSignal(view.player.clip_loaded, timeout=15_000):
+        key(qtbot, view, Qt.Key.Key_K)
+    assert view.player.clip.path == first and not view.playback_message.isVisible()
