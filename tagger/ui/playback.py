@@ -81,6 +81,7 @@ class Player(QObject):
         self._playing = False
         self._worker: GeneratorWorker | None = None
         self._pending_play = False
+        self._closed = False  # after shutdown: late decode results are dropped
         self._timer = QTimer(self)
         self._timer.setInterval(POSITION_INTERVAL_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -135,7 +136,7 @@ class Player(QObject):
         self._pending_play = play
         w = GeneratorWorker(decode_job, path, start_at)
         w.signals.yielded.connect(lambda ev, w=w: self._on_decode_yielded(w, ev))
-        w.signals.errored.connect(self.errored)
+        w.signals.errored.connect(lambda msg, w=w: self._on_decode_errored(w, msg))
         w.signals.finished.connect(lambda _c, w=w: self._on_decode_finished(w))
         self._worker = w
         w.start()
@@ -150,7 +151,7 @@ class Player(QObject):
         self.position_changed.emit(self.position)
 
     def play(self) -> None:
-        if not self.available or self._clip is None or self._playing:
+        if self._closed or not self.available or self._clip is None or self._playing:
             if self.loading:
                 self._pending_play = True
             return
@@ -167,11 +168,10 @@ class Player(QObject):
                 )
             self._stream.start()
         except Exception as exc:  # PortAudioError: device busy, unplugged, unsupported rate
+            # Not switched off for good: Play tries again (headphones plugged back in).
             log.warning("cannot open the audio output: %s", exc)
             self._close_stream()
-            self._factory = None
-            self._reason = f"Audio preview is off: cannot open the audio output ({exc})."
-            self.errored.emit(self._reason)
+            self.errored.emit(f"Cannot play: cannot open the audio output ({exc}).")
             return
         self._set_playing(True)
 
@@ -181,8 +181,9 @@ class Player(QObject):
         try:
             if self._stream is not None:
                 self._stream.stop()
-        except Exception as exc:
+        except Exception as exc:  # the device went away: open a new stream next time
             log.warning("stopping the audio output failed: %s", exc)
+            self._close_stream()
         self._set_playing(False)
         self.position_changed.emit(self.position)
 
@@ -206,6 +207,7 @@ class Player(QObject):
         self._volume = float(min(1.0, max(0.0, volume)))
 
     def shutdown(self) -> None:
+        self._closed = True
         if self._worker is not None:
             self._worker.cancel()
         self.stop()
@@ -251,19 +253,62 @@ class Player(QObject):
 
     def _on_timer_timeout(self) -> None:
         self.position_changed.emit(self.position)
+        if not self._stream_alive():
+            return
         clip = self._clip
-        if clip is not None and self._frame >= clip.samples.shape[0]:
-            self.pause()  # reached the end
+        # at the end, unless the rest of the song is still being decoded
+        if clip is not None and self._frame >= clip.samples.shape[0] and not self.loading:
+            self.pause()
+
+    def _stream_alive(self) -> bool:
+        """False (and playback stopped, saying why) if the output stream died while playing:
+        the device was unplugged or PortAudio aborted it."""
+        stream = self._stream
+        if not self._playing or stream is None:
+            return True
+        try:
+            if stream.active:
+                return True
+            why = "it stopped"
+        except Exception as exc:  # PortAudioError from a stream whose device is gone
+            why = str(exc)
+        log.warning("the audio output stopped while playing: %s", why)
+        self._close_stream()
+        self._set_playing(False)
+        self.position_changed.emit(self.position)
+        self.errored.emit(f"Playback stopped: the audio output failed ({why}).")
+        return False
 
     def _on_decode_yielded(self, w: GeneratorWorker, ev: object) -> None:
-        if w is not self._worker:
+        if w is not self._worker or self._closed:
             return  # a clip for a song the person already left
         if isinstance(ev, JobFailed):
             self.errored.emit(f"Cannot play this file: {ev.message}")
         elif isinstance(ev, Clip):
+            if self._clip is not None and self._clip.path == ev.path:
+                self._extend(ev)
+                return
             self.set_clip(ev)
             if self._pending_play:
                 self.play()
+
+    def _on_decode_errored(self, w: GeneratorWorker, message: str) -> None:
+        if w is self._worker and not self._closed:
+            self.errored.emit(f"Cannot play this file: {message}")
+
+    def _extend(self, clip: Clip) -> None:
+        """Swap in a longer clip of the playing song, at the same place, without a gap."""
+        old = self._clip
+        assert old is not None
+        if (clip.sample_rate, clip.channels) != (old.sample_rate, old.channels):
+            self.set_clip(clip)  # not the same stream format (cannot happen in one decode)
+            return
+        with self._lock:
+            position = old.offset + self._frame / old.sample_rate
+            self._clip = clip
+            self._frame = self._frame_at(position)
+        self.clip_loaded.emit(clip)
+        self.position_changed.emit(self.position)
 
     def _on_decode_finished(self, w: GeneratorWorker) -> None:
         if w is self._worker:

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QCoreApplication
 
 from tagger.core.preview import Clip, decode_clip
 from tagger.ui import playback
@@ -83,18 +84,120 @@ def test_no_output_device_disables_playback(qtbot, monkeypatch):
     assert not p.available and "no audio output device" in p.unavailable_reason
 
 
-def test_stream_that_fails_to_open_disables_playback(qtbot):
-    def broken(**_kw):
-        raise RuntimeError("Invalid sample rate")
+def test_stream_that_fails_to_open_says_so_and_play_tries_again(qtbot):
+    """A busy or unplugged device is not the end of playback for the session."""
+    fail = [True]
 
-    p = Player(stream_factory=broken)
-    assert p.available
+    def flaky(**kw):
+        if fail[0]:
+            raise RuntimeError("Device unavailable")
+        return FakeStream(**kw)
+
+    p = Player(stream_factory=flaky)
     p.set_clip(ramp_clip())
     with qtbot.waitSignal(p.errored) as sig:
         p.play()
-    assert "cannot open the audio output" in sig.args[0]
-    assert not p.available and not p.playing
-    assert "Invalid sample rate" in p.unavailable_reason
+    assert sig.args[0] == "Cannot play: cannot open the audio output (Device unavailable)."
+    assert p.available and not p.playing
+    fail[0] = False  # plugged back in
+    p.play()
+    assert p.playing and FakeStream.instances[-1].active
+
+
+class DyingStream(FakeStream):
+    """A stream whose device goes away: PortAudio stops it, then it raises."""
+
+    dead = False
+
+    @property
+    def active(self):
+        if self.dead:
+            raise RuntimeError("Unanticipated host error")
+        return self._active
+
+    @active.setter
+    def active(self, value):
+        self._active = value
+
+    def stop(self):
+        if self.dead:
+            raise RuntimeError("Unanticipated host error")
+        self._active = False
+
+
+@pytest.mark.parametrize("how", ["stopped", "raises"])
+def test_output_lost_while_playing_stops_and_says_so(qtbot, how):
+    p = Player(stream_factory=DyingStream)
+    p.set_clip(ramp_clip())
+    p.play()
+    stream = FakeStream.instances[-1]
+    stream.pull(100)
+    if how == "stopped":
+        stream._active = False  # PortAudio aborted the stream
+    else:
+        stream.dead = True
+    with qtbot.waitSignal(p.errored, timeout=2000) as sig:
+        pass  # the position timer notices
+    assert sig.args[0].startswith("Playback stopped: the audio output failed (")
+    assert not p.playing and stream.closed
+    assert p.position == pytest.approx(0.6)  # kept: Play goes on from there
+    p.play()
+    assert p.playing and FakeStream.instances[-1] is not stream
+    played = FakeStream.instances[-1].pull(10)[0, 0]
+    assert played == pytest.approx(p.clip.samples[600, 0] * 0.8 / 32768)
+
+
+def test_a_longer_clip_of_the_playing_song_carries_on_without_a_gap(qtbot):
+    whole = ramp_clip(4.0)
+    first = Clip("x.wav", whole.samples[1000:1500], 1000, 1.0, start_at=1.0)
+    p = Player(stream_factory=FakeStream)
+    p.set_clip(first)
+    p.set_volume(1.0)
+    p.play()
+    stream = FakeStream.instances[-1]
+    stream.pull(300)
+    with qtbot.waitSignal(p.clip_loaded):
+        p._extend(Clip("x.wav", whole.samples, 1000, 0.0, start_at=1.0))
+    assert p.playing and p.position == pytest.approx(1.3) and stream.active
+    np.testing.assert_allclose(stream.pull(50), whole.samples[1300:1350] / 32768.0)
+
+
+def test_switching_songs_quickly_reports_only_the_current_song(qtbot, tmp_path, monkeypatch):
+    real = playback.decode_job
+
+    def job(path, start_at, cancel=None):
+        if path == "broken":
+            raise RuntimeError("decoder bug")
+        yield from real(path, start_at, cancel)
+
+    monkeypatch.setattr(playback, "decode_job", job)
+    good = write_audio(tmp_path / "a.wav", 2.0)
+    p = Player(stream_factory=FakeStream)
+    errors = []
+    p.errored.connect(errors.append)
+    p.load("broken", play=True)
+    stale = p.decode_worker
+    with qtbot.waitSignal(p.clip_loaded, timeout=10_000):
+        p.load(str(good), play=True)
+    qtbot.waitUntil(lambda: stale.done and not p.loading, timeout=10_000)
+    QCoreApplication.processEvents()  # deliver what the stale worker sent before it ended
+    assert errors == [] and p.clip.path == str(good) and p.playing
+    p.shutdown()
+
+
+def test_nothing_plays_after_shutdown(qtbot, tmp_path):
+    """Closing the window while a song decodes: its clip arrives late and is dropped."""
+    path = write_audio(tmp_path / "a.wav", 2.0)
+    p = Player(stream_factory=FakeStream)
+    n = len(FakeStream.instances)
+    p.load(str(path), play=True)
+    w = p.decode_worker
+    p.shutdown()
+    qtbot.waitUntil(lambda: w.done, timeout=10_000)
+    QCoreApplication.processEvents()  # deliver what it sent before it ended
+    assert not p.playing and len(FakeStream.instances) == n
+    p.play()
+    assert not p.playing
 
 
 def test_player_feeds_the_stream_from_the_start_segment(qtbot):
