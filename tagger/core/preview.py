@@ -9,6 +9,7 @@ small (a 10-minute stereo song is about 100 MB).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from tagger.core import audio
 from tagger.core.errors import DecodeError
+from tagger.core.progress import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,8 @@ NATIVE_RATES = frozenset({44100, 48000})
 DEFAULT_RATE = 44100
 #: Longest stretch decoded for a preview.
 MAX_SECONDS = 600.0
+#: Decoded first, from where playback begins, so that it starts before the rest is ready.
+FIRST_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,60 @@ def decode_clip(
     start_at: float = 0.0,
     offset: float = 0.0,
     max_seconds: float = MAX_SECONDS,
+    cancel: CancelToken | None = None,
 ) -> Clip:
     """Decode ``max_seconds`` of ``path`` from ``offset``; raise :class:`DecodeError`."""
+    clips = list(iter_clip(path, start_at, offset, max_seconds, cancel=cancel))
+    if not clips:
+        raise DecodeError(Path(path), "decoding was cancelled")
+    return clips[-1]
+
+
+def iter_preview(
+    path: str | Path, start_at: float = 0.0, cancel: CancelToken | None = None
+) -> Iterator[Clip]:
+    """Clips of ``path`` for the preview, each one longer, all playing from ``start_at``.
+
+    First :data:`FIRST_SECONDS` from ``start_at`` (the first sound does not wait for a
+    long song to decode), then up to :data:`MAX_SECONDS` around it: what follows
+    ``start_at`` from the same decode, so a playing clip carries on seamlessly, and at
+    most half of it before (a 1-hour song is previewed from its middle, not its first ten
+    minutes). Raises :class:`DecodeError`; yields nothing more once ``cancel`` is set.
+    """
+    start_at = max(0.0, start_at)
+    head = min(start_at, MAX_SECONDS / 2)
+    tail: Clip | None = None
+    for tail in iter_clip(path, start_at, start_at, MAX_SECONDS - head, FIRST_SECONDS, cancel):
+        yield tail
+    if tail is None or head <= 0 or (cancel is not None and cancel.cancelled):
+        return
+    try:
+        before = decode_clip(path, 0.0, start_at - head, head, cancel)
+    except DecodeError as exc:  # gone or damaged since: keep what plays
+        log.debug("%s: no preview before %.1f s: %s", path, start_at, exc)
+        return
+    if before.sample_rate == tail.sample_rate and before.channels == tail.channels:
+        n = round(head * tail.sample_rate)  # exactly up to the tail, whatever was decoded
+        samples = before.samples[:n]
+        if samples.shape[0] < n:
+            samples = np.pad(samples, ((0, n - samples.shape[0]), (0, 0)))
+        joined = np.concatenate([samples, tail.samples])
+        yield Clip(tail.path, joined, tail.sample_rate, start_at - head, tail.start_at)
+
+
+def iter_clip(
+    path: str | Path,
+    start_at: float = 0.0,
+    offset: float = 0.0,
+    max_seconds: float = MAX_SECONDS,
+    first_seconds: float | None = None,
+    cancel: CancelToken | None = None,
+) -> Iterator[Clip]:
+    """Decode like :func:`decode_clip`, yielding the first ``first_seconds`` as a clip of
+    their own as soon as they are decoded (something to play at once), then the whole.
+
+    Stops, yielding nothing more, once ``cancel`` is set (the person moved on).
+    """
     import av
 
     path = Path(path)
@@ -66,6 +122,7 @@ def decode_clip(
         n_ch = 2 if layout == "stereo" else 1
         resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
         need = int(max_seconds * rate)
+        first = int(first_seconds * rate) if first_seconds is not None else None
         skip = round(offset * rate)
         chunks: list[np.ndarray] = []
         have = 0
@@ -73,6 +130,8 @@ def decode_clip(
             container.seek(int(offset / stream.time_base), stream=stream, backward=True)
         try:
             for frame in container.decode(stream):
+                if cancel is not None and cancel.cancelled:
+                    return
                 t0 = float(frame.pts * frame.time_base) if frame.pts is not None else offset
                 for out in resampler.resample(frame):
                     data = out.to_ndarray().reshape(-1, n_ch)
@@ -82,6 +141,9 @@ def decode_clip(
                         t0 = offset
                     chunks.append(data)
                     have += data.shape[0]
+                if first is not None and have >= first and have < need:
+                    yield _clip(path, chunks, first, rate, offset, start_at)
+                    first = None
                 if have >= need:
                     break
         except av.FFmpegError as exc:
@@ -96,6 +158,13 @@ def decode_clip(
         container.close()
     if not chunks:
         raise DecodeError(path, "no decodable audio")
-    samples = np.ascontiguousarray(np.concatenate(chunks)[:need], dtype=np.int16)
-    start_at = min(max(0.0, start_at), offset + samples.shape[0] / rate)
+    yield _clip(path, chunks, need, rate, offset, start_at)
+
+
+def _clip(
+    path: Path, chunks: list[np.ndarray], n: int, rate: int, offset: float, start_at: float
+) -> Clip:
+    """The first ``n`` frames of ``chunks`` as a clip (``start_at`` kept inside it)."""
+    samples = np.ascontiguousarray(np.concatenate(chunks)[:n], dtype=np.int16)
+    start_at = min(max(offset, start_at), offset + samples.shape[0] / rate)
     return Clip(str(path), samples, rate, offset, start_at)

@@ -41,10 +41,10 @@ class SpectrogramReady:
 def decode_job(path: str, start_at: float, cancel: CancelToken | None = None) -> Iterator[object]:
     """Decode a song for the preview (off the GUI thread)."""
     from tagger.core.errors import FileError
-    from tagger.core.preview import decode_clip
+    from tagger.core.preview import iter_preview
 
     try:
-        yield decode_clip(path, start_at=start_at)
+        yield from iter_preview(path, start_at, cancel)
     except FileError as exc:
         yield JobFailed(path, exc.message)
 
