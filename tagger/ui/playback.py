@@ -5,6 +5,8 @@ callback (PortAudio's thread), which only copies samples under a lock; opening, 
 and stopping the stream happen in the GUI thread. When PortAudio is missing (``import
 sounddevice`` raises OSError) or there is no output device, :attr:`Player.available` is
 False, :attr:`Player.unavailable_reason` says why, and every method is a harmless no-op.
+A stream that cannot be opened, or that dies while playing (the device unplugged), stops
+playback with :attr:`Player.errored`; the next Play opens a new one.
 """
 
 from __future__ import annotations

@@ -216,7 +216,10 @@ class ReviewView(QWidget):
         self.playback_message.setWordWrap(True)
         self.playback_message.setStyleSheet("color: #b35c00;")
         self.play_button.clicked.connect(self.player.toggle)
+        self.seek_slider.setSingleStep(5000)  # the wheel and a click beside the handle
+        self.seek_slider.setPageStep(15_000)
         self.seek_slider.sliderReleased.connect(self._on_seek_slider_released)
+        self.seek_slider.actionTriggered.connect(self._on_seek_slider_action_triggered)
         self.volume_slider.valueChanged.connect(self._on_volume_slider_value_changed)
         play = QHBoxLayout()
         play.addWidget(self.play_button)
@@ -631,6 +634,8 @@ class ReviewView(QWidget):
 
     def _on_player_playing_changed(self, playing: bool) -> None:
         self.play_button.setText("Pause" if playing else "Play")
+        if playing:
+            self._update_playback_enabled()  # it plays again: the last error is over
 
     def _on_player_errored(self, message: str) -> None:
         self._update_playback_enabled()
@@ -642,6 +647,11 @@ class ReviewView(QWidget):
 
     def _on_seek_slider_released(self) -> None:
         self.player.seek(self.seek_slider.value() / 1000)
+
+    def _on_seek_slider_action_triggered(self, _action: int) -> None:
+        """A click beside the handle, the wheel: seek there (a drag seeks on release)."""
+        if not self.seek_slider.isSliderDown():
+            self.player.seek(self.seek_slider.sliderPosition() / 1000)
 
     def _on_volume_slider_value_changed(self, value: int) -> None:
         self.player.set_volume(value / 100)

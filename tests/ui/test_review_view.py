@@ -412,3 +412,35 @@ def test_a_song_that_cannot_be_played_says_so_until_one_can(qtbot, make_view):
     with qtbot.waitSignal(view.player.clip_loaded, timeout=15_000):
         key(qtbot, view, Qt.Key.Key_K)
     assert view.player.clip.path == first and not view.playback_message.isVisible()
+
+
+def test_a_click_beside_the_seek_handle_seeks(qtbot, make_view):
+    """Not only a drag: a click beside the handle (a step) seeks, and the bar stays there."""
+    from PySide6.QtWidgets import QAbstractSlider
+
+    view = make_view()
+    qtbot.waitUntil(lambda: view.player.clip is not None and not view.player.loading, timeout=9000)
+    view.player.seek(0.0)
+    view.seek_slider.triggerAction(QAbstractSlider.SliderAction.SliderSingleStepAdd)
+    assert view.player.position == pytest.approx(3.0)
+    assert view.seek_slider.value() == 3000  # to the end of the 3-s song, not back to 0
+
+
+def test_an_output_that_fails_to_open_says_so_and_play_tries_again(qtbot, make_view):
+    fail = [True]
+
+    def flaky(**kw):
+        if fail[0]:
+            raise RuntimeError("Device unavailable")
+        return FakeStream(**kw)
+
+    view = make_view(player=Player(stream_factory=flaky))
+    qtbot.waitUntil(lambda: view.player.clip is not None, timeout=15_000)
+    key(qtbot, view, Qt.Key.Key_Space)
+    assert not view.player.playing and view.play_button.text() == "Play"
+    assert view.playback_message.isVisible() and view.play_button.isEnabled()
+    assert "cannot open the audio output (Device unavailable)" in view.playback_message.text()
+    fail[0] = False
+    key(qtbot, view, Qt.Key.Key_Space)
+    assert view.player.playing and view.play_button.text() == "Pause"
+    assert not view.playback_message.isVisible()
