@@ -78,9 +78,22 @@ def iter_preview(
     start_at = max(0.0, start_at)
     head = min(start_at, MAX_SECONDS / 2)
     tail: Clip | None = None
-    for tail in iter_clip(path, start_at, start_at, MAX_SECONDS - head, FIRST_SECONDS, cancel):
-        yield tail
-    if tail is None or head <= 0 or (cancel is not None and cancel.cancelled):
+    try:
+        for tail in iter_clip(path, start_at, start_at, MAX_SECONDS - head, FIRST_SECONDS, cancel):
+            if tail.samples.shape[0] > 0:
+                yield tail
+    except DecodeError:
+        if start_at <= 0:
+            raise
+        tail = None  # nothing there: see below (a real problem raises again there)
+    if cancel is not None and cancel.cancelled:
+        return
+    if start_at > 0 and (tail is None or tail.samples.shape[0] == 0):
+        # The audio ends before ``start_at``: a file cut short since it was analysed.
+        log.info("%s: no audio at %.1f s; previewing it from the start", path, start_at)
+        yield from iter_clip(path, 0.0, 0.0, MAX_SECONDS, FIRST_SECONDS, cancel)
+        return
+    if tail is None or head <= 0:
         return
     try:
         before = decode_clip(path, 0.0, start_at - head, head, cancel)

@@ -12,7 +12,7 @@ from tagger.core import preview
 from tagger.core.errors import DecodeError
 from tagger.core.preview import decode_clip, iter_preview
 from tagger.core.progress import CancelToken
-from tests.audio_factory import _write_av, write_bad_files
+from tests.audio_factory import _write_av, write_audio, write_bad_files
 
 
 def sine(seconds: float, sr: int, channels: int, freq: float = 440.0) -> np.ndarray:
@@ -115,3 +115,14 @@ def test_files_that_cannot_be_played_raise_decode_error(tmp_path, kind):
 def test_a_file_deleted_before_it_plays(tmp_path):
     with pytest.raises(DecodeError, match="file not found"):
         list(iter_preview(tmp_path / "gone.mp3", 0.0))
+
+
+@pytest.mark.parametrize("ext", [".wav", ".mp3", ".flac"])
+def test_a_file_cut_short_since_its_analysis_plays_what_it_has(tmp_path, ext):
+    """Its analysed part is gone: it plays from the start (not silence at the cut)."""
+    good = write_audio(tmp_path / f"good{ext}", 30.0)
+    cut = tmp_path / f"cut{ext}"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    clips = list(iter_preview(cut, 20.0))
+    assert clips and clips[-1].offset == 0.0 and clips[-1].start_at == 0.0
+    assert 8.0 < clips[-1].duration < 11.0 and np.abs(clips[-1].samples).max() > 1000
