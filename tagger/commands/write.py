@@ -39,17 +39,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--energy-valence",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
         help="also write MOOD_AROUSAL / MOOD_VALENCE (0-100); default: the "
-        "write_energy_valence setting",
+        "write_energy_valence setting (the app's choice)",
     )
     p.add_argument(
         "--keep-existing",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
         help="leave a mood tag already in a file alone (predictions only fill in; labels "
-        "are always written); default: the write_keep_existing setting",
+        "are always written); default: the write_keep_existing setting (the app's choice)",
     )
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.set_defaults(func=run)

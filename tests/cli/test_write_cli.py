@@ -324,6 +324,25 @@ def test_energy_valence_setting(music, tiny_model_path, capsys):
     assert 0 <= energy <= 100 and 0 <= valence <= 100
 
 
+def test_flags_turn_off_what_the_app_saved(music, tiny_model_path, capsys):
+    """The app's preview saves "also write energy/valence" and "keep mood tags already in
+    files" as the CLI's defaults; --no-energy-valence / --no-keep-existing override them."""
+    from tagger.core.settings import update_settings
+
+    one = music / "Ärtist" / "Album" / "01 one.mp3"  # tagged "calm" by another app
+    _analyze(music, tiny_model_path, capsys)
+    update_settings(write_energy_valence=True, write_keep_existing=True)
+    model = ["--model", str(tiny_model_path)]
+    assert main(["write", str(music), "--dry-run", "--no-keep-existing", *model]) == 0
+    assert "01 one.mp3" in capsys.readouterr().out.split("dry run:")[0]
+    cmd = ["write", str(music), "--no-energy-valence", "--no-keep-existing", *model]
+    assert main(cmd) == 0
+    assert "wrote the mood of 4 file(s)" in capsys.readouterr().out
+    flac = mutagen.File(music / "Ärtist" / "Album" / "02 two.flac")
+    assert flac.get("MOOD") and "MOOD_AROUSAL" not in flac and "MOOD_VALENCE" not in flac
+    assert read_tags(one).mood != "Calm"  # the other app's tag was overwritten
+
+
 def test_global_options_work_after_the_command(music, tiny_model_path, capsys):
     model = ["--model", str(tiny_model_path), "--jobs", "1"]
     assert main(["analyze", str(music), *model]) == 0
