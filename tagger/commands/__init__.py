@@ -7,6 +7,7 @@ COMMANDS = [
     "analyze",
     "eval",
     "retrain",
+    "model",
     "playlist",
     "label",
     "write",

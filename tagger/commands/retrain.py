@@ -33,7 +33,13 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.library import AnalysisSummary, analyze_library
     from tagger.core.models import load_model
     from tagger.core.progress import Progress
-    from tagger.core.retrain import RetrainError, RetrainResult, reset_model, retrain
+    from tagger.core.retrain import (
+        ModelSaveError,
+        RetrainError,
+        RetrainResult,
+        reset_model,
+        retrain,
+    )
     from tagger.core.store import Store
 
     out = sys.stdout
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             out.write("using the bundled model again (your user models are kept)\n")
         else:
             result: RetrainResult | None = None
+            save_error = ""
             bar = ProgressBar("reading labelled songs", enabled=not args.quiet)
             try:
                 for ev in retrain(root, store):
@@ -60,10 +67,15 @@ def run(args: argparse.Namespace) -> int:
                         bar.update(ev.done, ev.total, force=ev.done == ev.total)
                     elif isinstance(ev, RetrainResult):
                         result = ev
+            except ModelSaveError as exc:  # not the person's input: exit status 1
+                save_error = str(exc)
             except RetrainError as exc:
                 raise UsageError(str(exc)) from None
             finally:
                 bar.close()
+            if save_error:
+                sys.stderr.write(f"mood-tagger: error: {save_error}\n")
+                return 1
             assert result is not None
             for path, msg in result.skipped:
                 out.write(f"  skipped {path}: {msg}\n")

@@ -48,7 +48,17 @@ def save_checkpoint(
     labels: tuple[str, ...] = MOODS,
 ) -> str:
     """Write atomically; return the new model id."""
-    path = Path(path)
+    return write_checkpoint(path, encode_checkpoint(model, features, provenance, labels))
+
+
+def encode_checkpoint(
+    model: MoodCNN,
+    features: FeatureConfig,
+    provenance: dict[str, Any] | None = None,
+    labels: tuple[str, ...] = MOODS,
+) -> bytes:
+    """The checkpoint's bytes: the same weights, features and provenance give the same
+    bytes, hence the same model id (:func:`model_id_of`)."""
     payload = {
         "format_version": FORMAT_VERSION,
         "arch": "MoodCNN",
@@ -60,7 +70,13 @@ def save_checkpoint(
     }
     buf = io.BytesIO()
     torch.save(payload, buf)
-    data = buf.getvalue()
+    return buf.getvalue()
+
+
+def write_checkpoint(path: str | Path, data: bytes) -> str:
+    """Write :func:`encode_checkpoint`'s bytes atomically (never a partial file, even when
+    the disk fills up or the write is interrupted); return the model id. Raises OSError."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
     try:

@@ -13,14 +13,14 @@ from tagger.core.settings import load_settings
 log = logging.getLogger(__name__)
 
 
-def _user_model_setting() -> Path | None:
+def user_model_setting() -> Path | None:
     """The retrained model named in settings (a hand-edited non-path value is ignored)."""
     user = load_settings().get("active_model")
     return Path(user) if isinstance(user, str) and user else None
 
 
 def active_model_path() -> Path:
-    user = _user_model_setting()
+    user = user_model_setting()
     if user is not None and user.is_file():
         return user
     return bundled_model_path()
@@ -38,7 +38,7 @@ def load_model(path: str | Path | None = None, notes: list[str] | None = None) -
     if path:
         return load_checkpoint(Path(path))
     active = active_model_path()
-    user = _user_model_setting()
+    user = user_model_setting()
     if user is not None and active != user:
         # The retrained model's file is gone. Logged only: the app's Reset button (which
         # the notes point to) is off while no user model file is there.
@@ -55,6 +55,10 @@ def load_model(path: str | Path | None = None, notes: list[str] | None = None) -
 
 
 def _fall_back(note: str, notes: list[str] | None) -> None:
-    log.error("%s (`mood-tagger retrain --reset` makes that permanent)", note)
+    log.error(
+        "%s. Retrain to make a new one from your labels (they are kept), or run "
+        "`mood-tagger retrain --reset` to use the bundled model from now on",
+        note,
+    )
     if notes is not None:
         notes.append(note)

@@ -16,8 +16,8 @@ the bundled model.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -29,8 +29,14 @@ import torch
 import torch.nn.functional as F
 
 from tagger.core.analysis import Analyzer
-from tagger.core.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
-from tagger.core.errors import FileError, MoodTaggerError
+from tagger.core.checkpoint import (
+    LoadedModel,
+    encode_checkpoint,
+    load_checkpoint,
+    model_id_of,
+    write_checkpoint,
+)
+from tagger.core.errors import CheckpointError, FileError, MoodTaggerError
 from tagger.core.model import pool_song
 from tagger.core.moods import MOODS
 from tagger.core.paths import app_dirs, bundled_model_path
@@ -50,6 +56,11 @@ class RetrainError(MoodTaggerError):
     """Retraining cannot run (too few labels, no model); ``str()`` is fit for a person."""
 
 
+class ModelSaveError(RetrainError):
+    """The retrained model could not be saved or made active (disk full, read-only
+    folder); nothing was left behind and the current model stays active."""
+
+
 @dataclass(frozen=True, slots=True)
 class RetrainConfig:
     """Knobs of the head fine-tuning (defaults tuned on the simulated-listener benchmark)."""
@@ -65,7 +76,8 @@ class RetrainConfig:
     #: Folds of the song-level cross-validation behind the before/after estimate.
     folds: int = 5
     seed: int = 0
-    #: torch threads while embedding the songs (restored afterwards; head fits use one).
+    #: torch and BLAS threads while embedding the songs (restored afterwards; head fits
+    #: use one torch thread).
     threads: int = 2
 
 
@@ -75,6 +87,7 @@ class RetrainResult:
 
     model_path: Path
     model_id: str
+    #: The model that was active (and is now replaced).
     base_model_id: str
     n_labels: int
     n_used: int
@@ -110,7 +123,9 @@ def retrain(
 
     Raises :class:`RetrainError` before any work when fewer than :data:`MIN_LABELS` songs
     are labelled or they all have one mood (or either is so once unreadable files are
-    skipped). Yields nothing more (and saves nothing) when cancelled.
+    skipped), :class:`ModelSaveError` when the result cannot be saved. Yields nothing more
+    (and saves nothing) when cancelled. A user model is never built on: retraining starts
+    again from the bundled model, so the same labels give the same model (and model id).
     """
     from tagger.core.models import load_model
 
@@ -122,10 +137,16 @@ def retrain(
     _check_moods(labels.values(), "labelled songs")
     if loaded is None:
         loaded = load_model()
+    active_id = loaded.model_id
+    loaded = _base_model(loaded)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, config.threads))
     try:
-        yield from _retrain(labels, loaded, config, cancel)
+        # NumPy's BLAS too (the features' matrix products): its sums, hence the model's
+        # last bits and its id, depend on the thread count, which an analysis in this
+        # process may have changed.
+        with _blas_threads(max(1, config.threads)):
+            yield from _retrain(labels, loaded, active_id, config, cancel)
     finally:
         torch.set_num_threads(old_threads)
 
@@ -133,6 +154,7 @@ def retrain(
 def _retrain(
     labels: dict[str, str],
     loaded: LoadedModel,
+    active_id: str,
     config: RetrainConfig,
     cancel: CancelToken | None,
 ) -> Iterator[Progress | RetrainResult]:
@@ -199,12 +221,12 @@ def _retrain(
         head.weight.copy_(w)
         head.bias.copy_(b)
     counts = {m: int((y == i).sum()) for i, m in enumerate(MOODS)}
-    now = dt.datetime.now(dt.UTC)
+    # Only what the labels and the base model determine (no date: the file's time says
+    # when), so that the same labels give the same bytes, model id and cached predictions.
     provenance: dict[str, Any] = {
         **{k_: v for k_, v in loaded.provenance.items() if k_ in ("training_data",)},
         "name": "user model",
         "kind": "user",
-        "created": now.isoformat(timespec="seconds"),
         "base_model_id": loaded.model_id,
         "anchor_model_id": anchor_id,
         "method": "frozen conv blocks; class-balanced head fine-tune with L2-SP",
@@ -214,10 +236,9 @@ def _retrain(
         "estimate": {"metric": "song accuracy", "before": before, "after": after, "folds": k},
         "config": asdict(config),
     }
-    out_dir = app_dirs().ensure().user_models
-    path = out_dir / f"user-{now:%Y%m%d-%H%M%S-%f}.pt"
-    model_id = save_checkpoint(path, model, loaded.features, provenance, loaded.labels)
-    update_settings(active_model=str(path))
+    data = encode_checkpoint(model, loaded.features, provenance, loaded.labels)
+    model_id = model_id_of(data)
+    path = _save_and_activate(data, model_id)
     log.info(
         "user model %s saved to %s (%d songs, before %.3f, after %.3f)",
         model_id,
@@ -229,7 +250,7 @@ def _retrain(
     yield RetrainResult(
         model_path=path,
         model_id=model_id,
-        base_model_id=loaded.model_id,
+        base_model_id=active_id,
         n_labels=len(labels),
         n_used=len(y),
         before=before,
@@ -243,6 +264,30 @@ def _retrain(
             else "the current model"
         ),
     )
+
+
+def _save_and_activate(data: bytes, model_id: str) -> Path:
+    """Write the user model and make it the active one, all or nothing: when either step
+    fails (disk full, read-only folder, Ctrl+C) no new file is left behind and the current
+    model stays active."""
+    path: Path | None = None
+    existed = False
+    try:
+        path = app_dirs().ensure().user_models / f"user-{model_id}.pt"
+        existed = path.is_file()  # the same labels retrained: the same bytes
+        write_checkpoint(path, data)
+        update_settings(active_model=str(path))
+    except BaseException as exc:
+        if path is not None and not existed and load_settings().get("active_model") != str(path):
+            path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            where = path.parent if path is not None else app_dirs().user_models
+            raise ModelSaveError(
+                f"your retrained model could not be saved in {where}: {exc.strerror or exc} "
+                "(is the disk full or the folder read-only?); the current model stays active"
+            ) from exc
+        raise
+    return path
 
 
 def _check_moods(moods: Iterable[str], what: str) -> None:
@@ -280,6 +325,30 @@ def can_retrain(labels: Iterable[str | None]) -> bool:
 def _is_bundled(loaded: LoadedModel) -> bool:
     path = bundled_model_path()
     return path.is_file() and Path(loaded.path).resolve() == path.resolve()
+
+
+def _blas_threads(n: int) -> contextlib.AbstractContextManager[object]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with librosa's deps
+        return contextlib.nullcontext()
+    return threadpool_limits(n, user_api="blas")
+
+
+def _base_model(loaded: LoadedModel) -> LoadedModel:
+    """The model to fine-tune: the bundled one in place of a user model.
+
+    A user model's layer was fitted on these very labels, and one made before an app
+    update carries the old bundled model's sound features; either way, building on it
+    would not be "your labels on the bundled model".
+    """
+    if loaded.provenance.get("kind") != "user" or _is_bundled(loaded):
+        return loaded
+    try:
+        return load_checkpoint(bundled_model_path())
+    except CheckpointError as exc:
+        log.warning("retraining from %s: the bundled model cannot be loaded: %s", loaded.path, exc)
+        return loaded
 
 
 def _anchor(

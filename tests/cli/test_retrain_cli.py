@@ -9,7 +9,7 @@ import pytest
 from tagger.cli import main
 from tagger.core.analysis import ANALYSIS_VERSION
 from tagger.core.models import active_model_path, load_model
-from tagger.core.paths import bundled_model_path
+from tagger.core.paths import app_dirs, bundled_model_path
 from tagger.core.scan import scan
 from tagger.core.settings import load_settings
 from tagger.core.store import Store
@@ -58,10 +58,20 @@ def test_retrain_then_reset(lib, capsys):
     out = capsys.readouterr().out
     assert "bundled model" in out and "active_model" not in load_settings()
     assert active_model_path() == bundled_model_path()
-    # --reset needs no folder; a plain retrain does
+    assert main(["model"]) == 0
+    assert capsys.readouterr().out.startswith("active model: the bundled model ")
+    # the same labels again: the same model, so its earlier predictions are reused
     assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
-    assert active_model_path() != bundled_model_path()
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert f"user model {user.model_id} is now active" in out
+    assert "re-analysed 0 songs" in out and "(13 from cache" in out
+    assert active_model_path() == user.path
+    assert main(["model"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"active model: your retrained model {user.model_id}\n")
+    assert str(user.path) in out and "learnt from 12 labelled songs" in out
+    assert "built on another" not in out and "mood-tagger retrain --reset" in out
+    # --reset needs no folder; a plain retrain does
     assert main(["retrain", "--reset"]) == 0
     assert "bundled model again" in capsys.readouterr().out
     assert active_model_path() == bundled_model_path()
@@ -123,3 +133,22 @@ def test_reset_with_a_cached_folder_shows_no_empty_progress_bar(lib, capsys):
 def test_missing_folder(tmp_path, capsys):
     assert main(["-q", "retrain", str(tmp_path / "nope")]) == 2
     assert "folder not found" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_said_and_the_current_model_stays_active(lib, capsys, monkeypatch):
+    import errno
+    import os
+
+    import tagger.core.checkpoint as checkpoint
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    label(lib, 12)
+    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "could not be saved" in err and os.strerror(errno.ENOSPC) in err
+    assert "the current model stays active" in err and "Traceback" not in err
+    assert "active_model" not in load_settings()
+    assert not list(app_dirs().user_models.glob("*"))

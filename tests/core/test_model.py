@@ -112,3 +112,26 @@ def test_missing_or_odd_user_model_setting_falls_back_with_a_note(tmp_path, capl
     assert active_model_path() == bundled_model_path()
     notes.clear()
     assert load_model(notes=notes).path == bundled_model_path() and notes == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "older features"])
+def test_an_unusable_user_model_says_how_to_fix_it(tiny_model_path, tmp_path, damage, caplog):
+    """A truncated retrained model, or one from an older features version, gives way to the
+    bundled model, and the message says both ways out: retrain, or reset."""
+    from tagger.core.models import load_model
+    from tagger.core.settings import update_settings
+
+    user = tmp_path / "user-x.pt"
+    if damage == "truncated":
+        data = tiny_model_path.read_bytes()
+        user.write_bytes(data[: len(data) // 2])
+    else:
+        payload = torch.load(tiny_model_path, weights_only=True)
+        payload["features"]["version"] = 0
+        torch.save(payload, user)
+    update_settings(active_model=str(user))
+    notes: list[str] = []
+    assert load_model(notes=notes).path == bundled_model_path()
+    assert len(notes) == 1 and str(user) in notes[0]
+    assert "Retrain to make a new one from your labels" in caplog.text
+    assert "mood-tagger retrain --reset" in caplog.text

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import errno
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
-from tagger.core.checkpoint import load_checkpoint
+from tagger.core.checkpoint import load_checkpoint, model_id_of, save_checkpoint
 from tagger.core.models import active_model_path, load_model
 from tagger.core.moods import MOODS
 from tagger.core.paths import app_dirs, bundled_model_path
@@ -22,7 +25,7 @@ from tagger.core.retrain import (
     retrain,
 )
 from tagger.core.scan import scan
-from tagger.core.settings import load_settings
+from tagger.core.settings import load_settings, update_settings
 from tagger.core.store import Store
 from tests.audio_factory import write_audio, write_bad_files
 
@@ -127,7 +130,67 @@ def test_retraining_again_anchors_to_bundled_and_records_base(lib, bundled_model
     # the same labels give the same estimate: "before" is the bundled model both times,
     # never the first user model scored on the songs it was fitted on
     assert (second.before, second.after) == (first.before, first.after)
-    assert second.model_path != first.model_path and active_model_path() == second.model_path
+    # ... and the same model: same id (its predictions are cached), no second file
+    assert second.model_id == first.model_id and second.model_path == first.model_path
+    assert list(app_dirs().user_models.glob("*.pt")) == [first.model_path]
+    assert active_model_path() == first.model_path
+
+
+def test_a_user_model_from_older_sound_features_is_not_built_on(lib, bundled_model):
+    """A user model made before an app update carries the old bundled model's conv blocks:
+    retraining rebuilds on the current bundled model, not on it."""
+    old = copy.deepcopy(bundled_model.model)
+    with torch.no_grad():
+        for name, p in old.named_parameters():
+            if not name.startswith("head."):
+                p.add_(0.01)
+    old_path = app_dirs().ensure().user_models / "user-old.pt"
+    old_id = save_checkpoint(old_path, old, bundled_model.features, {"kind": "user"})
+    update_settings(active_model=str(old_path))
+    with Store.open_default() as store:
+        label_all(lib, store)
+        _, res = run(retrain(lib, store, None, FAST))
+    assert res.base_model_id == old_id and res.before_model == "the bundled model"
+    user = load_model()
+    assert user.model_id == res.model_id
+    assert user.provenance["base_model_id"] == bundled_model.model_id
+    ref, new = bundled_model.model.state_dict(), user.model.state_dict()
+    assert all(torch.equal(ref[k], new[k]) for k in ref if not k.startswith("head."))
+
+
+@pytest.mark.parametrize("failure", ["disk full", "read-only folder", "settings", "ctrl-c"])
+def test_a_failed_save_leaves_nothing_and_the_current_model_active(
+    tiny_model_path, monkeypatch, failure
+):
+    """Saving and activating the retrained model is all or nothing (``retrain``'s last
+    step; the CLI test runs a whole retrain into a full disk)."""
+    import tagger.core.checkpoint as checkpoint
+    import tagger.core.retrain as core_retrain
+
+    def fail(*args, **kwargs):
+        if failure == "ctrl-c":
+            raise KeyboardInterrupt
+        code = {"disk full": errno.ENOSPC}.get(failure, errno.EACCES)
+        raise OSError(code, os.strerror(code))
+
+    update_settings(active_model=str(tiny_model_path))  # the current model
+    data = tiny_model_path.read_bytes()
+    if failure == "disk full":
+        monkeypatch.setattr(checkpoint.os, "fsync", fail)
+    elif failure == "read-only folder":
+        monkeypatch.setattr(checkpoint.tempfile, "mkstemp", fail)
+    else:
+        monkeypatch.setattr(core_retrain, "update_settings", fail)
+    expected = KeyboardInterrupt if failure == "ctrl-c" else RetrainError
+    with pytest.raises(expected) as info:
+        core_retrain._save_and_activate(data, model_id_of(data))
+    if failure != "ctrl-c":
+        assert "could not be saved" in str(info.value)
+        assert "the current model stays active" in str(info.value)
+        if failure == "disk full":
+            assert os.strerror(errno.ENOSPC) in str(info.value)
+    assert list(app_dirs().user_models.iterdir()) == []  # no model, no temporary file
+    assert active_model_path() == tiny_model_path
 
 
 def test_fewer_than_ten_labels_is_a_clear_error(lib, bundled_model):
