@@ -191,11 +191,7 @@ def without_mood(
             continue
         if only is not None and row.track_id not in only:
             continue
-        kind = no_mood_reason(row.error)
-        if kind is None:
-            notes.append(NoMood(row.path, "unreadable", row.error))
-        else:
-            notes.append(NoMood(row.path, kind, row.error))
+        notes.append(NoMood(row.path, no_mood_reason(row.error) or "unreadable", row.error))
     return notes
 
 
