@@ -564,7 +564,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.forget_missing_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        # The platform's Quit key where it has one; Ctrl+Q where it has none (Windows, a
+        # bare X11 session), so the menu always shows a shortcut.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcuts(quit_keys or [QKeySequence("Ctrl+Q")])
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 

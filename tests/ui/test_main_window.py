@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tagger.core.moods import MOODS, display_name
@@ -878,3 +879,16 @@ def test_ctrl_page_keys_go_through_the_tabs(qtbot, make_window, small_library):
     qtbot.keyClick(window.table, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentIndex() == n - 1  # round the end
     assert window.next_tab_action.shortcut().toString() == "Ctrl+PgDown"
+
+
+def test_quit_has_a_shortcut_and_ctrl_q_closes(qtbot, make_window):
+    """Qt has no standard Quit key on Windows or a bare X11 session (this test's offscreen
+    platform among them): File > Quit then showed no shortcut and Ctrl+Q did nothing."""
+    window = make_window(auto_analyse=False)
+    quit_action = next(a for a in window.findChildren(QAction) if a.text() == "&Quit")
+    assert not quit_action.shortcut().isEmpty()
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # shortcuts need an active window
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
