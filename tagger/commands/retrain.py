@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Refit the model's final layer on the labels recorded for the songs in "
         "FOLDER (at least 10, of at least two moods; each retrain starts again from the "
         "bundled model, with all your labels), make the result the active model and "
-        "re-analyse the folder. The bundled model is never modified; --reset goes back to it.",
+        "re-analyse the folder. A model that gets fewer of your labels right than before "
+        "(both estimated on songs held out) is not used unless you pass --force. The "
+        "bundled model is never modified; --reset goes back to it.",
     )
     p.add_argument(
         "folder",
@@ -25,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "if any)",
     )
     p.add_argument("--reset", action="store_true", help="go back to the bundled model")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="use the retrained model even when it does not look better than before",
+    )
     p.add_argument("--jobs", type=int, default=None, help="analysis processes (default: cores)")
     p.set_defaults(func=run)
 
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             save_error = ""
             bar = ProgressBar("reading labelled songs", enabled=not args.quiet)
             try:
-                for ev in retrain(root, store):
+                for ev in retrain(root, store, keep_if_worse=not args.force):
                     if isinstance(ev, Progress) and ev.stage == "features":
                         bar.update(ev.done, ev.total, force=ev.done == ev.total)
                     elif isinstance(ev, RetrainResult):
@@ -80,8 +87,17 @@ def run(args: argparse.Namespace) -> int:
             for path, msg in result.skipped:
                 out.write(f"  skipped {path}: {msg}\n")
             out.write(result.summary() + "\n")
+            if not result.activated:
+                out.write(
+                    f"the retrained model does not look better than before on your "
+                    f"{result.n_used} labels, so it is not used: the current model "
+                    f"{result.base_model_id} stays active and nothing was re-analysed. Label "
+                    "more songs and retrain, or use it anyway with: mood-tagger retrain "
+                    f"--force {args.folder}\n"
+                )
+                return 0
             out.write(f"user model {result.model_id} is now active ({result.model_path})\n")
-            if result.after < result.before:
+            if result.looks_worse:
                 out.write(
                     "note: it does not look better than before on your labels; label more "
                     "songs and retrain, or go back with: mood-tagger retrain --reset "

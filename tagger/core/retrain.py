@@ -20,7 +20,7 @@ import contextlib
 import copy
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +83,13 @@ class RetrainConfig:
 
 @dataclass(frozen=True, slots=True)
 class RetrainResult:
-    """A user model was saved and made active."""
+    """A user model was fitted: saved and made active, or (``activated`` false) held back
+    because it does not look better than before, to be activated with :func:`activate`."""
 
-    model_path: Path
+    #: Where the model was saved (``None`` while it is held back).
+    model_path: Path | None
     model_id: str
-    #: The model that was active (and is now replaced).
+    #: The model that was active (and is now replaced, when ``activated``).
     base_model_id: str
     n_labels: int
     n_used: int
@@ -101,6 +103,14 @@ class RetrainResult:
     label_counts: dict[str, int] = field(default_factory=dict)
     #: What ``before`` measured: "the bundled model" or "the current model".
     before_model: str = "the current model"
+    activated: bool = True
+    #: The encoded checkpoint of a held-back model (what :func:`activate` saves).
+    data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def looks_worse(self) -> bool:
+        """Fewer of the labels right after retraining than before (both held out)."""
+        return self.after < self.before
 
     def summary(self) -> str:
         return (
@@ -118,8 +128,13 @@ def retrain(
     loaded: LoadedModel | None = None,
     config: RetrainConfig = RetrainConfig(),
     cancel: CancelToken | None = None,
+    keep_if_worse: bool = False,
 ) -> Iterator[Progress | RetrainResult]:
     """Fine-tune on the labels under ``root``; save, activate and yield the user model.
+
+    With ``keep_if_worse``, a model that scores lower on the labels than the starting
+    point (:attr:`RetrainResult.looks_worse`) is neither saved nor activated: the result
+    holds it (``activated`` false) for :func:`activate`, so the person can choose.
 
     Raises :class:`RetrainError` before any work when fewer than :data:`MIN_LABELS` songs
     are labelled or they all have one mood (or either is so once unreadable files are
@@ -146,7 +161,7 @@ def retrain(
         # last bits and its id, depend on the thread count, which an analysis in this
         # process may have changed.
         with _blas_threads(max(1, config.threads)):
-            yield from _retrain(labels, loaded, active_id, config, cancel)
+            yield from _retrain(labels, loaded, active_id, config, cancel, keep_if_worse)
     finally:
         torch.set_num_threads(old_threads)
 
@@ -157,6 +172,7 @@ def _retrain(
     active_id: str,
     config: RetrainConfig,
     cancel: CancelToken | None,
+    keep_if_worse: bool = False,
 ) -> Iterator[Progress | RetrainResult]:
     model = copy.deepcopy(loaded.model).eval()
     analyzer = Analyzer(loaded)
@@ -238,17 +254,8 @@ def _retrain(
     }
     data = encode_checkpoint(model, loaded.features, provenance, loaded.labels)
     model_id = model_id_of(data)
-    path = _save_and_activate(data, model_id)
-    log.info(
-        "user model %s saved to %s (%d songs, before %.3f, after %.3f)",
-        model_id,
-        path,
-        len(y),
-        before,
-        after,
-    )
-    yield RetrainResult(
-        model_path=path,
+    result = RetrainResult(
+        model_path=None,
         model_id=model_id,
         base_model_id=active_id,
         n_labels=len(labels),
@@ -263,7 +270,39 @@ def _retrain(
             if anchor_id != loaded.model_id or _is_bundled(loaded)
             else "the current model"
         ),
+        activated=False,
+        data=data,
     )
+    if keep_if_worse and result.looks_worse:
+        log.info(
+            "user model %s held back: before %.3f, after %.3f (%d songs)",
+            model_id,
+            before,
+            after,
+            len(y),
+        )
+        yield result
+        return
+    yield activate(result)
+
+
+def activate(result: RetrainResult) -> RetrainResult:
+    """Save a held-back retrained model and make it the active one (all or nothing, as
+    :func:`retrain` does; :class:`ModelSaveError` when it cannot be saved)."""
+    if result.activated:
+        return result
+    if result.data is None:
+        raise RetrainError("this retrained model is no longer there; retrain again")
+    path = _save_and_activate(result.data, result.model_id)
+    log.info(
+        "user model %s saved to %s (%d songs, before %.3f, after %.3f)",
+        result.model_id,
+        path,
+        result.n_used,
+        result.before,
+        result.after,
+    )
+    return replace(result, model_path=path, activated=True, data=None)
 
 
 def _save_and_activate(data: bytes, model_id: str) -> Path:

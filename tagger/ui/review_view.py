@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -47,7 +48,9 @@ from tagger.core.retrain import (
     MIN_LABELS,
     MIN_MOODS,
     RetrainConfig,
+    RetrainError,
     RetrainResult,
+    activate,
     can_retrain,
     reset_model,
 )
@@ -736,21 +739,49 @@ class ReviewView(QWidget):
     def _on_retrain_yielded(self, ev: object) -> None:
         if isinstance(ev, RetrainResult):
             self._retrain_result = ev
-            skipped = f" ({len(ev.skipped)} unreadable songs skipped)" if ev.skipped else ""
-            self.retrain_message.setText(
-                f"Your model is active. Accuracy on your labels, estimated on songs it did "
-                f"not learn from: <b>{ev.before:.0%}</b> with {ev.before_model} → "
-                f"<b>{ev.after:.0%}</b> after retraining ({ev.n_used} songs){skipped}. The library "
-                "is re-analysed with it."
-                + (
-                    " It does not look better than before: label more songs, or reset to "
-                    "the bundled model."
-                    if ev.after < ev.before
-                    else ""
-                )
-            )
+            if ev.activated:
+                self._say_retrained(ev)
         elif isinstance(ev, JobFailed):
             self.retrain_message.setText(f"Retraining did not run: {ev.message}")
+
+    def _estimate_text(self, ev: RetrainResult) -> str:
+        skipped = f" ({len(ev.skipped)} unreadable songs skipped)" if ev.skipped else ""
+        return (
+            f"Accuracy on your labels, estimated on songs it did not learn from: "
+            f"<b>{ev.before:.0%}</b> with {ev.before_model} → <b>{ev.after:.0%}</b> after "
+            f"retraining ({ev.n_used} songs){skipped}."
+        )
+
+    def _say_retrained(self, ev: RetrainResult) -> None:
+        self.retrain_message.setText(
+            f"Your model is active. {self._estimate_text(ev)} The library is re-analysed "
+            "with it."
+            + (
+                " It does not look better than before: label more songs, or reset to "
+                "the bundled model."
+                if ev.looks_worse
+                else ""
+            )
+        )
+
+    def _ask_use_worse(self, ev: RetrainResult) -> bool:
+        """Ask whether to use a retrained model that scored lower than before (default:
+        keep the current model)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Use the retrained model?",
+            f"The retrained model got {ev.after:.0%} of your {ev.n_used} labelled songs "
+            f"right, against {ev.before:.0%} with {ev.before_model} (each estimated on "
+            "songs it did not learn from). It does not look better.\n\n"
+            "Keep the current model, or use the new one anyway?",
+            parent=self,
+        )
+        use = box.addButton("Use New Model", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep Current Model", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is use
 
     def _on_retrain_errored(self, message: str) -> None:
         self.retrain_message.setText(f"Retraining failed: {message}")
@@ -763,10 +794,28 @@ class ReviewView(QWidget):
         result = getattr(self, "_retrain_result", None)
         if cancelled and result is None:
             self.retrain_message.setText("Retraining cancelled; the model is unchanged.")
+        if result is not None and not result.activated:
+            result = self._decide_on_worse(result)
         self._refresh_retrain()
         self.retrain_finished.emit(result)
         if result is not None:
             self.model_changed.emit(str(result.model_path))
+
+    def _decide_on_worse(self, ev: RetrainResult) -> RetrainResult | None:
+        """A held-back model (it scored lower): ask; activate it or keep the current one."""
+        if not self._ask_use_worse(ev):
+            self.retrain_message.setText(
+                f"Kept the current model: the retrained one does not look better. "
+                f"{self._estimate_text(ev)} Label more songs and retrain."
+            )
+            return None
+        try:
+            used = activate(ev)
+        except RetrainError as exc:  # ModelSaveError: disk full, read-only folder
+            self.retrain_message.setText(f"Retraining failed: {exc}")
+            return None
+        self._say_retrained(used)
+        return used
 
     def reset_to_bundled(self) -> None:
         if self.retraining:

@@ -82,7 +82,10 @@ def retrain_job(
     store = Store(Path(store_path))
     try:
         loaded = load_model(model_path)
-        yield from retrain(root, store, loaded, config or RetrainConfig(), cancel)
+        # a model that scores lower than before is held back: the view asks the person
+        yield from retrain(
+            root, store, loaded, config or RetrainConfig(), cancel, keep_if_worse=True
+        )
     except MoodTaggerError as exc:
         yield JobFailed("retrain", str(exc))
     finally:

@@ -79,26 +79,41 @@ def test_retrain_then_reset(lib, capsys):
     assert "needs the music folder" in capsys.readouterr().err
 
 
-def test_a_worse_estimate_is_pointed_out(lib, capsys, monkeypatch):
-    """When the held-out estimate drops, the command says so and how to go back."""
-    import dataclasses
-
+def _estimates(monkeypatch, before: float, after: float) -> None:
+    """Make the core's held-out estimates ``before`` then ``after`` (one call each)."""
     import tagger.core.retrain as core_retrain
 
-    real = core_retrain.retrain
+    values = iter([before, after])
+    monkeypatch.setattr(core_retrain, "_accuracy", lambda probs, y: next(values))
 
-    def worse(*args, **kwargs):
-        for ev in real(*args, **kwargs):
-            if isinstance(ev, core_retrain.RetrainResult):
-                ev = dataclasses.replace(ev, before=0.8, after=0.5)
-            yield ev
 
-    monkeypatch.setattr(core_retrain, "retrain", worse)
+def test_a_model_that_looks_worse_is_not_used(lib, capsys, monkeypatch):
+    """A retrained model that gets fewer labels right than before is not saved, activated
+    or used to re-analyse the folder; the command says so, with both figures and --force."""
+    _estimates(monkeypatch, 0.8, 0.5)
     label(lib, 12)
     assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
     out = capsys.readouterr().out
     assert "80% before (with the bundled model) -> 50% after" in out
+    assert "does not look better than before on your 12 labels, so it is not used" in out
+    assert f"mood-tagger retrain --force {lib}" in out
+    assert "re-analysed 1" not in out and "is now active" not in out
+    assert active_model_path() == bundled_model_path()
+    assert "active_model" not in load_settings()
+    assert not list(app_dirs().user_models.glob("*.pt"))
+
+
+def test_force_uses_a_model_that_looks_worse(lib, capsys, monkeypatch):
+    """With --force the model is used anyway, and the command says how to go back."""
+    _estimates(monkeypatch, 0.8, 0.5)
+    label(lib, 12)
+    assert main(["-q", "retrain", str(lib), "--force", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    user = load_model()
+    assert active_model_path() == user.path != bundled_model_path()
+    assert f"user model {user.model_id} is now active" in out
     assert "does not look better" in out and f"mood-tagger retrain --reset {lib}" in out
+    assert "re-analysed 13 songs" in out
 
 
 def test_too_few_labels_is_a_usage_error(lib, capsys):

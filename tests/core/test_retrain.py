@@ -281,3 +281,36 @@ def test_retrain_works_from_a_small_custom_model(lib, tiny_model_path):
     assert user.model_id == res.model_id and user.model.kwargs == tiny.model.kwargs
     assert user.provenance["anchor_model_id"] == tiny.model_id
     assert user.labels == MOODS
+
+
+def test_keep_if_worse_holds_back_a_model_that_scores_lower(lib, bundled_model, monkeypatch):
+    """With keep_if_worse a model scoring lower than before on the held-out labels is not
+    saved or activated; activate() then saves it and makes it active, as retrain would."""
+    import tagger.core.retrain as core_retrain
+
+    values = iter([0.8, 0.5])  # before, after
+    monkeypatch.setattr(core_retrain, "_accuracy", lambda probs, y: next(values))
+    with Store.open_default() as store:
+        label_all(lib, store)
+        _, res = run(retrain(lib, store, bundled_model, FAST, keep_if_worse=True))
+    assert res is not None and res.looks_worse and not res.activated
+    assert res.model_path is None and res.data
+    assert active_model_path() == bundled_model_path() and "active_model" not in load_settings()
+    assert not list(app_dirs().user_models.glob("*.pt"))
+    used = core_retrain.activate(res)
+    assert used.activated and used.data is None and used.model_id == res.model_id
+    assert active_model_path() == used.model_path
+    assert load_model().model_id == res.model_id == model_id_of(used.model_path.read_bytes())
+    assert core_retrain.activate(used) is used  # already active: nothing to do
+
+
+def test_keep_if_worse_activates_a_model_that_is_not_worse(lib, bundled_model, monkeypatch):
+    import tagger.core.retrain as core_retrain
+
+    values = iter([0.5, 0.5])  # a tie is not worse
+    monkeypatch.setattr(core_retrain, "_accuracy", lambda probs, y: next(values))
+    with Store.open_default() as store:
+        label_all(lib, store)
+        _, res = run(retrain(lib, store, bundled_model, FAST, keep_if_worse=True))
+    assert res is not None and res.activated and not res.looks_worse
+    assert active_model_path() == res.model_path

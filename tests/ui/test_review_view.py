@@ -280,6 +280,63 @@ def test_retrain_and_reset_through_the_gui(qtbot, make_view, lib):
     assert not view.reset_button.isEnabled()
 
 
+def _worse_estimates(monkeypatch) -> None:
+    """The core's held-out estimates: 80% before, 50% after retraining."""
+    import tagger.core.retrain as core_retrain
+
+    values = iter([0.8, 0.5])
+    monkeypatch.setattr(core_retrain, "_accuracy", lambda probs, y: next(values))
+
+
+def _answer(monkeypatch, button: str) -> list[str]:
+    """Answer the next message box by clicking ``button``; returns the texts asked."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+
+    def exec_(box):
+        asked.append(box.text())
+        assert box.defaultButton().text() == "Keep Current Model"
+        next(b for b in box.buttons() if b.text() == button).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
+    return asked
+
+
+@pytest.mark.parametrize("use", [False, True])
+def test_a_retrained_model_that_looks_worse_is_used_only_if_asked(
+    qtbot, make_view, monkeypatch, use
+):
+    """A retrained model scoring lower than before is not activated behind the person's
+    back: the view asks (default: keep). Keep leaves the model, the settings and the
+    model folder as they were; use activates it as a better one would be."""
+    from tagger.core.paths import app_dirs
+
+    _worse_estimates(monkeypatch)
+    asked = _answer(monkeypatch, "Use New Model" if use else "Keep Current Model")
+    view = make_view()
+    changed: list[object] = []
+    view.model_changed.connect(changed.append)
+    for i in range(12):
+        view.decide(("happy", "sad")[i % 2])
+    with qtbot.waitSignal(view.retrain_finished, timeout=60_000) as sig:
+        view.start_retrain()
+    assert len(asked) == 1 and "50% of your 12 labelled songs right, against 80%" in asked[0]
+    text = view.retrain_message.text()
+    if use:
+        assert sig.args[0] is not None and sig.args[0].activated
+        assert changed == [str(sig.args[0].model_path)]
+        assert active_model_path() == sig.args[0].model_path
+        assert "Your model is active" in text and "does not look better" in text
+    else:
+        assert sig.args == [None] and changed == []
+        assert "active_model" not in load_settings()
+        assert not list(app_dirs().user_models.glob("*.pt"))
+        assert "Kept the current model" in text and "<b>50%</b> after retraining" in text
+    assert not view.retraining and view.retrain_button.isEnabled()
+
+
 def test_retrain_can_be_cancelled(qtbot, make_view):
     view = make_view()
     for i in range(12):
