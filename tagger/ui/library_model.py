@@ -330,6 +330,10 @@ class LibraryModel(QAbstractTableModel):
         if role == STATUS_ROLE:
             return self.status_of(r)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == Column.TAG and r.tag_error and not r.mood_tag:
+                return (
+                    f"Mood tag could not be read: {r.tag_error.removeprefix('cannot read tags: ')}"
+                )
             if r.error and r.scores is None:
                 return f"{r.path}\n{r.error}"
             if col == Column.MOOD and r.mood:
@@ -382,8 +386,8 @@ class LibraryModel(QAbstractTableModel):
             return f"{s.energy:.2f}" if s else ""
         if col == Column.VALENCE:
             return f"{s.valence:.2f}" if s else ""
-        if col == Column.TAG:
-            return r.mood_tag or ""
+        if col == Column.TAG:  # blank would read as "no mood tag"
+            return r.mood_tag or ("can't read" if r.tag_error else "")
         if col == Column.STATUS:
             return self.status_of(r)
         return None

@@ -322,11 +322,18 @@ def test_details_of_a_file_whose_tags_cannot_be_read_say_so(qtbot, make_window, 
         window.select_track(next(r.track_id for r in window.rows if r.path == path))
         assert window.detail.row.path == path
         text = window.detail.tag_label.text()
+        track_id = next(r.track_id for r in window.rows if r.path == path)
+        cell = window.library_model.index_for(track_id, Column.TAG)
+        shown = cell.data(Qt.ItemDataRole.DisplayRole)
+        tip = cell.data(Qt.ItemDataRole.ToolTipRole)
         if tag_error:
             reason = tag_error.removeprefix("cannot read tags: ")
             assert text == f"could not be read ({reason})"
+            # the table's column too: blank read as "no mood tag in the file"
+            assert shown == "can't read" and tip == f"Mood tag could not be read: {reason}"
         else:  # read fine (the audio is what is broken): no mood tag in it
             assert text == "none written"
+            assert shown == ""
 
 
 def test_details_pane_during_a_reanalysis_shows_no_stale_picture(
