@@ -56,16 +56,20 @@ def decode_clip(
     offset: float = 0.0,
     max_seconds: float = MAX_SECONDS,
     cancel: CancelToken | None = None,
+    rate: int | None = None,
 ) -> Clip:
     """Decode ``max_seconds`` of ``path`` from ``offset``; raise :class:`DecodeError`."""
-    clips = list(iter_clip(path, start_at, offset, max_seconds, cancel=cancel))
+    clips = list(iter_clip(path, start_at, offset, max_seconds, cancel=cancel, rate=rate))
     if not clips:
         raise DecodeError(Path(path), "decoding was cancelled")
     return clips[-1]
 
 
 def iter_preview(
-    path: str | Path, start_at: float = 0.0, cancel: CancelToken | None = None
+    path: str | Path,
+    start_at: float = 0.0,
+    cancel: CancelToken | None = None,
+    rate: int | None = None,
 ) -> Iterator[Clip]:
     """Clips of ``path`` for the preview, each one longer, all playing from ``start_at``.
 
@@ -73,13 +77,17 @@ def iter_preview(
     long song to decode), then up to :data:`MAX_SECONDS` around it: what follows
     ``start_at`` from the same decode, so a playing clip carries on seamlessly, and at
     most half of it before (a 1-hour song is previewed from its middle, not its first ten
-    minutes). Raises :class:`DecodeError`; yields nothing more once ``cancel`` is set.
+    minutes). ``rate``: the sample rate wanted (an output device that takes no other);
+    by default the file's own when it is 44.1 or 48 kHz. Raises :class:`DecodeError`;
+    yields nothing more once ``cancel`` is set.
     """
     start_at = max(0.0, start_at)
     head = min(start_at, MAX_SECONDS / 2)
     tail: Clip | None = None
     try:
-        for tail in iter_clip(path, start_at, start_at, MAX_SECONDS - head, FIRST_SECONDS, cancel):
+        for tail in iter_clip(
+            path, start_at, start_at, MAX_SECONDS - head, FIRST_SECONDS, cancel, rate
+        ):
             if tail.samples.shape[0] > 0:
                 yield tail
     except DecodeError:
@@ -91,12 +99,12 @@ def iter_preview(
     if start_at > 0 and (tail is None or tail.samples.shape[0] == 0):
         # The audio ends before ``start_at``: a file cut short since it was analysed.
         log.info("%s: no audio at %.1f s; previewing it from the start", path, start_at)
-        yield from iter_clip(path, 0.0, 0.0, MAX_SECONDS, FIRST_SECONDS, cancel)
+        yield from iter_clip(path, 0.0, 0.0, MAX_SECONDS, FIRST_SECONDS, cancel, rate)
         return
     if tail is None or head <= 0:
         return
     try:
-        before = decode_clip(path, 0.0, start_at - head, head, cancel)
+        before = decode_clip(path, 0.0, start_at - head, head, cancel, rate)
     except DecodeError as exc:  # gone or damaged since: keep what plays
         log.debug("%s: no preview before %.1f s: %s", path, start_at, exc)
         return
@@ -116,6 +124,7 @@ def iter_clip(
     max_seconds: float = MAX_SECONDS,
     first_seconds: float | None = None,
     cancel: CancelToken | None = None,
+    rate: int | None = None,
 ) -> Iterator[Clip]:
     """Decode like :func:`decode_clip`, yielding the first ``first_seconds`` as a clip of
     their own as soon as they are decoded (something to play at once), then the whole.
@@ -130,7 +139,8 @@ def iter_clip(
         stream = container.streams.audio[0]
         cc = stream.codec_context
         native = int(cc.sample_rate or 0)
-        rate = native if native in NATIVE_RATES else DEFAULT_RATE
+        if rate is None:
+            rate = native if native in NATIVE_RATES else DEFAULT_RATE
         layout = "stereo" if (cc.channels or 1) >= 2 else "mono"
         n_ch = 2 if layout == "stereo" else 1
         resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
@@ -172,6 +182,17 @@ def iter_clip(
     if not chunks:
         raise DecodeError(path, "no decodable audio")
     yield _clip(path, chunks, need, rate, offset, start_at)
+
+
+def resample_clip(clip: Clip, rate: int) -> Clip:
+    """``clip`` at another sample rate (soxr, as the analysis resamples)."""
+    import soxr
+
+    if clip.sample_rate == rate:
+        return clip
+    y = soxr.resample(clip.samples.astype(np.float32), clip.sample_rate, rate, quality="HQ")
+    samples = np.clip(np.rint(y), -32768, 32767).astype(np.int16).reshape(-1, clip.channels)
+    return Clip(clip.path, samples, rate, clip.offset, clip.start_at)
 
 
 def _clip(

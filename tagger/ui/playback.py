@@ -6,7 +6,9 @@ and stopping the stream happen in the GUI thread. When PortAudio is missing (``i
 sounddevice`` raises OSError) or there is no output device, :attr:`Player.available` is
 False, :attr:`Player.unavailable_reason` says why, and every method is a harmless no-op.
 A stream that cannot be opened, or that dies while playing (the device unplugged), stops
-playback with :attr:`Player.errored`; the next Play opens a new one.
+playback with :attr:`Player.errored`; the next Play opens a new one. A device that refuses
+the clip's sample rate gets its own default rate instead (the clip resampled, later songs
+decoded at that rate).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from tagger.core.preview import Clip
+from tagger.core.preview import Clip, resample_clip
 from tagger.ui.review_workers import GeneratorWorker, JobFailed, decode_job
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,10 @@ class Player(QObject):
         self,
         parent: QObject | None = None,
         stream_factory: Callable[..., Any] | None = None,
+        device_rate: Callable[[], float] | None = None,
     ) -> None:
+        """``device_rate``: the output device's default sample rate (by default asked of
+        sounddevice), tried when the device refuses a clip's own rate."""
         super().__init__(parent)
         self._sd: Any = None
         self._reason: str | None = None
@@ -74,7 +79,14 @@ class Player(QObject):
             self._sd, self._reason = probe_output()
             if self._sd is not None:
                 stream_factory = self._sd.OutputStream
+                sd = self._sd
+                device_rate = device_rate or (
+                    lambda: sd.query_devices(kind="output")["default_samplerate"]
+                )
         self._factory = stream_factory
+        self._device_rate = device_rate
+        #: The rate the device took after refusing a clip's own (then used for every clip).
+        self._rate: int | None = None
         self._lock = threading.Lock()
         self._clip: Clip | None = None
         self._frame = 0  # next frame to play (index into clip.samples)
@@ -136,7 +148,9 @@ class Player(QObject):
         if self._worker is not None:
             self._worker.cancel()
         self._pending_play = play
-        w = GeneratorWorker(decode_job, path, start_at)
+        # the device's rate once it refused a file's own (else the file's own)
+        rate = {"rate": self._rate} if self._rate else {}
+        w = GeneratorWorker(decode_job, path, start_at, **rate)
         w.signals.yielded.connect(lambda ev, w=w: self._on_decode_yielded(w, ev))
         w.signals.errored.connect(lambda msg, w=w: self._on_decode_errored(w, msg))
         w.signals.finished.connect(lambda _c, w=w: self._on_decode_finished(w))
@@ -146,6 +160,7 @@ class Player(QObject):
     def set_clip(self, clip: Clip) -> None:
         """Use an already decoded clip (positioned at its ``start_at``)."""
         self.stop()
+        clip = self._for_device(clip)
         with self._lock:
             self._clip = clip
             self._frame = self._frame_at(clip.start_at)
@@ -161,21 +176,69 @@ class Player(QObject):
         if self._frame >= clip.samples.shape[0]:
             self._frame = 0
         try:
-            if self._stream is None:
-                self._stream = self._factory(
-                    samplerate=clip.sample_rate,
-                    channels=clip.channels,
-                    dtype="float32",
-                    callback=self._callback,
-                )
-            self._stream.start()
+            self._open_stream(clip)
         except Exception as exc:  # PortAudioError: device busy, unplugged, unsupported rate
-            # Not switched off for good: Play tries again (headphones plugged back in).
-            log.warning("cannot open the audio output: %s", exc)
-            self._close_stream()
-            self.errored.emit(f"Cannot play: cannot open the audio output ({exc}).")
-            return
+            if not self._use_device_rate(clip, exc):
+                # Not switched off for good: Play tries again (headphones plugged back in).
+                log.warning("cannot open the audio output: %s", exc)
+                self._close_stream()
+                self.errored.emit(f"Cannot play: cannot open the audio output ({exc}).")
+                return
         self._set_playing(True)
+
+    def _open_stream(self, clip: Clip) -> None:
+        if self._stream is None:
+            self._stream = self._factory(
+                samplerate=clip.sample_rate,
+                channels=clip.channels,
+                dtype="float32",
+                callback=self._callback,
+            )
+        self._stream.start()
+
+    def _use_device_rate(self, clip: Clip, exc: Exception) -> bool:
+        """After ``exc`` opening at the clip's rate: try the device's default rate (the
+        clip resampled, at the same place). True when that plays."""
+        self._close_stream()
+        try:
+            rate = round(float(self._device_rate())) if self._device_rate else 0
+        except Exception as err:  # the device went away meanwhile
+            log.debug("no default sample rate for the audio output: %s", err)
+            return False
+        if rate <= 0 or rate == clip.sample_rate:
+            return False
+        log.warning(
+            "the audio output refused %d Hz (%s); playing at its default %d Hz",
+            clip.sample_rate,
+            exc,
+            rate,
+        )
+        self._rate = rate
+        self._swap(self._for_device(clip))
+        try:
+            self._open_stream(self._clip)  # type: ignore[arg-type]
+        except Exception as err:
+            log.warning("the audio output refused %d Hz too: %s", rate, err)
+            self._close_stream()
+            return False
+        return True
+
+    def _for_device(self, clip: Clip) -> Clip:
+        """``clip`` at the rate the device takes, if it refused the clip's own before."""
+        if self._rate is None or clip.sample_rate == self._rate:
+            return clip
+        return resample_clip(clip, self._rate)
+
+    def _swap(self, clip: Clip) -> None:
+        """Play ``clip`` from where the current one is (the same song, longer or resampled)."""
+        old = self._clip
+        assert old is not None
+        with self._lock:
+            position = old.offset + self._frame / old.sample_rate
+            self._clip = clip
+            self._frame = self._frame_at(position)
+        self.clip_loaded.emit(clip)
+        self.position_changed.emit(self.position)
 
     def pause(self) -> None:
         if not self._playing:
@@ -302,15 +365,11 @@ class Player(QObject):
         """Swap in a longer clip of the playing song, at the same place, without a gap."""
         old = self._clip
         assert old is not None
+        clip = self._for_device(clip)  # decoded before the device refused the file's rate
         if (clip.sample_rate, clip.channels) != (old.sample_rate, old.channels):
             self.set_clip(clip)  # not the same stream format (cannot happen in one decode)
             return
-        with self._lock:
-            position = old.offset + self._frame / old.sample_rate
-            self._clip = clip
-            self._frame = self._frame_at(position)
-        self.clip_loaded.emit(clip)
-        self.position_changed.emit(self.position)
+        self._swap(clip)
 
     def _on_decode_finished(self, w: GeneratorWorker) -> None:
         if w is self._worker:

@@ -38,13 +38,15 @@ class SpectrogramReady:
     starts: tuple[float, ...]
 
 
-def decode_job(path: str, start_at: float, cancel: CancelToken | None = None) -> Iterator[object]:
-    """Decode a song for the preview (off the GUI thread)."""
+def decode_job(
+    path: str, start_at: float, cancel: CancelToken | None = None, rate: int | None = None
+) -> Iterator[object]:
+    """Decode a song for the preview (off the GUI thread), at ``rate`` if given."""
     from tagger.core.errors import FileError
     from tagger.core.preview import iter_preview
 
     try:
-        yield from iter_preview(path, start_at, cancel)
+        yield from iter_preview(path, start_at, cancel, rate)
     except FileError as exc:
         yield JobFailed(path, exc.message)
 

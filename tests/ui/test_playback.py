@@ -255,3 +255,52 @@ def test_decode_clip_keeps_stereo_and_native_rate(tmp_path):
         assert clip.sample_rate == rate and clip.channels == 2
         assert clip.duration == pytest.approx(2.0, abs=0.1) and clip.start_at == 1.0
         assert clip.samples.dtype == np.int16 and np.abs(clip.samples).max() > 100
+
+
+class PickyStream(FakeStream):
+    """A device that takes 48 kHz only (as some hardware outputs without a rate converter)."""
+
+    def __init__(self, samplerate, channels, dtype, callback):
+        if samplerate != 48000:
+            raise RuntimeError("Invalid sample rate [PaErrorCode -9997]")
+        super().__init__(samplerate, channels, dtype, callback)
+
+
+def test_a_device_that_refuses_the_rate_plays_at_its_own(qtbot, tmp_path):
+    """A device refusing the clip's sample rate gets its default rate: the clip resampled
+    (same place, same length and pitch), and the next song decoded at that rate."""
+    rate = 44100
+    t = np.arange(rate) / rate
+    tone = (np.sin(2 * np.pi * 441 * t) * 16000).astype(np.int16)
+    clip = Clip("x.wav", np.stack([tone, tone], axis=1), rate, 10.0, start_at=10.5)
+    p = Player(stream_factory=PickyStream, device_rate=lambda: 48000.0)
+    errors: list[str] = []
+    p.errored.connect(errors.append)
+    p.set_clip(clip)
+    p.play()
+    assert errors == [] and p.playing
+    stream = FakeStream.instances[-1]
+    assert stream.samplerate == 48000 and p.clip.sample_rate == 48000
+    assert p.clip.samples.shape[0] == 48000 and p.clip.duration == pytest.approx(11.0)
+    assert p.position == pytest.approx(10.5, abs=1e-3)  # where it was
+    out = stream.pull(4800)[:, 0]
+    crossings = np.count_nonzero(np.diff(np.signbit(out)))  # 441 Hz: ~88 in 0.1 s
+    assert 86 <= crossings <= 90
+    # the next song is decoded for the device's rate, so it opens at once
+    song = write_audio(tmp_path / "a.wav", 2.0, "bright")
+    with qtbot.waitSignal(p.clip_loaded, timeout=10_000):
+        p.load(str(song), 0.0, play=True)
+    qtbot.waitUntil(lambda: p.decode_worker is None, timeout=10_000)
+    assert p.clip.sample_rate == 48000 and p.playing and errors == []
+
+
+def test_a_device_that_refuses_its_own_rate_too_says_so(qtbot):
+    def refuse(**kw):
+        raise RuntimeError("Invalid sample rate")
+
+    p = Player(stream_factory=refuse, device_rate=lambda: 48000.0)
+    with qtbot.waitSignal(p.errored) as sig:
+        p.set_clip(ramp_clip(rate=44100))
+        p.play()
+    assert sig.args[0] == "Cannot play: cannot open the audio output (Invalid sample rate)."
+    assert not p.playing
