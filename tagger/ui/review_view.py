@@ -141,6 +141,7 @@ class ReviewView(QWidget):
         self._undo: list[Decision] = []
         self._session_ids: set[int] = set()  # decided here: they stay in the queue
         self._media_key: tuple[int, str] | None = None  # song whose audio/spectrogram is shown
+        self._song_seconds = 0.0  # its length, from the scan
         self._spec_worker: GeneratorWorker | None = None
         self._retrain_worker: GeneratorWorker | None = None
         self.player = player or Player(self)
@@ -532,6 +533,7 @@ class ReviewView(QWidget):
             self._set_spectrogram(None, "")
             self.player.stop()
             self._media_key = None
+            self._song_seconds = 0.0
             return
         self.title_label.setText(row.title or Path(row.path).stem)
         self.meta_label.setText(
@@ -553,6 +555,7 @@ class ReviewView(QWidget):
             self.status_label.setText(f"Reviewed: corrected to <b>{display_name(label)}</b>")
         for m, p in s.as_dict().items():
             self.bars[m].setValue(round(p * 100))
+        self._song_seconds = row.duration or 0.0
         if self._media_key == (row.track_id, row.path):
             return  # same song (a library refresh): keep the spectrogram and playback
         self._media_key = (row.track_id, row.path)
@@ -624,16 +627,30 @@ class ReviewView(QWidget):
         self.playback_message.setText(reason or "")
         self.playback_message.setVisible(bool(reason))
 
+    def _song_length(self) -> float:
+        """The song's length: the scan's, or what is decoded (a long song's preview is a
+        10-minute stretch of it)."""
+        clip = self.player.clip
+        return max(self._song_seconds, clip.duration if clip else 0.0)
+
     def _on_player_clip_loaded(self, clip: Any) -> None:
-        self.seek_slider.setRange(0, int(clip.duration * 1000))
+        self.seek_slider.setRange(0, int(self._song_length() * 1000))
         self._update_playback_enabled()  # this song plays: clear the last one's error
 
     def _on_player_position_changed(self, seconds: float) -> None:
         if not self.seek_slider.isSliderDown():
             self.seek_slider.setValue(int(seconds * 1000))
+        self.time_label.setText(f"{_mmss(seconds)} / {_mmss(self._song_length())}")
+
+    def seek(self, seconds: float) -> None:
+        """Play from ``seconds`` into the song; outside the decoded stretch of a long song,
+        that part is decoded first (from there, as a new song's preview is)."""
         clip = self.player.clip
-        total = clip.duration if clip else 0.0
-        self.time_label.setText(f"{_mmss(seconds)} / {_mmss(total)}")
+        outside = clip is not None and not clip.offset - 0.5 <= seconds <= clip.duration + 0.5
+        if clip is not None and outside and seconds < self._song_length():
+            self.player.load(clip.path, seconds, play=self.player.playing)
+            return
+        self.player.seek(seconds)
 
     def _on_player_playing_changed(self, playing: bool) -> None:
         self.play_button.setText("Pause" if playing else "Play")
@@ -649,12 +666,12 @@ class ReviewView(QWidget):
             self.time_label.setText("0:00 / 0:00")
 
     def _on_seek_slider_released(self) -> None:
-        self.player.seek(self.seek_slider.value() / 1000)
+        self.seek(self.seek_slider.value() / 1000)
 
     def _on_seek_slider_action_triggered(self, _action: int) -> None:
         """A click beside the handle, the wheel: seek there (a drag seeks on release)."""
         if not self.seek_slider.isSliderDown():
-            self.player.seek(self.seek_slider.sliderPosition() / 1000)
+            self.seek(self.seek_slider.sliderPosition() / 1000)
 
     def _on_volume_slider_value_changed(self, value: int) -> None:
         self.player.set_volume(value / 100)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -501,3 +502,40 @@ def test_an_output_that_fails_to_open_says_so_and_play_tries_again(qtbot, make_v
     key(qtbot, view, Qt.Key.Key_Space)
     assert view.player.playing and view.play_button.text() == "Pause"
     assert not view.playback_message.isVisible()
+
+
+def test_a_long_song_shows_its_length_and_seeks_anywhere(qtbot, tmp_path, tiny):
+    """A 13-minute song's preview decodes a 10-minute stretch around the analysed part: the
+    time shows the song's length (not the stretch's end), the bar spans the whole song, and
+    a seek outside the stretch decodes from there."""
+    import soundfile as sf
+
+    root = tmp_path / "long"
+    song = root / "Band" / "Record" / "01 long.wav"
+    song.parent.mkdir(parents=True)
+    rate, seconds = 8000, 13 * 60
+    t = np.arange(rate * seconds) / rate
+    sf.write(song, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+    with Store.open_default() as store:
+        for _ in analyze_library(root, store, tiny, jobs=1):
+            pass
+        view = ReviewView(store, root, lambda: tiny, player=Player(stream_factory=FakeStream))
+        qtbot.addWidget(view)
+        view.set_rows(library_rows(root, store, tiny.model_id))
+        player = view.player
+        qtbot.waitUntil(lambda: player.clip is not None and not player.loading, timeout=30_000)
+        clip = player.clip
+        assert clip.offset > 60 and clip.duration < seconds - 10  # a stretch of the song
+        assert view.time_label.text().endswith(" / 13:00")
+        assert view.seek_slider.maximum() == seconds * 1000
+        view.seek(775.0)  # after the stretch
+        qtbot.waitUntil(lambda: player.clip is not None and not player.loading, timeout=30_000)
+        assert player.position == pytest.approx(775, abs=0.1)
+        assert player.clip.offset <= 775 <= player.clip.duration
+        assert view.time_label.text() == "12:55 / 13:00"
+        view.seek(10.0)  # before it
+        qtbot.waitUntil(lambda: player.clip is not None and not player.loading, timeout=30_000)
+        assert player.position == pytest.approx(10, abs=0.1)
+        view.seek(10.5)  # inside: no new decode
+        assert not player.loading and player.position == pytest.approx(10.5, abs=0.01)
+        assert view.shutdown(20_000)
