@@ -21,6 +21,7 @@ from tagger.core.moods import MOODS, MoodScores
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.scan import ScanResult, scan
 from tagger.core.store import Store
+from tagger.core.writelock import WriteLock
 
 log = logging.getLogger(__name__)
 
@@ -301,15 +302,30 @@ def find_missing(
     )
 
 
-def forget_missing(store: Store, missing: MissingSongs) -> int:
+#: Logged while :func:`forget_missing` waits for a write or undo batch to finish.
+FORGET_WAITING = "another write or undo is running; waiting to forget the missing songs..."
+
+
+def forget_missing(store: Store, missing: MissingSongs, cancel: CancelToken | None = None) -> int:
     """Forget the songs of ``missing`` (their moods, labels and tag-write history) that
-    are still missing: one whose file came back since is kept. Returns how many."""
-    still = store.missing_tracks(missing.root)
-    ids = [
-        track_id
-        for path, track_id in zip(missing.paths, missing.track_ids, strict=True)
-        if still.get(path, (None,))[0] == track_id and not os.path.lexists(path)
-    ]
-    store.forget_tracks(ids)
+    are still missing: one whose file came back since is kept. Returns how many (0 when
+    cancelled while waiting).
+
+    Holds the database's write lock, as a write or undo batch does (waiting, with a
+    logged warning, while one runs), so no batch loses the rows it is using."""
+    lock = WriteLock(store.path)
+    if not lock.acquire(FORGET_WAITING, cancel):
+        log.info("forgetting the missing songs of %s was cancelled", missing.root)
+        return 0
+    try:
+        still = store.missing_tracks(missing.root)
+        ids = [
+            track_id
+            for path, track_id in zip(missing.paths, missing.track_ids, strict=True)
+            if still.get(path, (None,))[0] == track_id and not os.path.lexists(path)
+        ]
+        store.forget_tracks(ids)
+    finally:
+        lock.release()
     log.info("forgot %d missing song(s) of %s", len(ids), missing.root)
     return len(ids)

@@ -10,16 +10,24 @@ killed writer never leaves the library locked. The lock file itself is left in p
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 
 from tagger.core.errors import StoreError
+from tagger.core.progress import CancelToken
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
     import msvcrt
+
+log = logging.getLogger(__name__)
+
+#: How often a blocked :meth:`WriteLock.acquire` tries again.
+POLL_S = 0.2
 
 
 class WriteLock:
@@ -46,6 +54,18 @@ class WriteLock:
             os.close(fd)
             return False
         self._fd = fd
+        return True
+
+    def acquire(self, waiting: str, cancel: CancelToken | None = None) -> bool:
+        """Take the lock, waiting while another holder has it (``waiting`` is logged once,
+        as a warning); False if ``cancel`` is set first."""
+        if self.try_acquire():
+            return True
+        log.warning("%s (%s)", waiting, self.path)
+        while not self.try_acquire():
+            if cancel is not None and cancel.cancelled:
+                return False
+            time.sleep(POLL_S)
         return True
 
     def release(self) -> None:

@@ -48,7 +48,7 @@ def forget_job(missing: Any, cancel: CancelToken | None = None) -> Iterator[Forg
     from tagger.core.store import Store
 
     with Store.open_default() as store:
-        yield Forgotten(forget_missing(store, missing))
+        yield Forgotten(forget_missing(store, missing, cancel))
 
 
 def _n(count: int, word: str) -> str:

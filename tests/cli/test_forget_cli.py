@@ -118,3 +118,62 @@ def test_forgetting_keeps_undo_for_the_songs_that_are_left(music, capsys):
     assert main(["-q", "forget", "--missing", str(music)]) == 0
     assert main(["undo", str(music)]) == 0
     assert "Undo last write: 3 file(s) updated\n" in capsys.readouterr().out
+
+
+def test_forget_waits_for_a_write_batch_holding_the_lock(music, capsys):
+    """A forget (the command's and the app's core function) takes the write lock that
+    write and undo batches take: it waits, forgetting nothing, while another holder has
+    it, and stops if cancelled while waiting."""
+    import logging
+    import threading
+
+    from tagger.core.library import MissingSongs, find_missing, forget_missing
+    from tagger.core.progress import CancelToken
+    from tagger.core.writelock import WriteLock
+
+    songs = _labelled(music, capsys)
+    songs["01.mp3"].unlink()
+    with Store.open_default() as store:
+        missing = next(e for e in find_missing(music, store) if isinstance(e, MissingSongs))
+        before = _state(music)
+        other = WriteLock(store.path)  # a write batch, as another process would hold it
+        assert other.try_acquire()
+        try:
+            token = CancelToken()
+            token.cancel()
+            assert forget_missing(store, missing, token) == 0
+            assert _state(music) == before
+
+            waiting = threading.Event()
+
+            class _Seen(logging.Handler):
+                def emit(self, record: logging.LogRecord) -> None:
+                    if "waiting to forget" in record.getMessage():
+                        waiting.set()
+
+            handler = _Seen()
+            logging.getLogger("tagger").addHandler(handler)
+            result: list[int] = []
+            # its own connection, as the app's worker thread opens its own Store
+            worker = threading.Thread(
+                target=lambda: result.append(_forget_in_own_store(missing)), daemon=True
+            )
+            try:
+                worker.start()
+                assert waiting.wait(30)
+                assert worker.is_alive() and _state(music) == before  # nothing dropped
+            finally:
+                other.release()
+                worker.join(30)
+                logging.getLogger("tagger").removeHandler(handler)
+        finally:
+            other.release()
+    assert result == [1]
+    assert str(songs["01.mp3"].resolve()) not in _state(music)[0]
+
+
+def _forget_in_own_store(missing) -> int:
+    from tagger.core.library import forget_missing
+
+    with Store.open_default() as store:
+        return forget_missing(store, missing)
