@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 from tagger.core.audio import FORMATS_TEXT
 from tagger.core.moods import MOODS, display_name
 
@@ -17,7 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("folder", metavar="FOLDER", help="music folder (Artist/Album/Track.ext)")
     p.add_argument("--json", metavar="FILE", help="write one JSON object per audio file")
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument(
+        "--jobs",
+        type=jobs_arg,
+        metavar="N",
+        default=None,
+        help="worker processes, at least 1 (default: one per core, at most 8)",
+    )
     p.set_defaults(func=run)
 
 

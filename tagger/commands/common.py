@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -63,3 +64,14 @@ def folder_arg(path: str) -> Path:
     if not p.is_dir():
         raise UsageError(f"not a folder: {path}")
     return p.resolve()
+
+
+def jobs_arg(text: str) -> int:
+    """``--jobs N``: a whole number of processes, at least 1 (argparse reports the error)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"needs a whole number, not {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {n})")
+    return n

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 from tagger.core.moods import MOODS, parse_mood
 
 
@@ -21,7 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "path", metavar="PATH", help="folder with one sub-folder per mood (happy/.. or Q1/..)"
     )
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument(
+        "--jobs",
+        type=jobs_arg,
+        metavar="N",
+        default=None,
+        help="worker processes, at least 1 (default: one per core, at most 8)",
+    )
     p.set_defaults(func=run)
 
 

@@ -68,7 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--save", metavar="NAME", help="also save this definition under NAME")
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes, at least 1 (default: one per core, at most 8)",
+    )
     p.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="use the retrained model even when it does not look better than before",
     )
-    p.add_argument("--jobs", type=int, default=None, help="analysis processes (default: cores)")
+    p.add_argument(
+        "--jobs",
+        type=jobs_arg,
+        metavar="N",
+        default=None,
+        help="analysis processes, at least 1 (default: one per core, at most 8)",
+    )
     p.set_defaults(func=run)
 
 

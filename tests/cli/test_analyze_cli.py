@@ -89,6 +89,18 @@ def test_missing_folder_and_bad_arguments(tmp_path, capsys):
     assert "model" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["analyze", "eval", "retrain"])
+@pytest.mark.parametrize("jobs", ["0", "-3", "two"])
+def test_jobs_must_be_a_whole_number_of_at_least_one(command, jobs, tmp_path, capsys):
+    """--jobs 0 (or negative) is refused, not quietly taken as one process."""
+    with pytest.raises(SystemExit) as exc:
+        main([command, str(tmp_path), "--jobs", jobs])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --jobs:" in err
+    assert ("must be at least 1" if jobs != "two" else "needs a whole number") in err
+
+
 def test_a_json_file_that_cannot_be_written(tmp_path, capsys):
     """Said before analysing when the name cannot work; a failed write is exit 1, no
     traceback, and the summary is still printed."""
