@@ -107,10 +107,15 @@ def run(args: argparse.Namespace) -> int:
     for r in errors:
         out.write(f"    {r.path}: {r.error or 'not analysed'}\n")
     if summary is not None:
+        # ``analysed`` got a mood in this run; ``failed`` did not (as in the app's summary)
         out.write(
-            f"analysed {summary.analysed} ({summary.failed} failed), "
+            f"analysed {summary.analysed}, {summary.failed} could not be read, "
             f"from cache {summary.cached}"
-            + (f" ({summary.cached_errors} of them errors)" if summary.cached_errors else "")
+            + (
+                f" ({summary.cached_errors} of them could not be read)"
+                if summary.cached_errors
+                else ""
+            )
             + f", model {loaded.model_id}\n"
         )
         if moved:

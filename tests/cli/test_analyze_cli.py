@@ -67,13 +67,17 @@ def test_json_contract_and_summary(library, tmp_path, capsys, bundled_model):
     uni = [r for r in rows if "Ünïcode" in r["path"]]
     assert uni and all(r["artist"] == "Ärtist Ünïcode" and r["album"] == "Album 1" for r in uni)
     assert "Errors" in stdout and "Calm" in stdout
+    # 7 songs got a mood, 4 did not: never "analysed 7 (4 failed)", read as 4 of the 7
+    assert f"analysed 7, 4 could not be read, from cache 0, model {bundled_model.model_id}" in (
+        stdout
+    )
 
 
 def test_second_run_and_fresh_home_give_identical_results(library, tmp_path, capsys, monkeypatch):
     _, first, _ = _analyze(library, tmp_path / "1.jsonl", capsys)
     _, second, out2 = _analyze(library, tmp_path / "2.jsonl", capsys)
     assert first == second
-    assert "from cache 11 (4 of them errors)" in out2
+    assert "analysed 0, 0 could not be read, from cache 11 (4 of them could not be read)" in out2
     monkeypatch.setenv("MOOD_TAGGER_HOME", str(tmp_path / "fresh"))
     _, third, _ = _analyze(library, tmp_path / "3.jsonl", capsys)
     assert third == first

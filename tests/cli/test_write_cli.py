@@ -401,7 +401,7 @@ def test_silent_song_has_no_mood_and_is_not_a_failure(music, tiny_model_path, ca
     assert "No mood 1 (silent or too short)" in lines
     assert "Errors 0" in lines
     assert "05 hidden track.flac: silent" in out
-    assert "analysed 4 (0 failed)" in out
+    assert "analysed 4, 0 could not be read, from cache 0" in out
     rc = main(["write", str(music), "--model", str(tiny_model_path)])
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -461,7 +461,7 @@ def test_moved_and_renamed_folders_keep_moods_labels_and_undo(music, tiny_model_
     moved = renamed / "Other" / "Album (2009)"
     assert main(["-q", "analyze", str(renamed), *model, "--jobs", "1"]) == 0
     out = capsys.readouterr().out
-    assert "analysed 0 (0 failed), from cache 4" in out  # nothing analysed again
+    assert "analysed 0, 0 could not be read, from cache 4" in out  # nothing analysed again
     assert "4 moved or renamed file(s) kept their moods and labels" in out
     with Store.open_default() as store:
         assert store.labels_under(renamed) == {str(moved / "01 one.mp3"): "sad"}
