@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 from tagger.core.moods import MOODS, parse_mood
 from tagger.core.playlists import ORDERS, PlaylistError, PlaylistSpec
 
@@ -70,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.add_argument(
         "--jobs",
-        type=int,
+        type=jobs_arg,
+        metavar="N",
         default=None,
         help="worker processes, at least 1 (default: one per core, at most 8)",
     )

@@ -93,12 +93,14 @@ def test_missing_folder_and_bad_arguments(tmp_path, capsys):
     assert "model" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["analyze", "eval", "retrain"])
+@pytest.mark.parametrize("command", ["analyze", "eval", "retrain", "playlist"])
 @pytest.mark.parametrize("jobs", ["0", "-3", "two"])
 def test_jobs_must_be_a_whole_number_of_at_least_one(command, jobs, tmp_path, capsys):
     """--jobs 0 (or negative) is refused, not quietly taken as one process."""
     with pytest.raises(SystemExit) as exc:
-        main([command, str(tmp_path), "--jobs", jobs])
+        main(
+            [command, str(tmp_path), "--jobs", jobs, *(["-o", "x.m3u8"] * (command == "playlist"))]
+        )
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "argument --jobs:" in err
