@@ -50,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
         ModelSaveError,
         RetrainError,
         RetrainResult,
-        reset_model,
         retrain,
     )
     from tagger.core.store import Store
@@ -59,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.folder is None:
         if not args.reset:
             raise UsageError("retrain needs the music folder whose labels to learn from")
-        reset_model()
+        if not _reset():
+            return 1
         out.write(
             "using the bundled model again (your user models are kept); the app re-analyses "
             "a folder when it opens it, or run: mood-tagger analyze FOLDER\n"
@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     root = folder_arg(args.folder)
     with Store.open_default() as store:
         if args.reset:
-            reset_model()
+            if not _reset():
+                return 1
             out.write("using the bundled model again (your user models are kept)\n")
         else:
             result: RetrainResult | None = None
@@ -126,3 +127,21 @@ def run(args: argparse.Namespace) -> int:
                 f"{loaded.model_id} ({summary.cached} from cache, {summary.errors} errors)\n"
             )
     return 0
+
+
+def _reset() -> bool:
+    """Go back to the bundled model; False, said on stderr, when the settings cannot be
+    saved (a read-only or full settings folder): the active model is then unchanged."""
+    from tagger.core.paths import app_dirs
+    from tagger.core.retrain import reset_model
+
+    try:
+        reset_model()
+    except OSError as exc:
+        where = app_dirs().settings_file.parent
+        sys.stderr.write(
+            f"mood-tagger: error: cannot save the settings in {where}: {exc.strerror or exc} "
+            "(is the folder read-only or the disk full?); the active model is unchanged\n"
+        )
+        return False
+    return True

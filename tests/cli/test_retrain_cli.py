@@ -167,3 +167,28 @@ def test_a_full_disk_is_said_and_the_current_model_stays_active(lib, capsys, mon
     assert "the current model stays active" in err and "Traceback" not in err
     assert "active_model" not in load_settings()
     assert not list(app_dirs().user_models.glob("*"))
+
+
+@pytest.mark.parametrize("with_folder", [False, True])
+def test_reset_with_a_read_only_settings_folder_says_so(with_folder, tmp_path, capsys, monkeypatch):
+    """The settings cannot be saved: one clear line, exit 1, the settings file as it was
+    and no temporary file left beside it."""
+    import json
+    import os
+
+    settings = app_dirs().settings_file
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    before = json.dumps({"active_model": str(tmp_path / "user-x.pt"), "last_folder": "/m"})
+    settings.write_text(before, encoding="utf-8")
+
+    def read_only(src, dst, *a, **kw):  # as a read-only folder answers the rename
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    folder = [str(tmp_path)] if with_folder else []
+    assert main(["-q", "retrain", "--reset", *folder]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"cannot save the settings in {settings.parent}: Permission denied" in err
+    assert settings.read_text(encoding="utf-8") == before
+    assert sorted(p.name for p in settings.parent.iterdir()) == ["settings.json"]
