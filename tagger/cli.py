@@ -157,3 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         # keep Python from complaining again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # e.g. a read-only app folder a command did not expect
+        log.debug("file system error", exc_info=True)
+        print(f"mood-tagger: error: {exc}", file=sys.stderr)
+        return 1

@@ -38,7 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "inclusive. The folder is analysed first (cached results are reused).",
     )
     p.add_argument("folder", metavar="FOLDER", help="music folder")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.m3u8 or FILE.xspf")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="FILE.m3u8 or FILE.xspf (FILE.m3u: written as UTF-8 M3U8)",
+    )
     p.add_argument(
         "--mood",
         action="append",
@@ -115,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.playlists import (
         build_playlist,
         check_output_folder,
+        definitions_path,
         playlist_format,
         save_definition,
         write_playlist,
@@ -141,8 +148,18 @@ def run(args: argparse.Namespace) -> int:
         rows = library_rows(root, store, loaded.model_id)
     playlist = build_playlist(rows, spec)
     errors = sum(1 for r in rows if r.scores is None)
+    save_failed = False
     if args.save:
-        save_definition(spec)
+        try:
+            save_definition(spec)
+        except OSError as exc:  # a read-only or full data folder; the playlist is still written
+            print(
+                f"mood-tagger: error: cannot save the playlist definition {spec.name!r} in "
+                f"{definitions_path()}: {exc.strerror or exc} (is the folder read-only or "
+                "the disk full?)",
+                file=sys.stderr,
+            )
+            save_failed = True
     if not playlist.rows:
         print(
             f"mood-tagger: no songs match (of {len(rows)} in {root}); nothing written",
@@ -164,4 +181,4 @@ def run(args: argparse.Namespace) -> int:
     )
     if errors:
         out.write(f"  {errors} songs could not be analysed and were left out\n")
-    return 0
+    return 1 if save_failed else 0

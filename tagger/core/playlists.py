@@ -425,10 +425,11 @@ def atomic_write(path: str | Path, data: bytes) -> None:
 
 
 def playlist_format(path: str | Path) -> str:
-    """``m3u8`` or ``xspf`` from the file suffix; PlaylistError otherwise."""
+    """``m3u8`` or ``xspf`` from the file suffix; PlaylistError otherwise. A ``.m3u`` file
+    is written as M3U8 (UTF-8): every path is kept, whatever its characters."""
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise PlaylistError(f"playlist file must end in .m3u8 or .xspf: {path}")
+        raise PlaylistError(f"playlist file must end in .m3u8, .m3u or .xspf: {path}")
     return fmt
 
 

@@ -137,6 +137,43 @@ def test_min_confidence_is_exact(music, tmp_path, tiny_model_path):
     assert Path(low.path) in m3u8_paths(out)
 
 
+def test_m3u_is_written_as_utf8_m3u8_keeping_every_name(music, tmp_path, tiny_model_path):
+    """.m3u (often read as Latin-1) gets the same UTF-8 text as .m3u8: a name outside
+    Latin-1 is neither a crash nor mangled."""
+    assert run(music, tmp_path / "all.m3u8", tiny_model_path) == 0
+    assert run(music, tmp_path / "all.m3u", tiny_model_path) == 0
+    data = (tmp_path / "all.m3u").read_bytes()
+    assert data == (tmp_path / "all.m3u8").read_bytes()
+    assert "02 日本語.wav".encode() in data and "01 Sœng.wav".encode() in data
+    assert sorted(m3u8_paths(tmp_path / "all.m3u")) == sorted(m3u8_paths(tmp_path / "all.m3u8"))
+
+
+def test_a_definition_that_cannot_be_saved_says_so(
+    music, tmp_path, tiny_model_path, capsys, monkeypatch
+):
+    """--save into a read-only (or full) data folder: one clear line and exit 1, no
+    traceback; the playlist itself is still written."""
+    import tempfile
+
+    from tagger.core.playlists import definitions_path
+
+    real = tempfile.mkstemp
+
+    def read_only(*a, dir=None, **kw):
+        if dir is not None and Path(dir) == definitions_path().parent:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real(*a, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    out = tmp_path / "calm.m3u8"
+    assert run(music, out, tiny_model_path, "--mood", "calm", "--save", "Calm") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"cannot save the playlist definition 'Calm' in {definitions_path()}" in err
+    assert "Permission denied" in err
+    assert out.is_file() and not definitions_path().exists()
+
+
 def test_xspf_and_shuffle_seed(music, tmp_path, tiny_model_path):
     out = tmp_path / "mix.xspf"
     assert run(music, out, tiny_model_path, "--order", "shuffle", "--seed", "7") == 0
@@ -178,7 +215,7 @@ def test_bad_arguments_exit_2(music, tmp_path, tiny_model_path, capsys, extra, m
 
 def test_bad_output_and_folder(music, tmp_path, tiny_model_path, capsys):
     assert run(music, tmp_path / "x.txt", tiny_model_path) == 2
-    assert ".m3u8 or .xspf" in capsys.readouterr().err
+    assert ".m3u8, .m3u or .xspf" in capsys.readouterr().err
     assert run(tmp_path / "nowhere", tmp_path / "x.m3u8", tiny_model_path) == 2
     assert "folder not found" in capsys.readouterr().err
     # a missing output folder is reported before any analysis
