@@ -884,7 +884,10 @@ class MainWindow(QMainWindow):
         s = load_settings()
         recent = [p for p in s.get("recent_folders", []) if isinstance(p, str) and p != str(path)]
         recent.insert(0, str(path))
-        update_settings(last_folder=str(path), recent_folders=recent[:MAX_RECENT])
+        try:
+            update_settings(last_folder=str(path), recent_folders=recent[:MAX_RECENT])
+        except OSError as exc:  # a read-only settings folder: the folder still opens
+            log.warning("could not remember the folder in the settings: %s", exc)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -1473,7 +1476,11 @@ class MainWindow(QMainWindow):
         self.preview_dialog = None
         changes = dlg.changes
         if ok:
-            dlg.options().save()
+            try:
+                dlg.options().save()
+            except OSError as exc:  # a read-only settings folder: the write still runs
+                log.warning("could not save the write options: %s", exc)
+                self.say(f"Could not save the write options as defaults: {exc}", 15000)
         if ok and changes:
             self._apply(root, changes)
         else:

@@ -239,3 +239,16 @@ def test_summary_counts_your_label_first_as_the_app_does(tmp_path, capsys, tiny_
     with Store.open_default() as store:
         rows = library_rows(root.resolve(), store, load_model(tiny_model_path).model_id)
     assert mood_counts(rows) == {"sad": 4}  # what the app's status bar shows
+
+
+def test_a_file_system_error_a_command_lets_through_is_one_line(tmp_path, capsys, monkeypatch):
+    """E.g. an app folder that turned read-only mid-run: a message and exit 1, no traceback."""
+    import tagger.commands.label as label
+
+    def read_only(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "data"))
+
+    monkeypatch.setattr(label, "run", read_only)
+    assert main(["label", "sad", str(tmp_path / "x.wav")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"mood-tagger: error: [Errno 13] Permission denied: '{tmp_path / 'data'}'\n"

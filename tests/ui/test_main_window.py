@@ -499,6 +499,23 @@ def test_recent_folders_menu_lists_opened_folders(qtbot, make_window, tmp_path):
     assert window.windowTitle() == f"{APP_TITLE} — B music"
 
 
+def test_a_folder_opens_when_the_settings_cannot_be_saved(make_window, tmp_path, monkeypatch):
+    """A read-only settings folder: the folder still opens (it is just not remembered)."""
+    import tagger.core.settings as settings
+
+    music = tmp_path / "music"
+    music.mkdir()
+
+    def read_only(*a, **kw):
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    window = make_window(auto_analyse=False)
+    monkeypatch.setattr(settings, "save_settings", read_only)
+    window.open_folder(music)
+    assert window.root == music.resolve()
+    assert "last_folder" not in load_settings()
+
+
 def test_log_dock_shows_records_from_any_thread(qtbot, make_window):
     import logging
     import threading

@@ -323,6 +323,26 @@ def test_keep_existing_mood_tags_from_the_preview(qtbot, make_window, small_libr
     assert load_settings()["write_keep_existing"] is True
 
 
+def test_write_runs_when_its_options_cannot_be_saved(
+    qtbot, make_window, small_library, monkeypatch
+):
+    """A read-only settings folder: the accepted write still runs, the window says the
+    options were not kept as defaults (no exception escapes into Qt)."""
+    import tagger.core.settings as settings
+
+    window = open_analysed(qtbot, make_window, small_library)
+
+    def read_only(*a, **kw):
+        raise PermissionError(13, "Permission denied", "settings.json")
+
+    monkeypatch.setattr(settings, "save_settings", read_only)
+    accept_preview_when_shown(window, [])
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args[0].written == 12
+    assert "write_keep_existing" not in settings.load_settings()
+
+
 def test_write_only_the_selected_songs(qtbot, make_window, library, tmp_path):
     from PySide6.QtCore import QItemSelectionModel
 
