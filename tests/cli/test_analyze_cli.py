@@ -252,3 +252,40 @@ def test_a_file_system_error_a_command_lets_through_is_one_line(tmp_path, capsys
     assert main(["label", "sad", str(tmp_path / "x.wav")]) == 1
     err = capsys.readouterr().err
     assert err == f"mood-tagger: error: [Errno 13] Permission denied: '{tmp_path / 'data'}'\n"
+
+
+@pytest.mark.parametrize("command", ["analyze", "write", "forget", "label"])
+@pytest.mark.parametrize("how", ["no data folder", "database read-only"])
+def test_an_unwritable_data_folder_is_one_line(
+    command, how, app_home, tmp_path, capsys, monkeypatch
+):
+    """The data folder cannot be created, or the database in it not opened for writing
+    (as in a read-only folder): one line, a non-zero exit, no traceback."""
+    import sqlite3
+
+    import tagger.core.store as store
+
+    music = tmp_path / "music"
+    write_audio(music / "A" / "B" / "01.wav", seconds=1.0)
+    if how == "no data folder":
+        (app_home / "data").write_text("not a folder")
+    else:
+
+        def read_only(*a, **kw):
+            raise sqlite3.OperationalError("unable to open database file")
+
+        monkeypatch.setattr(store.sqlite3, "connect", read_only)
+    args = {
+        "analyze": ["analyze", str(music), "--jobs", "1"],
+        "write": ["write", str(music)],
+        "forget": ["forget", "--missing", str(music)],
+        "label": ["label", "sad", str(music / "A" / "B" / "01.wav")],
+    }[command]
+    assert main(["-q", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mood-tagger: error:")
+    assert (
+        "cannot create the app's data folder"
+        if how == "no data folder"
+        else "unable to open database file"
+    ) in err
