@@ -93,7 +93,7 @@ def test_database_full_part_way_is_a_plain_error(tmp_path, capsys, monkeypatch):
     assert "Traceback" not in err
     monkeypatch.setattr(Store, "save_prediction", real)
     assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
-    assert "analysed 2 (0 failed), from cache 1" in capsys.readouterr().out
+    assert "analysed 2, 0 could not be read, from cache 1" in capsys.readouterr().out
 
 
 def test_data_folder_that_cannot_be_created_is_a_plain_error(tmp_path, capsys, monkeypatch):
