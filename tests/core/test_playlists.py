@@ -339,7 +339,7 @@ def test_xspf_stays_valid_xml_with_control_characters_in_tags(tmp_path):
 def test_write_is_atomic_and_checks_suffix(tmp_path, files, monkeypatch):
     dest = tmp_path / "p.m3u8"
     dest.write_text("old", encoding="utf-8")
-    with pytest.raises(PlaylistError, match=r"\.m3u8 or \.xspf"):
+    with pytest.raises(PlaylistError, match=r"\.m3u8, \.m3u or \.xspf"):
         write_playlist(tmp_path / "p.txt", files)
     with pytest.raises(PlaylistError, match="the folder for the playlist does not exist"):
         write_playlist(tmp_path / "nope" / "p.m3u8", files)
