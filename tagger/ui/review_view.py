@@ -838,7 +838,16 @@ class ReviewView(QWidget):
         if self.retraining:
             return
         self._keep_keys()
-        reset_model()
+        try:
+            reset_model()
+        except OSError as exc:  # a read-only or full settings folder
+            log.warning("could not go back to the bundled model: %s", exc)
+            self.retrain_message.setText(
+                "Could not go back to the bundled model: the settings cannot be saved "
+                f"({exc.strerror or exc}). Is the settings folder read-only or the disk "
+                "full? The current model stays in use."
+            )
+            return
         self.retrain_message.setText(
             "Using the bundled model again; the library is re-analysed with it."
         )

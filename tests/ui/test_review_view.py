@@ -281,6 +281,32 @@ def test_retrain_and_reset_through_the_gui(qtbot, make_view, lib):
     assert not view.reset_button.isEnabled()
 
 
+def test_reset_says_so_when_the_settings_cannot_be_saved(qtbot, make_view, monkeypatch):
+    """A read-only settings folder: Reset says why in the view, raises nothing, and the
+    retrained model stays in use (the library is not re-analysed)."""
+    import tagger.core.retrain as core_retrain
+
+    view = make_view()
+    for i in range(12):
+        key(qtbot, view, (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_4)[i % 3])
+    with qtbot.waitSignal(view.model_changed, timeout=60_000) as sig:
+        qtbot.mouseClick(view.retrain_button, Qt.MouseButton.LeftButton)
+    retrained = Path(sig.args[0])
+
+    def read_only(*a, **kw):
+        raise PermissionError(13, "Permission denied", "settings.json")
+
+    monkeypatch.setattr(core_retrain, "save_settings", read_only)
+    emitted = []
+    view.model_changed.connect(emitted.append)
+    qtbot.mouseClick(view.reset_button, Qt.MouseButton.LeftButton)
+    assert emitted == []
+    text = view.retrain_message.text()
+    assert "Could not go back to the bundled model" in text and "Permission denied" in text
+    assert active_model_path() == retrained
+    assert view.reset_button.isEnabled()
+
+
 def _worse_estimates(monkeypatch) -> None:
     """The core's held-out estimates: 80% before, 50% after retraining."""
     import tagger.core.retrain as core_retrain
