@@ -173,12 +173,20 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"mood-tagger: cannot write {args.output}: {exc}", file=sys.stderr)
         return 1
-    minutes = playlist.seconds / 60
+    n = len(playlist.rows)
     out = sys.stdout
     out.write(
-        f"wrote {len(playlist.rows)} songs ({minutes:.0f} min) to {path}"
+        f"wrote {n} song{'' if n == 1 else 's'} ({_length_text(playlist.seconds)}) to {path}"
         f" — {playlist.matched} matched, {len(rows)} in the folder\n"
     )
     if errors:
         out.write(f"  {errors} songs could not be analysed and were left out\n")
     return 1 if save_failed else 0
+
+
+def _length_text(seconds: float) -> str:
+    """A playlist's length as a player shows it: ``0:12``, ``42:05``, ``1:02:03``."""
+    total = round(seconds)
+    h, rest = divmod(total, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

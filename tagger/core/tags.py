@@ -7,6 +7,7 @@ is turned into :class:`~tagger.core.errors.TagError` here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import struct
 from dataclasses import dataclass
@@ -237,20 +238,54 @@ def read_tags(path: str | Path) -> TagInfo:
     f = open_file(path)
     duration = getattr(getattr(f, "info", None), "length", None)
     fam = family_of(f)
-    if fam is None:
-        return TagInfo(duration=duration)
-    row = TAG_TABLE[fam]
+    info = TagInfo(duration=duration)
+    if fam is not None:
+        row = TAG_TABLE[fam]
+        try:
+            info = TagInfo(
+                title=_clean(_first_text(f.tags, row.title)),
+                artist=_clean(_first_text(f.tags, row.artist)),
+                album=_clean(_first_text(f.tags, row.album)),
+                tracknumber=_track_number(_first_text(f.tags, row.tracknumber)),
+                mood=read_mood_value(f),
+                duration=duration,
+            )
+        except Exception as exc:  # odd tag contents must not stop a scan
+            raise TagError(path, f"cannot read tags: {exc}") from None
+    return _with_ape_names(path, f, info)
+
+
+def _with_ape_names(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
+    """An MP3's APEv2 tag (foobar2000, Mp3tag and MP3Gain write them) fills the title,
+    artist, album and track number its ID3 tag lacks. The mood is not read from it: the
+    app writes an MP3's mood to ID3 only, so an APEv2 mood would go stale beside it."""
+    from mutagen.mp3 import MP3
+
+    if not isinstance(f, MP3) or None not in (
+        info.title,
+        info.artist,
+        info.album,
+        info.tracknumber,
+    ):
+        return info
+    from mutagen.apev2 import APEv2
+
     try:
-        return TagInfo(
-            title=_clean(_first_text(f.tags, row.title)),
-            artist=_clean(_first_text(f.tags, row.artist)),
-            album=_clean(_first_text(f.tags, row.album)),
-            tracknumber=_track_number(_first_text(f.tags, row.tracknumber)),
-            mood=read_mood_value(f),
-            duration=duration,
+        ape = APEv2(path)
+    except (mutagen.MutagenError, OSError, ValueError, EOFError):
+        return info  # no APEv2 tag (the usual case), or one too broken to use
+    try:
+        row = TAG_TABLE["ape"]
+        return dataclasses.replace(
+            info,
+            title=info.title or _clean(_first_text(ape, row.title)),
+            artist=info.artist or _clean(_first_text(ape, row.artist)),
+            album=info.album or _clean(_first_text(ape, row.album)),
+            tracknumber=info.tracknumber or _track_number(_first_text(ape, row.tracknumber)),
         )
-    except Exception as exc:  # odd tag contents must not stop a scan
-        raise TagError(path, f"cannot read tags: {exc}") from None
+    except Exception as exc:  # odd item contents: keep what the ID3 tag gave
+        log.info("ignoring the APEv2 tag of %s: %s", path, exc)
+        return info
 
 
 # -- writing the mood ----------------------------------------------------------------

@@ -68,7 +68,9 @@ def test_moods_select_exactly_and_combine(music, tmp_path, tiny_model_path, caps
     good = [r for r in rows if r.scores]
     assert len(good) == len(NAMES) and len(rows) > len(good)  # bad files analysed as errors
     assert sorted(m3u8_paths(out)) == sorted(Path(r.path) for r in good)
-    assert "wrote 8 songs" in capsys.readouterr().out
+    seconds = round(sum(r.duration or 0 for r in good))
+    said = capsys.readouterr().out
+    assert f"wrote 8 songs ({seconds // 60}:{seconds % 60:02d}) to " in said, said
     # labels decide a track's mood: make sure each mood occurs
     with Store.open_default() as store:
         for r, mood in zip(good, ["calm", "sad", "calm", "aggressive", "happy"], strict=False):
@@ -258,3 +260,15 @@ def test_save_and_regenerate_a_definition(music, tmp_path, tiny_model_path, caps
     assert m3u8_paths(out) == first[:2]
     assert run(music, out, tiny_model_path, "--saved", "Nope") == 2
     assert "no saved playlist named 'Nope'" in capsys.readouterr().err
+
+
+def test_playlist_length_reads_as_a_player_shows_it():
+    """It said "(0 min)" for a short list and "1 songs"."""
+    from tagger.commands.playlist import _length_text
+
+    assert [_length_text(x) for x in (12.4, 59.6, 2525, 3723)] == [
+        "0:12",
+        "1:00",
+        "42:05",
+        "1:02:03",
+    ]
