@@ -122,9 +122,13 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         if summary is not None:
+            # every song this run looked at: a silent one is re-analysed too, it just has
+            # no mood (it was left out of the count)
+            redone = summary.total - summary.cached
+            silent = f", {summary.no_mood} silent or too short" if summary.no_mood else ""
             out.write(
-                f"re-analysed {summary.analysed + summary.failed} songs with model "
-                f"{loaded.model_id} ({summary.cached} from cache, {summary.errors} errors)\n"
+                f"re-analysed {redone} songs with model {loaded.model_id} "
+                f"({summary.cached} from cache, {summary.errors} errors{silent})\n"
             )
     return 0
 

@@ -38,6 +38,19 @@ def label(root: Path, n: int) -> None:
             store.add_label(tracks[path].id, KINDS.get(kind, "sad"))
 
 
+def test_a_silent_song_counts_as_re_analysed(lib, capsys):
+    """It was re-analysed (and has no mood) but was left out of "re-analysed N songs"."""
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(lib / "Band" / "Album" / "silence.wav", np.zeros((44100 * 4, 2), np.float32), 44100)
+    label(lib, 13)
+    assert main(["-q", "retrain", str(lib), "--jobs", "1", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "re-analysed 14 songs" in out, out
+    assert "(0 from cache, 1 errors, 1 silent or too short)" in out, out
+
+
 def test_retrain_then_reset(lib, capsys):
     label(lib, 13)  # 12 songs + the broken file
     assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
