@@ -177,3 +177,32 @@ def _forget_in_own_store(missing) -> int:
 
     with Store.open_default() as store:
         return forget_missing(store, missing)
+
+
+def test_songs_behind_a_folder_link_to_a_missing_drive_are_kept(music, tmp_path, capsys):
+    """``Music/Other Artist`` links to a folder on another drive. With that drive not
+    connected the walk skips the dangling link without a word, so its songs looked deleted
+    and forget wiped them (labels too). They are kept and the link is named; a song really
+    deleted beside them is still forgotten."""
+    drive = tmp_path / "drive"
+    make_tagged(drive / "Other Artist" / "Album" / "05.flac", "flac", seed=5)
+    (music / "Other Artist").symlink_to(drive / "Other Artist", target_is_directory=True)
+    linked = music / "Other Artist" / "Album" / "05.flac"
+    assert main(["-q", "label", "calm", str(linked)]) == 0
+    songs = _labelled(music, capsys)
+    every, _ = _state(music)
+    behind = [p for p in every if "/Other Artist/" in p]
+    assert len(behind) == 1  # the library knows it by its path through the link
+
+    drive.rename(tmp_path / "unplugged")
+    songs["01.mp3"].unlink()
+    assert main(["forget", "--missing", str(music)]) == 0
+    out = capsys.readouterr().out
+    assert "forgot 1 song(s) missing from" in out, out
+    assert "Other Artist: the folder it links to is not there" in out, out
+    every, labels = _state(music)
+    assert behind[0] in every and behind[0] in labels
+
+    (tmp_path / "unplugged").rename(drive)  # plugged in again: all there, nothing missing
+    assert main(["forget", "--missing", str(music)]) == 0
+    assert "no songs are missing from" in capsys.readouterr().out
