@@ -534,6 +534,8 @@ class ReviewView(QWidget):
             self.player.stop()
             self._media_key = None
             self._song_seconds = 0.0
+            self.seek_slider.setRange(0, 0)
+            self.time_label.setText("0:00 / 0:00")
             return
         self.title_label.setText(row.title or Path(row.path).stem)
         self.meta_label.setText(
@@ -559,6 +561,11 @@ class ReviewView(QWidget):
         if self._media_key == (row.track_id, row.path):
             return  # same song (a library refresh): keep the spectrogram and playback
         self._media_key = (row.track_id, row.path)
+        # the song's length from the scan, until its clip is decoded (or for good, when
+        # playback is off: "0:00 / 0:00" read as an empty song)
+        self.seek_slider.setRange(0, int(self._song_seconds * 1000))
+        self.seek_slider.setValue(0)
+        self.time_label.setText(f"0:00 / {_mmss(self._song_seconds)}")
         self._load_spectrogram(row)
         starts = row.window_starts
         start_at = starts[len(starts) // 2] if starts else 0.0
