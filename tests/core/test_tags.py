@@ -150,3 +150,51 @@ def test_mp4_track_zero_means_no_number(tmp_path):
     f.tags["trkn"] = [(0, 0)]
     f.save()
     assert read_tags(path).tracknumber is None
+
+
+def test_an_mp3s_apev2_tag_fills_what_its_id3_tag_lacks(tmp_path):
+    """foobar2000 and Mp3tag can tag an MP3 with APEv2 alone: its names were ignored and
+    the scan fell back to the folder names. The ID3 tag wins where both have a field, and
+    an APEv2 mood is not read (the app writes an MP3's mood to ID3 only)."""
+    from mutagen.apev2 import APEv2
+
+    from tests.audio_factory import write_audio
+
+    only_ape = write_audio(tmp_path / "only_ape.mp3", seconds=1.0)
+    before = read_tags(only_ape)
+    assert before.title is None and before.artist is None  # ffmpeg's ID3 tag has no names
+    ape = APEv2()
+    ape.update({"Title": "Ápe Title", "ARTIST": "Ápe Artist", "Album": "Ápe Album"})
+    ape["Track"] = "4/10"
+    ape["Mood"] = "sad"
+    ape.save(only_ape)
+    info = read_tags(only_ape)
+    assert (info.title, info.artist, info.album, info.tracknumber) == (
+        "Ápe Title",
+        "Ápe Artist",
+        "Ápe Album",
+        4,
+    )
+    assert info.mood is None
+    assert info.duration and info.duration > 0.5
+
+    both = make_tagged(tmp_path / "both.mp3", "mp3v24")
+    ape = APEv2()
+    ape.update({"Title": "Other", "Artist": "Other", "Track": "7"})
+    ape.save(both)
+    info = read_tags(both)
+    assert (info.title, info.artist, info.album, info.tracknumber) == (
+        "Tïtle",
+        "Ärtist",
+        "Album",
+        7,
+    )
+
+
+def test_a_broken_apev2_tag_leaves_the_id3_names(tmp_path):
+    path = make_tagged(tmp_path / "a.mp3", "mp3v24")
+    with open(path, "ab") as fh:  # an APE footer whose sizes point nowhere
+        fh.write(b"APETAGEX" + (2000).to_bytes(4, "little") + (10**6).to_bytes(4, "little"))
+        fh.write((3).to_bytes(4, "little") + b"\0" * 12)
+    info = read_tags(path)
+    assert (info.title, info.artist) == ("Tïtle", "Ärtist")
