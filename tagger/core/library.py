@@ -287,15 +287,9 @@ def find_missing(
             f"no audio files found in {path}, but the library has {len(missing)} songs "
             "there: is its drive connected? Nothing was forgotten",
         )
-    # an unreadable folder's songs only look missing, as do those behind a folder link
-    # whose target is not there (a link to a drive that is not connected)
-    unreadable = list(result.errors)
-    dangling = _dangling_links(path, missing)
-    unreadable += [
-        (link, "the folder it links to is not there (a drive not connected?)")
-        for link in sorted(dangling)
-    ]
-    blocked = tuple(str(p).rstrip("/") for p, _ in unreadable)
+    # an unreadable folder's songs only look missing, as do those behind a link whose
+    # target is not there (a folder link to a drive not connected): the scan reports both
+    blocked = tuple(str(p).rstrip("/") for p, _ in result.errors)
     kept = [p for p in missing if any(p == b or p.startswith(b + "/") for b in blocked)]
     for p in kept:
         del missing[p]
@@ -305,35 +299,8 @@ def find_missing(
         paths,
         tuple(missing[p][0] for p in paths),
         sum(1 for p in paths if missing[p][1]),
-        tuple(unreadable),
+        tuple(result.errors),
     )
-
-
-def _dangling_links(root: Path, missing: Iterable[str]) -> set[str]:
-    """The symlinks under ``root`` on the way to the ``missing`` songs whose target is not
-    there: the walk skips them without a word, so everything behind them looks deleted."""
-    found: set[str] = set()
-    checked: set[str] = set()
-    for song in missing:
-        try:
-            parts = Path(song).relative_to(root).parts[:-1]
-        except ValueError:
-            continue
-        here = root
-        for part in parts:
-            here = here / part
-            key = str(here)
-            if key in checked:
-                if key in found:
-                    break
-                continue
-            checked.add(key)
-            if os.path.islink(here) and not os.path.exists(here):
-                found.add(key)
-                break
-            if not os.path.isdir(here):
-                break  # really gone (or never a folder): nothing deeper to check
-    return found
 
 
 #: Logged while :func:`forget_missing` waits for a write or undo batch to finish.

@@ -103,6 +103,14 @@ def _relocate_write_batches(store: Store, root: Path, moves: list[tuple[str, str
             log.info("tag write %d now belongs to %s", batch_id, new_root)
 
 
+#: Why a link (to a folder, say) is skipped: what it points to is not there.
+DANGLING_LINK = "it links to a folder or file that is not there (a drive not connected?)"
+
+
+def _dangling(path: str) -> bool:
+    return os.path.islink(path) and not os.path.exists(path)
+
+
 def iter_audio_files(
     root: str | Path, errors: list[tuple[str, str]] | None = None
 ) -> Iterator[Path]:
@@ -135,6 +143,10 @@ def iter_audio_files(
                 continue
             if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
                 yield Path(dirpath) / name
+            elif errors is not None and _dangling(os.path.join(dirpath, name)):
+                # os.walk lists a link to a folder that is not there as a file; its songs
+                # would vanish from the library without a word
+                errors.append((printable(os.path.join(dirpath, name)), DANGLING_LINK))
 
 
 def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, int | None]:

@@ -199,7 +199,7 @@ def test_songs_behind_a_folder_link_to_a_missing_drive_are_kept(music, tmp_path,
     assert main(["forget", "--missing", str(music)]) == 0
     out = capsys.readouterr().out
     assert "forgot 1 song(s) missing from" in out, out
-    assert "Other Artist: the folder it links to is not there" in out, out
+    assert "Other Artist: it links to a folder or file that is not there" in out, out
     every, labels = _state(music)
     assert behind[0] in every and behind[0] in labels
 

@@ -237,3 +237,25 @@ def test_a_named_pipe_with_an_audio_name_is_a_per_file_error(tmp_path, monkeypat
         result = _run(tmp_path, store)
     assert result.paths == [str(good)]
     assert result.errors == [(str(fifo), scan_module.NOT_A_FILE)]
+
+
+def test_a_link_to_something_not_there_is_reported(tmp_path):
+    """A folder link whose drive is not connected was skipped without a word (os.walk
+    lists it as a file), so its songs silently left the library. It is reported, as a
+    folder that cannot be read is; a link to an audio file that is gone already was."""
+    from tagger.core.scan import DANGLING_LINK
+
+    write_audio(tmp_path / "A" / "B" / "01 x.wav", 2.0)
+    (tmp_path / "Other Artist").symlink_to(tmp_path / "unplugged" / "Other Artist")
+    (tmp_path / "A" / "B" / "cover.jpg").symlink_to(tmp_path / "gone.jpg")
+    (tmp_path / "A" / "B" / "live").symlink_to(tmp_path / "A")  # a good link: no report
+    errors: list[tuple[str, str]] = []
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_audio_files(tmp_path, errors)]
+    assert found == ["A/B/01 x.wav"]
+    assert errors == [
+        (str(tmp_path / "Other Artist"), DANGLING_LINK),
+        (str(tmp_path / "A" / "B" / "cover.jpg"), DANGLING_LINK),
+    ]
+    with Store(tmp_path / "db.sqlite") as store:
+        result = _run(tmp_path, store)
+    assert (str(tmp_path.resolve() / "Other Artist"), DANGLING_LINK) in result.errors
