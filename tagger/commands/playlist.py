@@ -12,6 +12,7 @@ import sys
 from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 from tagger.core.moods import MOODS, parse_mood
 from tagger.core.playlists import ORDERS, PlaylistError, PlaylistSpec
+from tagger.core.text import count_text
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -176,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     n = len(playlist.rows)
     out = sys.stdout
     out.write(
-        f"wrote {n} song{'' if n == 1 else 's'} ({_length_text(playlist.seconds)}) to {path}"
+        f"wrote {count_text(n, 'song')} ({_length_text(playlist.seconds)}) to {path}"
         f" — {playlist.matched} matched, {len(rows)} in the folder\n"
     )
     if errors:

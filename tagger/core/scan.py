@@ -248,7 +248,8 @@ def scan(
         try:
             st = path.stat()
         except OSError as exc:
-            result.errors.append((p, exc.strerror or str(exc)))
+            why = DANGLING_LINK if _dangling(p) else exc.strerror or str(exc)
+            result.errors.append((p, why))
             continue
         if not stat.S_ISREG(st.st_mode):  # a named pipe would block the tag reader forever
             result.errors.append((p, NOT_A_FILE))

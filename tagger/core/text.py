@@ -74,3 +74,8 @@ def not_found_hint(path: str | Path) -> str:
         f"; {found} has the same name in another Unicode form ({found_form}; the name given "
         f"is {given_form}), which is another name to the file system"
     )
+
+
+def count_text(count: int, word: str) -> str:
+    """``"1 song"``, ``"2 songs"``: a count and its noun, in the plural unless one."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tagger.core.progress import CancelToken
+from tagger.core.text import count_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +52,11 @@ def forget_job(missing: Any, cancel: CancelToken | None = None) -> Iterator[Forg
         yield Forgotten(forget_missing(store, missing, cancel))
 
 
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
 def forget_question(missing: Any) -> str:
     """The confirmation: how many songs and labels will be forgotten, and what that means."""
     n, labels = len(missing.paths), missing.labelled
-    text = f"Forget {_n(n, 'song')} whose files are no longer in {missing.root}"
-    text += f", and {_n(labels, 'mood label')} of yours?" if labels else "?"
+    text = f"Forget {count_text(n, 'song')} whose files are no longer in {missing.root}"
+    text += f", and {count_text(labels, 'mood label')} of yours?" if labels else "?"
     text += (
         "\n\nTheir moods, labels and tag-write history are removed from the library. If "
         "the files come back, they are new songs, analysed again without those labels. "
@@ -67,7 +64,7 @@ def forget_question(missing: Any) -> str:
     )
     if missing.unreadable:
         text += (
-            f"\n\n{_n(len(missing.unreadable), 'folder or file')} could not be read; "
+            f"\n\n{count_text(len(missing.unreadable), 'folder or file')} could not be read; "
             "the songs in them are kept."
         )
     return text

@@ -88,6 +88,7 @@ from tagger.core.progress import Progress
 from tagger.core.scan import ScanResult
 from tagger.core.settings import load_settings, update_settings
 from tagger.core.store import Store
+from tagger.core.text import count_text
 from tagger.ui.detail_pane import DetailPane
 from tagger.ui.library_model import (
     HEADERS,
@@ -989,7 +990,10 @@ class MainWindow(QMainWindow):
                 # the parts add up to the total: unreadable and silent songs are counted
                 # once, after the brackets, whether they failed now or in an earlier run
                 reused = max(0, ev.total - ev.errors - ev.no_mood - ev.analysed)
-                text = f"Done: {ev.total} songs ({ev.analysed} analysed, {reused} from cache)."
+                text = (
+                    f"Done: {count_text(ev.total, 'song')} ({ev.analysed} analysed, "
+                    f"{reused} from cache)."
+                )
                 if ev.errors:
                     text += f" {ev.errors} could not be read."
                 if ev.no_mood:
@@ -1174,7 +1178,9 @@ class MainWindow(QMainWindow):
             for m in MOODS
         ]
         shown = self.proxy.rowCount()  # "3 of 21 songs" while a search or toggle hides some
-        songs = f"{len(rows)} songs" if shown == len(rows) else f"{shown} of {len(rows)} songs"
+        songs = count_text(len(rows), "song")
+        if shown != len(rows):
+            songs = f"{shown} of {songs}"
         self.counts_label.setText(f"{songs} &nbsp; " + " &nbsp; ".join(parts))
 
     # -- errors -----------------------------------------------------------------------

@@ -64,6 +64,7 @@ from tagger.core.playlists import (
     write_playlist,
 )
 from tagger.core.settings import load_settings, update_settings
+from tagger.core.text import count_text
 
 log = logging.getLogger(__name__)
 
@@ -680,7 +681,9 @@ class PlaylistView(QWidget):
         except OSError as exc:
             log.warning("could not remember the export folder: %s", exc)
         n = len(self._playlist.rows) if self._playlist else 0
-        self.summary.setText(self.summary.text() + f" · exported {n} songs to {out.name}")
+        self.summary.setText(
+            self.summary.text() + f" · exported {count_text(n, 'song')} to {out.name}"
+        )
 
     def _on_save_button_clicked(self) -> None:
         name, ok = QInputDialog.getText(self, "Save playlist", "Name:", text=self._name)

@@ -249,9 +249,10 @@ def test_a_link_to_something_not_there_is_reported(tmp_path):
     (tmp_path / "Other Artist").symlink_to(tmp_path / "unplugged" / "Other Artist")
     (tmp_path / "A" / "B" / "cover.jpg").symlink_to(tmp_path / "gone.jpg")
     (tmp_path / "A" / "B" / "live").symlink_to(tmp_path / "A")  # a good link: no report
+    (tmp_path / "A" / "B" / "02 gone.mp3").symlink_to(tmp_path / "unplugged" / "02 gone.mp3")
     errors: list[tuple[str, str]] = []
     found = [p.relative_to(tmp_path).as_posix() for p in iter_audio_files(tmp_path, errors)]
-    assert found == ["A/B/01 x.wav"]
+    assert found == ["A/B/01 x.wav", "A/B/02 gone.mp3"]
     assert errors == [
         (str(tmp_path / "Other Artist"), DANGLING_LINK),
         (str(tmp_path / "A" / "B" / "cover.jpg"), DANGLING_LINK),
@@ -259,3 +260,5 @@ def test_a_link_to_something_not_there_is_reported(tmp_path):
     with Store(tmp_path / "db.sqlite") as store:
         result = _run(tmp_path, store)
     assert (str(tmp_path.resolve() / "Other Artist"), DANGLING_LINK) in result.errors
+    # a link to an audio file said "No such file or directory", as if the link were gone
+    assert (str(tmp_path.resolve() / "A" / "B" / "02 gone.mp3"), DANGLING_LINK) in result.errors

@@ -67,6 +67,18 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
     assert s["recent_folders"][0] == str(library.resolve())
 
 
+def test_one_song_reads_as_one_song(qtbot, make_window, tmp_path):
+    """The status bar said "1 songs" and "Done: 1 songs (...)"."""
+    from tests.audio_factory import write_audio
+
+    folder = tmp_path / "music"
+    write_audio(folder / "Artist" / "Album" / "01 Only.wav", 3.0)
+    window = make_window(auto_analyse=True)
+    wait_analysed(qtbot, window, folder)
+    assert window.counts_label.text().startswith("1 song ")
+    assert window.message_label.text().startswith("Done: 1 song (1 analysed, 0 from cache).")
+
+
 def test_silent_song_is_listed_as_no_mood_not_as_an_error(qtbot, make_window, small_library):
     import numpy as np
     import soundfile as sf
