@@ -626,7 +626,7 @@ def save_file(
             if remove_empty and tags_empty(f):
                 f.tags.delete(f.filename, delete_v1=False, delete_v2=True)
             else:
-                _save_keeping_v1(f, 3 if family == "id3v23" else 4)
+                _save_keeping_v1(f, 3 if family == "id3v23" else 4, size_before)
         elif remove_empty and tags_empty(f) and isinstance(f, FLAC):
             _flac_drop_comment(f, size_before)
         elif remove_empty and tags_empty(f) and isinstance(f, MP4):
@@ -646,10 +646,24 @@ def save_file(
         raise TagError(path, f"cannot write tags: {exc}") from None
 
 
-def _save_keeping_v1(f: mutagen.FileType, v2_version: int) -> None:
+def _save_keeping_v1(f: mutagen.FileType, v2_version: int, size_before: int | None = None) -> None:
     """Save an MP3's ID3v2 tag without regenerating its ID3v1 tag (mutagen would rebuild
-    it from the v2 frames): drop it while saving, then put the original bytes back."""
+    it from the v2 frames): drop it while saving, then put the original bytes back.
+
+    ``size_before`` (an undo: the file's size before the write): the padding is chosen so
+    that the file has that size again, as when a write had to grow the tag; so an undone
+    file is byte for byte what it was, not just tag for tag."""
+    import os
+
     from mutagen.id3._id3v1 import find_id3v1
+
+    padding = None
+    if size_before is not None:
+        grown = os.path.getsize(f.filename) - size_before
+
+        def padding(info) -> int:
+            wanted = info.padding - grown
+            return wanted if wanted >= 0 else info.get_default_padding()
 
     with open(f.filename, "rb") as fh:
         v1, offset = find_id3v1(fh)
@@ -659,7 +673,7 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int) -> None:
             tail = fh.read()
     # v23_sep=None: several values of a v2.3 frame stay apart (NUL-separated) as they were
     # read; mutagen would join them with "/" ("A", "B" -> "A/B"), changing other tags.
-    f.save(v2_version=v2_version, v1=0, v23_sep=None)
+    f.save(v2_version=v2_version, v1=0, v23_sep=None, padding=padding)
     if tail:
         with open(f.filename, "ab") as fh:
             fh.write(tail)

@@ -247,6 +247,24 @@ def test_undo_gives_an_untagged_file_back_byte_for_byte(fmt, scores, tmp_path):
         assert path.read_bytes() == original
 
 
+@pytest.mark.parametrize("v2", [3, 4])
+def test_undo_gives_an_mp3_whose_tag_had_to_grow_back_byte_for_byte(v2, tmp_path):
+    """An ID3 tag with no padding to spare (ffmpeg writes one of 45 bytes): the write grows
+    it, and the undo kept the grown tag, so the file was tag-for-tag but not byte-for-byte
+    what it was. The undo now sizes the padding back to the file's old size."""
+    root = tmp_path / "music"
+    path = write_audio(root / "Artist" / "Album" / "01 song.mp3", seconds=2.0)
+    f = mutagen.File(path)
+    if f.tags is None:
+        f.add_tags()
+    f.tags.add(mutagen.id3.TIT2(encoding=3, text=["Tïtle"]))
+    f.save(v2_version=v2, padding=lambda info: 0)
+    assert mutagen.File(path).tags.version[1] == v2
+    original, audio = path.read_bytes(), audio_hash(path)
+    _write_then_undo(root, path, tmp_path, scores=True)
+    assert path.read_bytes() == original and audio_hash(path) == audio
+
+
 def test_undo_gives_a_faststart_m4a_back_byte_for_byte(tmp_path):
     """An M4A whose ``moov`` comes before the audio: removing the atoms a write added
     moves every chunk offset back (else the audio would be read from the wrong place)."""
