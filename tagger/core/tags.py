@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mutagen
 
@@ -634,7 +636,8 @@ def save_file(
             _mp4_drop_empty_meta(f.filename)
         elif remove_empty and tags_empty(f):
             f.delete()
-        elif family == "id3v23":
+        elif family == "id3v23":  # WAV, AIFF (their chunks' even-size padding makes an
+            # old size no promise of old bytes: they get the tags back, not the padding)
             f.save(v2_version=3, v23_sep=None)  # see _save_keeping_v1
         elif family == "id3":
             f.save(v2_version=4)
@@ -653,18 +656,9 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int, size_before: int | No
     ``size_before`` (an undo: the file's size before the write): the padding is chosen so
     that the file has that size again, as when a write had to grow the tag; so an undone
     file is byte for byte what it was, not just tag for tag."""
-    import os
-
     from mutagen.id3._id3v1 import find_id3v1
 
-    padding = None
-    if size_before is not None:
-        grown = os.path.getsize(f.filename) - size_before
-
-        def padding(info) -> int:
-            wanted = info.padding - grown
-            return wanted if wanted >= 0 else info.get_default_padding()
-
+    padding = _padding_back_to(f.filename, size_before)
     with open(f.filename, "rb") as fh:
         v1, offset = find_id3v1(fh)
         tail = b""
@@ -677,6 +671,23 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int, size_before: int | No
     if tail:
         with open(f.filename, "ab") as fh:
             fh.write(tail)
+
+
+def _padding_back_to(path: str, size_before: int | None) -> Callable[[Any], int] | None:
+    """A mutagen ``padding`` callback that gives an MP3 ``size_before`` bytes again (an
+    undo after a write had to grow the tag), or the default padding where it cannot;
+    None without ``size_before`` (a write: mutagen's default)."""
+    import os
+
+    if size_before is None:
+        return None
+    grown = os.path.getsize(path) - size_before
+
+    def padding(info: Any) -> int:
+        wanted = info.padding - grown
+        return wanted if wanted >= 0 else info.get_default_padding()
+
+    return padding
 
 
 def _flac_drop_comment(f: mutagen.FileType, size_before: int | None) -> None:
