@@ -12,7 +12,7 @@ import sys
 from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 from tagger.core.moods import MOODS, parse_mood
 from tagger.core.playlists import ORDERS, PlaylistError, PlaylistSpec
-from tagger.core.text import count_text
+from tagger.core.text import count_text, format_length
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -177,17 +177,9 @@ def run(args: argparse.Namespace) -> int:
     n = len(playlist.rows)
     out = sys.stdout
     out.write(
-        f"wrote {count_text(n, 'song')} ({_length_text(playlist.seconds)}) to {path}"
+        f"wrote {count_text(n, 'song')} ({format_length(playlist.seconds)}) to {path}"
         f" — {playlist.matched} matched, {len(rows)} in the folder\n"
     )
     if errors:
         out.write(f"  {errors} songs could not be analysed and were left out\n")
     return 1 if save_failed else 0
-
-
-def _length_text(seconds: float) -> str:
-    """A playlist's length as a player shows it: ``0:12``, ``42:05``, ``1:02:03``."""
-    total = round(seconds)
-    h, rest = divmod(total, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

@@ -143,10 +143,10 @@ def iter_audio_files(
                 continue
             if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
                 yield Path(dirpath) / name
-            elif errors is not None and _dangling(os.path.join(dirpath, name)):
+            elif errors is not None and _dangling(full := os.path.join(dirpath, name)):
                 # os.walk lists a link to a folder that is not there as a file; its songs
                 # would vanish from the library without a word
-                errors.append((printable(os.path.join(dirpath, name)), DANGLING_LINK))
+                errors.append((printable(full), DANGLING_LINK))
 
 
 def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, int | None]:

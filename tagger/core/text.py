@@ -79,3 +79,11 @@ def not_found_hint(path: str | Path) -> str:
 def count_text(count: int, word: str) -> str:
     """``"1 song"``, ``"2 songs"``: a count and its noun, in the plural unless one."""
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def format_length(seconds: float) -> str:
+    """A length as a player shows it: ``0:12``, ``42:05``, ``1:02:03``."""
+    total = round(seconds)
+    h, rest = divmod(total, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

@@ -64,7 +64,7 @@ from tagger.core.playlists import (
     write_playlist,
 )
 from tagger.core.settings import load_settings, update_settings
-from tagger.core.text import count_text
+from tagger.core.text import count_text, format_length
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,6 @@ _FILTER_FIELDS = (
 NO_FILTERS = {k: getattr(PlaylistSpec(), k) for k in _FILTER_FIELDS}
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-def format_length(seconds: float) -> str:
-    s = round(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def format_total(seconds: float) -> str:

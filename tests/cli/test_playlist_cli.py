@@ -264,9 +264,9 @@ def test_save_and_regenerate_a_definition(music, tmp_path, tiny_model_path, caps
 
 def test_playlist_length_reads_as_a_player_shows_it():
     """It said "(0 min)" for a short list and "1 songs"."""
-    from tagger.commands.playlist import _length_text
+    from tagger.core.text import format_length
 
-    assert [_length_text(x) for x in (12.4, 59.6, 2525, 3723)] == [
+    assert [format_length(x) for x in (12.4, 59.6, 2525, 3723)] == [
         "0:12",
         "1:00",
         "42:05",

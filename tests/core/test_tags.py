@@ -152,6 +152,10 @@ def test_mp4_track_zero_means_no_number(tmp_path):
     assert read_tags(path).tracknumber is None
 
 
+def _names(info) -> tuple:
+    return (info.title, info.artist, info.album, info.tracknumber)
+
+
 def test_an_mp3s_apev2_tag_fills_what_its_id3_tag_lacks(tmp_path):
     """foobar2000 and Mp3tag can tag an MP3 with APEv2 alone: its names were ignored and
     the scan fell back to the folder names. The ID3 tag wins where both have a field, and
@@ -169,12 +173,7 @@ def test_an_mp3s_apev2_tag_fills_what_its_id3_tag_lacks(tmp_path):
     ape["Mood"] = "sad"
     ape.save(only_ape)
     info = read_tags(only_ape)
-    assert (info.title, info.artist, info.album, info.tracknumber) == (
-        "Ápe Title",
-        "Ápe Artist",
-        "Ápe Album",
-        4,
-    )
+    assert _names(info) == ("Ápe Title", "Ápe Artist", "Ápe Album", 4)
     assert info.mood is None
     assert info.duration and info.duration > 0.5
 
@@ -182,13 +181,7 @@ def test_an_mp3s_apev2_tag_fills_what_its_id3_tag_lacks(tmp_path):
     ape = APEv2()
     ape.update({"Title": "Other", "Artist": "Other", "Track": "7"})
     ape.save(both)
-    info = read_tags(both)
-    assert (info.title, info.artist, info.album, info.tracknumber) == (
-        "Tïtle",
-        "Ärtist",
-        "Album",
-        7,
-    )
+    assert _names(read_tags(both)) == ("Tïtle", "Ärtist", "Album", 7)
 
 
 def test_a_broken_apev2_tag_leaves_the_id3_names(tmp_path):
