@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
+from tagger.core.text import format_length
 from tagger.ui.library_model import Status, text_on
 from tagger.ui.workers import GeneratorWorker, SpectrogramReady, spectrogram_job
 
@@ -240,11 +241,6 @@ def tag_text(row: LibraryRow) -> str:
     if row.tag_error:
         return f"could not be read ({row.tag_error.removeprefix('cannot read tags: ')})"
     return f"“{row.mood_tag}”" if row.mood_tag else "none written"
-
-
-def _fmt_time(seconds: float) -> str:
-    m, s = divmod(round(seconds), 60)
-    return f"{m}:{s:02d}"
 
 
 def _chip(mood: str) -> str:
@@ -481,11 +477,11 @@ class DetailPane(QWidget):
             self.spec_caption.setText(ev.error)
             return
         self.spectrogram.set_rgb(ev.rgb)
-        starts = ", ".join(_fmt_time(t) for t in ev.starts)
+        starts = ", ".join(format_length(t) for t in ev.starts)
         n = len(ev.starts)
         self.spec_caption.setText(
             f"Log-mel spectrogram of the {n} segment{'s' if n != 1 else ''} the model "
-            f"listened to (starting at {starts} of {_fmt_time(ev.duration)})."
+            f"listened to (starting at {starts} of {format_length(ev.duration)})."
         )
 
     def spectrogram_shown_for(self) -> str | None:

@@ -55,6 +55,7 @@ from tagger.core.retrain import (
     reset_model,
 )
 from tagger.core.store import Store
+from tagger.core.text import format_length
 from tagger.ui.playback import Player
 from tagger.ui.review_workers import (
     GeneratorWorker,
@@ -565,7 +566,7 @@ class ReviewView(QWidget):
         # playback is off: "0:00 / 0:00" read as an empty song)
         self.seek_slider.setRange(0, int(self._song_seconds * 1000))
         self.seek_slider.setValue(0)
-        self.time_label.setText(f"0:00 / {_mmss(self._song_seconds)}")
+        self.time_label.setText(f"0:00 / {format_length(self._song_seconds)}")
         self._load_spectrogram(row)
         starts = row.window_starts
         start_at = starts[len(starts) // 2] if starts else 0.0
@@ -647,7 +648,9 @@ class ReviewView(QWidget):
     def _on_player_position_changed(self, seconds: float) -> None:
         if not self.seek_slider.isSliderDown():
             self.seek_slider.setValue(int(seconds * 1000))
-        self.time_label.setText(f"{_mmss(seconds)} / {_mmss(self._song_length())}")
+        self.time_label.setText(
+            f"{format_length(max(0, int(seconds)))} / {format_length(self._song_length())}"
+        )
 
     def seek(self, seconds: float) -> None:
         """Play from ``seconds`` into the song; outside the decoded stretch of a long song,
@@ -887,8 +890,3 @@ def _queue_key(row: LibraryRow) -> tuple[float, str]:
     """Least confident first; the path breaks ties."""
     assert row.scores is not None
     return (row.scores.confidence, row.path)
-
-
-def _mmss(seconds: float) -> str:
-    s = max(0, int(seconds))
-    return f"{s // 60}:{s % 60:02d}"

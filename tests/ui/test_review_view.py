@@ -226,11 +226,11 @@ def test_playback_disabled_cleanly_without_audio(qtbot, make_view, monkeypatch):
     assert view.playback_message.isVisibleTo(view)
     assert "PortAudio" in view.playback_message.text()
     # the song's length still shows (it read "0:00 / 0:00", as if the song were empty)
-    seconds = int(view.current_row().duration)
+    seconds = round(view.current_row().duration)  # rounded, as the library table shows it
     assert seconds > 0
     assert view.time_label.text() == f"0:00 / {seconds // 60}:{seconds % 60:02d}"
     key(qtbot, view, Qt.Key.Key_J)
-    seconds = int(view.current_row().duration)
+    seconds = round(view.current_row().duration)
     assert view.time_label.text() == f"0:00 / {seconds // 60}:{seconds % 60:02d}"
     key(qtbot, view, Qt.Key.Key_Space)  # nothing happens, nothing crashes
     key(qtbot, view, Qt.Key.Key_1)  # labelling still works
