@@ -111,15 +111,53 @@ def _dangling(path: str) -> bool:
     return os.path.islink(path) and not os.path.exists(path)
 
 
+#: Why a folder's songs may only look gone: it is a mount point with nothing mounted.
+NOT_MOUNTED = (
+    "nothing is mounted on this folder, which /etc/fstab names as a mount point "
+    "(a drive not connected?)"
+)
+#: Where the mount points the system knows of are listed (Linux, BSD).
+FSTAB = Path("/etc/fstab")
+
+
+def _fstab_mount_points(root: Path) -> set[str]:
+    """The mount points /etc/fstab names at or under ``root`` (resolved paths)."""
+    try:
+        text = FSTAB.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    base = os.path.realpath(root)
+    points = set()
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 2 or fields[0].startswith("#") or not fields[1].startswith("/"):
+            continue
+        # fstab writes a space in a path as \040 (and a tab as \011, a backslash as \134)
+        target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+        target = os.path.realpath(target)
+        if target == base or target.startswith(base.rstrip("/") + "/"):
+            points.add(target)
+    return points
+
+
+def _not_mounted(folder: str, mount_points: set[str]) -> bool:
+    real = os.path.realpath(folder)
+    return real in mount_points and not os.path.ismount(real)
+
+
 def iter_audio_files(
     root: str | Path, errors: list[tuple[str, str]] | None = None
 ) -> Iterator[Path]:
     """Audio files under ``root`` in a stable order; hidden entries and symlink loops skipped.
 
-    Unreadable folders are reported into ``errors`` (path, message) and skipped.
+    Unreadable folders are reported into ``errors`` (path, message) and skipped, as are
+    links whose target is not there. A folder that /etc/fstab names as a mount point but
+    that has nothing mounted on it is reported too (what is in it is still walked): its
+    songs only look deleted.
     """
     root = Path(root)
     seen: set[tuple[int, int]] = set()
+    mount_points = _fstab_mount_points(root) if errors is not None else set()
 
     def onerror(exc: OSError) -> None:
         log.warning("cannot read folder %s: %s", exc.filename, exc.strerror)
@@ -137,6 +175,9 @@ def iter_audio_files(
             dirnames[:] = []
             continue
         seen.add(key)
+        if mount_points and _not_mounted(dirpath, mount_points):
+            assert errors is not None
+            errors.append((printable(dirpath), NOT_MOUNTED))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.startswith("."):

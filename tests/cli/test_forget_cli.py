@@ -206,3 +206,28 @@ def test_songs_behind_a_folder_link_to_a_missing_drive_are_kept(music, tmp_path,
     (tmp_path / "unplugged").rename(drive)  # plugged in again: all there, nothing missing
     assert main(["forget", "--missing", str(music)]) == 0
     assert "no songs are missing from" in capsys.readouterr().out
+
+
+def test_songs_on_a_mount_point_with_nothing_mounted_are_kept(music, tmp_path, capsys, monkeypatch):
+    """``Music/NAS`` is a mount point (in /etc/fstab) inside the music folder. Unmounted,
+    it is an empty folder: its songs looked deleted and forget wiped them, labels too.
+    They are kept and the folder is named; a song really deleted beside them still goes."""
+    from tagger.core import scan as scan_module
+
+    nas = music / "NAS"
+    make_tagged(nas / "Album" / "05.flac", "flac", seed=5)
+    songs = _labelled(music, capsys)
+    assert main(["-q", "label", "calm", str(nas / "Album" / "05.flac")]) == 0
+    fstab = tmp_path / "fstab"
+    fstab.write_text(f"server:/music {nas} nfs defaults 0 0\n", encoding="utf-8")
+    monkeypatch.setattr(scan_module, "FSTAB", fstab)
+
+    shutil.rmtree(nas / "Album")  # unmounted: the mount point is an empty folder
+    songs["01.mp3"].unlink()
+    assert main(["forget", "--missing", str(music)]) == 0
+    out = capsys.readouterr().out
+    assert "forgot 1 song" in out, out
+    assert "NAS: nothing is mounted on this folder" in out, out
+    every, labels = _state(music)
+    on_nas = [p for p in every if "/NAS/" in p]
+    assert len(on_nas) == 1 and on_nas[0] in labels

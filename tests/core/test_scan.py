@@ -262,3 +262,43 @@ def test_a_link_to_something_not_there_is_reported(tmp_path):
     assert (str(tmp_path.resolve() / "Other Artist"), DANGLING_LINK) in result.errors
     # a link to an audio file said "No such file or directory", as if the link were gone
     assert (str(tmp_path.resolve() / "A" / "B" / "02 gone.mp3"), DANGLING_LINK) in result.errors
+
+
+def test_a_mount_point_with_nothing_mounted_is_reported(tmp_path, monkeypatch):
+    """``Music/NAS`` is a mount point in /etc/fstab. With the drive not mounted it is an
+    empty folder, so its songs looked deleted. A folder fstab names (spaces as ``\\040``)
+    that has nothing mounted on it is reported; a mounted one, or a comment, is not."""
+    from tagger.core import scan as scan_module
+    from tagger.core.scan import NOT_MOUNTED
+
+    write_audio(tmp_path / "A" / "B" / "01 x.wav", 2.0)
+    (tmp_path / "NAS").mkdir()
+    (tmp_path / "Old Disk").mkdir()
+    (tmp_path / "Mounted").mkdir()
+    fstab = tmp_path / "fstab"
+    fstab.write_text(
+        "# <file system> <mount point> <type>\n"
+        "UUID=1 / ext4 defaults 0 1\n"
+        f"server:/music {tmp_path / 'NAS'} nfs defaults 0 0\n"
+        f"# UUID=2 {tmp_path / 'A'} ext4 defaults 0 0\n"
+        f"UUID=3 {str(tmp_path / 'Old Disk').replace(' ', chr(92) + '040')} ext4 noauto 0 0\n"
+        f"UUID=4 {tmp_path / 'Mounted'} ext4 defaults 0 0\n"
+        "UUID=5 none swap sw 0 0\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(scan_module, "FSTAB", fstab)
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(
+        os.path, "ismount", lambda p: str(p).endswith("/Mounted") or real_ismount(p)
+    )
+    errors: list[tuple[str, str]] = []
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_audio_files(tmp_path, errors)]
+    assert found == ["A/B/01 x.wav"]
+    assert errors == [
+        (str(tmp_path / "NAS"), NOT_MOUNTED),
+        (str(tmp_path / "Old Disk"), NOT_MOUNTED),
+    ]
+
+    fstab.unlink()  # no fstab (macOS, Windows): nothing to report, nothing breaks
+    errors = []
+    assert len(list(iter_audio_files(tmp_path, errors))) == 1 and errors == []
