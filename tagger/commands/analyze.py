@@ -10,6 +10,7 @@ from pathlib import Path
 from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 from tagger.core.audio import FORMATS_TEXT
 from tagger.core.moods import MOODS, display_name
+from tagger.core.text import count_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -119,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
             + f", model {loaded.model_id}\n"
         )
         if moved:
-            out.write(f"{moved} moved or renamed file(s) kept their moods and labels\n")
+            kept = "its mood and label" if moved == 1 else "their moods and labels"
+            out.write(f"{count_text(moved, 'moved or renamed file')} kept {kept}\n")
         for path, msg in summary.scan_errors:
             out.write(f"  skipped {path}: {msg}\n")
     return 1 if json_failed else 0

@@ -12,6 +12,11 @@ import os
 import sys
 
 from tagger.commands.common import UsageError, folder_arg
+from tagger.core.text import count_text
+
+
+def _folders_or_files(n: int) -> str:
+    return "1 folder or file" if n == 1 else f"{n} folders or files"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,17 +67,18 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"no songs are missing from {root}; nothing to forget\n")
         elif args.dry_run:
             out.write(
-                f"dry run: {n} song(s) missing from {root} would be forgotten{with_labels}:\n"
+                f"dry run: {count_text(n, 'song')} missing from {root} "
+                f"would be forgotten{with_labels}:\n"
             )
             for path in missing.paths:
                 out.write(f"  {os.path.relpath(path, root)}\n")
         else:
             n = forget_missing(store, missing)
-            out.write(f"forgot {n} song(s) missing from {root}{with_labels}\n")
+            out.write(f"forgot {count_text(n, 'song')} missing from {root}{with_labels}\n")
     if missing.unreadable:
         out.write(
-            f"{len(missing.unreadable)} folder(s) or file(s) could not be read; "
-            "their songs are kept:\n"
+            f"{_folders_or_files(len(missing.unreadable))} could not be read; "
+            f"{'its' if len(missing.unreadable) == 1 else 'their'} songs are kept:\n"
         )
         for path, why in missing.unreadable:
             out.write(f"  {os.path.relpath(path, root)}: {why}\n")

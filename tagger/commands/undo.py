@@ -7,6 +7,7 @@ import os
 import sys
 
 from tagger.commands.common import ProgressBar, folder_arg
+from tagger.core.text import count_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,11 +46,17 @@ def run(args: argparse.Namespace) -> int:
     # the app's status bar says the same
     out.write(summary_text("Undo last write", summary.written, len(failures), len(kept)) + "\n")
     if kept:
-        out.write(f"{len(kept)} file(s) kept as they are (changed since the write):\n")
+        out.write(
+            f"{count_text(len(kept), 'file')} kept as {'it is' if len(kept) == 1 else 'they are'} "
+            "(changed since the write):\n"
+        )
         for path, msg in kept:
             out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
     if failures:
-        out.write(f"{len(failures)} file(s) could not be restored (run undo again to retry):\n")
+        out.write(
+            f"{count_text(len(failures), 'file')} could not be restored "
+            "(run undo again to retry):\n"
+        )
         for path, msg in failures:
             out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
     return 1 if failures else 0  # a file kept on purpose is not a failure

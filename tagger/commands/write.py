@@ -11,9 +11,18 @@ import os
 import sys
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.core.text import count_text
 
 #: Files gone from disk are named up to this many per run, then counted.
 MAX_MISSING_LISTED = 10
+
+
+def _is(items: list) -> str:
+    return "is" if len(items) == 1 else "are"
+
+
+def _was(items: list) -> str:
+    return "was" if len(items) == 1 else "were"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -125,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
                     extra = f" (energy {c.extra['arousal']}, valence {c.extra['valence']})"
                 old = c.old_value or "(none)"
                 out.write(f"{_rel(c.path, root)}: {old} -> {c.new_value}{extra}\n")
-            out.write(f"dry run: {len(changes)} file(s) would be written, nothing changed\n")
+            out.write(
+                f"dry run: {count_text(len(changes), 'file')} would be written, nothing changed\n"
+            )
         else:
             bar = ProgressBar("writing", enabled=not args.quiet)
             summary = None
@@ -140,18 +151,18 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 bar.close()
             written = summary.written if summary else 0
-            out.write(f"wrote the mood of {written} file(s) in {root}\n")
+            out.write(f"wrote the mood of {count_text(written, 'file')} in {root}\n")
             if written:
                 out.write(f"undo with: mood-tagger undo {args.folder}\n")
     if unanalysed:
         out.write(
-            f"{len(unanalysed)} file(s) not analysed yet were skipped "
+            f"{count_text(len(unanalysed), 'file')} not analysed yet {_was(unanalysed)} skipped "
             f"(run `mood-tagger analyze {args.folder}`)\n"
         )
     if missing:
         out.write(
-            f"{len(missing)} file(s) analysed or labelled before are no longer on disk (deleted, "
-            "or moved out of the folder), nothing to write to:\n"
+            f"{count_text(len(missing), 'file')} analysed or labelled before {_is(missing)} "
+            "no longer on disk (deleted, or moved out of the folder), nothing to write to:\n"
         )
         for path in missing[:MAX_MISSING_LISTED]:
             out.write(f"  {_rel(path, root)}\n")
@@ -159,22 +170,32 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"  ... and {len(missing) - MAX_MISSING_LISTED} more\n")
     if unreadable:
         out.write(
-            f"{len(unreadable)} file(s) could not be analysed, so they have no mood to write "
+            f"{count_text(len(unreadable), 'file')} could not be analysed, so "
+            f"{'it has' if len(unreadable) == 1 else 'they have'} no mood to write "
             "(left as they are):\n"
         )
         for note in unreadable:
             out.write(f"  {_rel(note.path, root)}: {note.reason}\n")
     if no_mood:
-        out.write(f"{len(no_mood)} silent or very short file(s) have no mood to write\n")
+        out.write(
+            f"{count_text(len(no_mood), 'silent or very short file')} "
+            f"{'has' if len(no_mood) == 1 else 'have'} no mood to write\n"
+        )
     if kept:
-        out.write(f"{kept} file(s) that already have a mood tag were left as they are\n")
+        out.write(
+            f"{count_text(kept, 'file')} that already {'has' if kept == 1 else 'have'} a mood tag "
+            f"{'was' if kept == 1 else 'were'} left as {'it is' if kept == 1 else 'they are'}\n"
+        )
     if same_file:
-        out.write(f"{len(same_file)} path(s) lead to a file listed under another path:\n")
+        out.write(
+            f"{count_text(len(same_file), 'path')} "
+            f"{'leads' if len(same_file) == 1 else 'lead'} to a file listed under another path:\n"
+        )
         for path, other in same_file:
             out.write(f"  {_rel(path, root)}: same file as {_rel(other, root)}\n")
     if failures:
         what = "cannot be written" if args.dry_run else "failed"
-        out.write(f"{len(failures)} file(s) {what}:\n")
+        out.write(f"{count_text(len(failures), 'file')} {what}:\n")
         for path, msg in failures:
             out.write(f"  {_rel(path, root)}: {msg}\n")
         return 1

@@ -56,6 +56,7 @@ from tagger.core.tags import (
     snapshot_text,
     text_snapshot,
 )
+from tagger.core.text import count_text
 from tagger.core.writelock import WriteLock
 
 log = logging.getLogger(__name__)
@@ -119,12 +120,12 @@ class WriteSummary:
 
 def summary_text(title: str, written: int, failed: int = 0, kept: int = 0) -> str:
     """The one-line outcome of a write or undo batch, worded alike in the CLI and the app
-    (``"Undo last write: 3 file(s) updated, 1 kept as they are (changed since the write)"``)."""
-    text = f"{title}: {written} file(s) updated"
+    (``"Undo last write: 3 files updated, 1 kept as they are (changed since the write)"``)."""
+    text = f"{title}: {count_text(written, 'file')} updated"
     if failed:
         text += f", {failed} failed"
     if kept:
-        text += f", {kept} kept as they are (changed since the write)"
+        text += f", {kept} kept as {'it is' if kept == 1 else 'they are'} (changed since the write)"
     return text
 
 

@@ -1313,7 +1313,7 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         what = display_name(mood) if mood else "unlabelled"
-        self.say(f"{len(rows)} song(s) marked {what}.", 8000)
+        self.say(f"{count_text(len(rows), 'song')} marked {what}.", 8000)
         return len(rows)
 
     def show_view(self, widget: QWidget) -> None:
@@ -1467,7 +1467,7 @@ class MainWindow(QMainWindow):
         }
         dlg = WritePreviewDialog(changes, root, self, confidences, opts, problems or ())
         if only is not None:
-            dlg.setWindowTitle(f"Write mood tags: {len(only)} selected song(s)")
+            dlg.setWindowTitle(f"Write mood tags: {count_text(len(only), 'selected song')}")
 
         def replan(asked: Any) -> None:
             def show(new: list, new_problems: list) -> None:
@@ -1587,7 +1587,7 @@ class MainWindow(QMainWindow):
             self._set_busy(False)
             self.forget_missing_action.setEnabled(True)
             if count:
-                self.say(f"Forgot {count} missing song(s).", 15000)
+                self.say(f"Forgot {count_text(count, 'missing song')}.", 15000)
             if refresh:
                 self.refresh_rows()  # the scan may have found new or moved files
             self.forget_finished.emit(count)

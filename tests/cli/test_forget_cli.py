@@ -47,12 +47,12 @@ def test_forget_only_the_missing_songs(music, capsys):
     before = _state(music)
     assert main(["forget", "--missing", str(music), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "dry run: 2 song(s) missing from" in out and "(2 with your label)" in out
+    assert "dry run: 2 songs missing from" in out and "(2 with your label)" in out
     assert "\n  Artist/Album/01.mp3\n  Artist/Album/03.ogg\n" in out
     assert _state(music) == before  # a dry run forgets nothing
 
     assert main(["forget", "--missing", str(music)]) == 0
-    assert "forgot 2 song(s) missing from" in capsys.readouterr().out
+    assert "forgot 2 songs missing from" in capsys.readouterr().out
     paths, labels = _state(music)
     kept = [str(songs[n].resolve()) for n in ("02.flac", "04.flac")]
     assert paths == kept and labels == kept  # the others keep their labels
@@ -104,7 +104,7 @@ def test_moved_songs_keep_their_labels_and_unreadable_folders_are_kept(music, ca
     assert main(["forget", "--missing", str(music)]) == 0
     out = capsys.readouterr().out
     assert "no songs are missing from" in out
-    assert "1 folder(s) or file(s) could not be read; their songs are kept:" in out
+    assert "1 folder or file could not be read; its songs are kept:" in out
     assert "Artist/Other: Permission denied" in out
     paths, labels = _state(music)
     assert len(paths) == 4 and labels == paths
@@ -117,7 +117,7 @@ def test_forgetting_keeps_undo_for_the_songs_that_are_left(music, capsys):
     songs["01.mp3"].unlink()
     assert main(["-q", "forget", "--missing", str(music)]) == 0
     assert main(["undo", str(music)]) == 0
-    assert "Undo last write: 3 file(s) updated\n" in capsys.readouterr().out
+    assert "Undo last write: 3 files updated\n" in capsys.readouterr().out
 
 
 def test_forget_waits_for_a_write_batch_holding_the_lock(music, capsys):
@@ -198,7 +198,7 @@ def test_songs_behind_a_folder_link_to_a_missing_drive_are_kept(music, tmp_path,
     songs["01.mp3"].unlink()
     assert main(["forget", "--missing", str(music)]) == 0
     out = capsys.readouterr().out
-    assert "forgot 1 song(s) missing from" in out, out
+    assert "forgot 1 song missing from" in out, out
     assert "Other Artist: it links to a folder or file that is not there" in out, out
     every, labels = _state(music)
     assert behind[0] in every and behind[0] in labels

@@ -69,17 +69,17 @@ def test_label_write_dry_run_write_undo(music, tiny_model_path, capsys):
 
     assert main(["write", str(music), *model]) == 0
     out = capsys.readouterr().out
-    assert "wrote the mood of 4 file(s)" in out
+    assert "wrote the mood of 4 files" in out
     assert read_tags(album / "01 one.mp3").mood == "Sad"
     assert read_tags(album / "02 two.flac").mood == "Calm"
     assert {read_tags(p).mood for p in files[2:]} <= {"Happy", "Aggressive", "Sad", "Calm"}
     assert all(audio_hash(p) == audio[p] for p in files)
     # the write is known to the store: nothing to re-analyse, nothing left to write
     assert main(["write", str(music), "--dry-run", *model]) == 0
-    assert "0 file(s) would be written" in capsys.readouterr().out
+    assert "0 files would be written" in capsys.readouterr().out
 
     assert main(["undo", str(music)]) == 0
-    assert "Undo last write: 4 file(s) updated\n" in capsys.readouterr().out
+    assert "Undo last write: 4 files updated\n" in capsys.readouterr().out
     assert {p: tag_dump(p) for p in files} == originals
     assert all(audio_hash(p) == audio[p] for p in files)
     assert main(["undo", str(music)]) == 0
@@ -95,10 +95,10 @@ def test_deleted_file_reported_others_written(music, tiny_model_path, capsys):
     make_tagged(album / "05 five.flac", "flac", seed=5)
     model = ["--model", str(tiny_model_path)]
     assert main(["write", str(music), "--dry-run", *model]) == 0  # scanned, not analysed
-    assert "1 file(s) not analysed yet" in capsys.readouterr().out
+    assert "1 file not analysed yet" in capsys.readouterr().out
     (album / "03 three.m4a").unlink()
     (album / "05 five.flac").unlink()
-    gone = "1 file(s) analysed or labelled before are no longer on disk"
+    gone = "1 file analysed or labelled before is no longer on disk"
     for args in (["--dry-run"], [], ["--dry-run"], []):
         assert main(["write", str(music), *args, *model]) == 0, args
         out = capsys.readouterr().out
@@ -122,7 +122,7 @@ def test_many_deleted_files_are_counted_past_the_first_few(
     (album / "04 four.ogg").unlink()
     assert main(["write", str(music), "--dry-run", "--model", str(tiny_model_path)]) == 0
     out = capsys.readouterr().out
-    assert "2 file(s) analysed or labelled before are no longer on disk" in out
+    assert "2 files analysed or labelled before are no longer on disk" in out
     assert out.count("\n  Ärtist/Album/0") == 1 and "  ... and 1 more\n" in out
 
 
@@ -139,7 +139,7 @@ def test_read_only_file_reported(music, tiny_model_path, capsys):
     # a dry run finds it too, without writing anything
     assert main(["write", str(music), "--dry-run", "--model", str(tiny_model_path)]) == 1
     out = capsys.readouterr().out
-    assert "1 file(s) cannot be written:" in out
+    assert "1 file cannot be written:" in out
     assert "04 four.ogg: file is read-only" in out
     assert "04 four.ogg: (none) ->" not in out
 
@@ -165,7 +165,7 @@ def test_min_confidence_skips_predictions(music, tiny_model_path, capsys):
     )
     out = capsys.readouterr().out
     assert "Ärtist/Album/04 four.ogg: (none) -> Aggressive" in out
-    assert "1 file(s) would be written" in out
+    assert "1 file would be written" in out
     assert main(["write", str(music), "--min-confidence", "2"]) == 2
 
 
@@ -253,8 +253,8 @@ def test_label_then_write_without_analysis_writes_labels(music, capsys, tiny_mod
     capsys.readouterr()
     assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
     out = capsys.readouterr().out
-    assert "wrote the mood of 1 file(s)" in out
-    assert "3 file(s) not analysed yet were skipped" in out
+    assert "wrote the mood of 1 file in " in out
+    assert "3 files not analysed yet were skipped" in out
     assert read_tags(song).mood == "Happy"
 
 
@@ -306,7 +306,7 @@ def test_label_before_the_first_scan_through_symlinks_stays_with_the_scanned_tra
     assert labels == {str(p): "aggressive" for p in links}
     assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
     out = capsys.readouterr().out
-    assert "wrote the mood of 6 file(s)" in out  # 4 in the folder, 2 outside it
+    assert "wrote the mood of 6 files" in out  # 4 in the folder, 2 outside it
     assert "Ärtist/Album/02 two.flac: same file as B/Album/in.flac" in out
     song = music / "Ärtist" / "Album" / "02 two.flac"
     assert [read_tags(p).mood for p in (target, other, song)] == ["Aggressive"] * 3
@@ -337,7 +337,7 @@ def test_flags_turn_off_what_the_app_saved(music, tiny_model_path, capsys):
     assert "01 one.mp3" in capsys.readouterr().out.split("dry run:")[0]
     cmd = ["write", str(music), "--no-energy-valence", "--no-keep-existing", *model]
     assert main(cmd) == 0
-    assert "wrote the mood of 4 file(s)" in capsys.readouterr().out
+    assert "wrote the mood of 4 files" in capsys.readouterr().out
     flac = mutagen.File(music / "Ärtist" / "Album" / "02 two.flac")
     assert flac.get("MOOD") and "MOOD_AROUSAL" not in flac and "MOOD_VALENCE" not in flac
     assert read_tags(one).mood != "Calm"  # the other app's tag was overwritten
@@ -379,10 +379,8 @@ def test_undo_keeps_a_mood_changed_after_the_write_and_says_so(music, tiny_model
     assert main(["-q", "undo", str(music)]) == 0  # kept on purpose: not a failure
     out = capsys.readouterr().out
     # worded as in the app's status bar (tests/ui/test_write_tags.py)
-    assert (
-        "Undo last write: 3 file(s) updated, 1 kept as they are (changed since the write)\n" in out
-    )
-    assert "1 file(s) kept as they are (changed since the write):" in out
+    assert "Undo last write: 3 files updated, 1 kept as it is (changed since the write)\n" in out
+    assert "1 file kept as it is (changed since the write):" in out
     assert "02 two.flac: the mood tag was changed since the write" in out
     assert "run undo again" not in out
     assert read_tags(changed).mood == "Chill"
@@ -405,8 +403,8 @@ def test_silent_song_has_no_mood_and_is_not_a_failure(music, tiny_model_path, ca
     rc = main(["write", str(music), "--model", str(tiny_model_path)])
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert "wrote the mood of 4 file(s)" in out
-    assert "1 silent or very short file(s) have no mood to write" in out
+    assert "wrote the mood of 4 files" in out
+    assert "1 silent or very short file has no mood to write" in out
     assert silent.read_bytes() == data
 
 
@@ -462,14 +460,14 @@ def test_moved_and_renamed_folders_keep_moods_labels_and_undo(music, tiny_model_
     assert main(["-q", "analyze", str(renamed), *model, "--jobs", "1"]) == 0
     out = capsys.readouterr().out
     assert "analysed 0, 0 could not be read, from cache 4" in out  # nothing analysed again
-    assert "4 moved or renamed file(s) kept their moods and labels" in out
+    assert "4 moved or renamed files kept their moods and labels" in out
     with Store.open_default() as store:
         assert store.labels_under(renamed) == {str(moved / "01 one.mp3"): "sad"}
         assert not store.tracks_under(music)  # nothing left at the old paths
         assert store.track(moved / "02 two.flac").artist == "Ärtist"  # from its tags
     # undo finds the write under the folder's new name, and the files where they are now
     assert main(["undo", str(renamed)]) == 0
-    assert "Undo last write: 4 file(s) updated\n" in capsys.readouterr().out
+    assert "Undo last write: 4 files updated\n" in capsys.readouterr().out
     assert {p.name: tag_dump(p) for p in moved.iterdir()} == originals
 
 
@@ -483,11 +481,11 @@ def test_keep_existing_leaves_mood_tags_alone(music, tiny_model_path, capsys):
     assert main(["write", str(music), "--dry-run", "--keep-existing", *model]) == 0
     out = capsys.readouterr().out
     assert "01 one.mp3" not in out.split("dry run:")[0]
-    assert "1 file(s) that already have a mood tag were left as they are" in out
+    assert "1 file that already has a mood tag was left as it is" in out
     update_settings(write_keep_existing=True)  # the setting does the same
     assert main(["write", str(music), *model]) == 0
     out = capsys.readouterr().out
-    assert "wrote the mood of 3 file(s)" in out
+    assert "wrote the mood of 3 files" in out
     assert tag_dump(one) == before
     assert all(read_tags(p).mood for p in music.rglob("*.*"))
 
@@ -512,12 +510,12 @@ def test_symlink_to_a_song_of_the_same_library_is_written_once(tmp_path, tiny_mo
     assert [line for line in out.splitlines() if " -> " in line] == [
         "B/Album/link.flac: (none) -> Aggressive"
     ]
-    assert "1 file(s) would be written" in out
+    assert "1 file would be written" in out
     assert "A/Album/song.flac: same file as B/Album/link.flac" in out
 
     assert main(["write", str(root), *model]) == 0
     out = capsys.readouterr().out
-    assert "wrote the mood of 1 file(s)" in out and "changed since" not in out
+    assert "wrote the mood of 1 file in " in out and "changed since" not in out
     assert "A/Album/song.flac: same file as B/Album/link.flac" in out
     assert read_tags(song).mood == "Aggressive"
     st = song.stat()
@@ -528,10 +526,10 @@ def test_symlink_to_a_song_of_the_same_library_is_written_once(tmp_path, tiny_mo
     assert main(["analyze", str(root), *model, "--jobs", "1"]) == 0
     assert "analysed 0, 0 could not be read" in capsys.readouterr().out  # nothing re-analysed
     assert main(["write", str(root), "--dry-run", *model]) == 0
-    assert "0 file(s) would be written" in capsys.readouterr().out
+    assert "0 files would be written" in capsys.readouterr().out
 
     assert main(["undo", str(root)]) == 0
-    assert "Undo last write: 1 file(s) updated\n" in capsys.readouterr().out
+    assert "Undo last write: 1 file updated\n" in capsys.readouterr().out
     assert tag_dump(song) == original and link.is_symlink()
     assert main(["analyze", str(root), *model, "--jobs", "1"]) == 0
     assert "analysed 0, 0 could not be read" in capsys.readouterr().out
@@ -569,7 +567,7 @@ def test_second_writer_waits_for_the_first(music, tiny_model_path, capsys):
         lock.release()
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0
-    assert b"wrote the mood of 4 file(s)" in out
+    assert b"wrote the mood of 4 files" in out
 
 
 def test_files_that_could_not_be_analysed_are_a_note_not_a_failure(music, tiny_model_path, capsys):
@@ -584,9 +582,9 @@ def test_files_that_could_not_be_analysed_are_a_note_not_a_failure(music, tiny_m
         rc = main(["write", str(music), *args, "--model", str(tiny_model_path)])
         out = capsys.readouterr().out
         assert rc == 0, out
-        assert "4 file(s) could not be analysed, so they have no mood to write" in out
+        assert "4 files could not be analysed, so they have no mood to write" in out
         assert "  Broken/Bad/empty.mp3: empty file (0 bytes)\n" in out
         assert "  Broken/Bad/truncated.wav: truncated file: " in out
         assert "failed" not in out and "cannot be written" not in out
-    assert "wrote the mood of 4 file(s)" in out
+    assert "wrote the mood of 4 files" in out
     assert {p: p.read_bytes() for p in bad.values()} == before

@@ -45,7 +45,7 @@ def test_forget_missing_songs_after_confirming(qtbot, make_window, small_library
     answer = QMessageBox.StandardButton.Yes
     assert _trigger(qtbot, window) == 3
     assert _known(window) == 9 and len(window.rows) == 9
-    assert "Forgot 3 missing song(s)" in window.message_label.text()
+    assert "Forgot 3 missing songs" in window.message_label.text()
     with monkeypatch.context() as m:
         told: list[str] = []
         m.setattr(QMessageBox, "information", lambda *a, **k: told.append(a[2]))

@@ -704,7 +704,7 @@ def test_label_the_selected_songs_from_the_table(qtbot, make_window, library):
     assert labels == {good[0].path: "calm", good[1].path: "calm"}  # not the unreadable one
     by_id = {r.track_id: r for r in window.rows}
     assert by_id[good[0].track_id].label == "calm" and by_id[good[1].track_id].label == "calm"
-    assert "2 song(s) marked Calm" in window.message_label.text()
+    assert "2 songs marked Calm" in window.message_label.text()
     window.label_actions[None].trigger()
     with Store.open_default() as store:
         assert store.labels_under(library) == {}

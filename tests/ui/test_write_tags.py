@@ -227,7 +227,7 @@ def test_preview_and_dry_run_list_the_same_unreadable_files(
     rc = main(["write", str(small_library), "--dry-run", "--model", str(tiny_model_path)])
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert "4 file(s) could not be analysed, so they have no mood to write" in out
+    assert "4 files could not be analysed, so they have no mood to write" in out
     listed = dict(line.strip().split(": ", 1) for line in out.splitlines() if "Broken/" in line)
     assert listed == seen["notes"]
     assert "cannot be written" not in out
@@ -398,7 +398,7 @@ def test_write_outcome_and_failures_reach_the_log(qtbot, make_window, library, t
         window.write_action.trigger()
     qtbot.waitUntil(lambda: gone.path in window.log_view.toPlainText(), timeout=5000)
     text = window.log_view.toPlainText()
-    assert "Write mood tags: 6 file(s) updated, 1 failed" in text
+    assert "Write mood tags: 6 files updated, 1 failed" in text
     line = next(ln for ln in text.splitlines() if gone.path in ln)
     assert "WARNING" in line and "not found" in line
 
@@ -435,9 +435,9 @@ def test_undo_keeping_a_hand_edited_mood_is_no_error(
     model = window.library_model
     assert model.index_for(edited.track_id, Column.TAG).data() == "Chill"
     assert model.index_for(edited.track_id, Column.STATUS).data() == Status.DONE
-    qtbot.waitUntil(lambda: "kept as they are" in window.log_view.toPlainText(), timeout=5000)
+    qtbot.waitUntil(lambda: "kept as it is" in window.log_view.toPlainText(), timeout=5000)
     text = window.log_view.toPlainText()
-    assert "Undo last write: 6 file(s) updated, 1 kept as they are" in text
+    assert "Undo last write: 6 files updated, 1 kept as it is" in text
     assert "failed" not in text.split("Undo last write", 1)[1]
 
 
