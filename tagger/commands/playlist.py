@@ -181,5 +181,8 @@ def run(args: argparse.Namespace) -> int:
         f" — {playlist.matched} matched, {len(rows)} in the folder\n"
     )
     if errors:
-        out.write(f"  {errors} songs could not be analysed and were left out\n")
+        out.write(
+            f"  {count_text(errors, 'song')} could not be analysed and "
+            f"{'was' if errors == 1 else 'were'} left out\n"
+        )
     return 1 if save_failed else 0

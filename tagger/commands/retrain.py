@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
+from tagger.core.text import count_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -127,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
             redone = summary.total - summary.cached
             silent = f", {summary.no_mood} silent or too short" if summary.no_mood else ""
             out.write(
-                f"re-analysed {redone} songs with model {loaded.model_id} "
-                f"({summary.cached} from cache, {summary.errors} errors{silent})\n"
+                f"re-analysed {count_text(redone, 'song')} with model {loaded.model_id} "
+                f"({summary.cached} from cache, {count_text(summary.errors, 'error')}{silent})\n"
             )
     return 0
 

@@ -21,6 +21,7 @@ from tagger.core.moods import MOODS, MoodScores
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.scan import ScanResult, scan
 from tagger.core.store import Store
+from tagger.core.text import count_text
 from tagger.core.writelock import WriteLock
 
 log = logging.getLogger(__name__)
@@ -284,8 +285,9 @@ def find_missing(
     if missing and not result.paths:
         raise FolderUnavailable(
             path,
-            f"no audio files found in {path}, but the library has {len(missing)} songs "
-            "there: is its drive connected? Nothing was forgotten",
+            f"no audio files found in {path}, but the library has "
+            f"{count_text(len(missing), 'song')} there: is its drive connected? "
+            "Nothing was forgotten",
         )
     # an unreadable folder's songs only look missing, as do those behind a link whose
     # target is not there (a folder link to a drive not connected): the scan reports both

@@ -1007,7 +1007,7 @@ class MainWindow(QMainWindow):
             return
         if ev.stage == "scan":
             self.progress.setRange(0, 0)
-            self.eta_label.setText(f"Scanning… {ev.done} files")
+            self.eta_label.setText(f"Scanning… {count_text(ev.done, 'file')}")
             return
         if self._analyse_started is None:
             self._analyse_started = time.monotonic()
@@ -1047,7 +1047,7 @@ class MainWindow(QMainWindow):
             # unreadable files among the cached ones
             rows = self.library_model.rows
             have = sum(1 for r in rows if r.scores is not None)
-            self.say(f"Stopped: {have} of {len(rows)} songs have a mood.", 15000)
+            self.say(f"Stopped: {have} of {count_text(len(rows), 'song')} have a mood.", 15000)
         self._push_to_views()
         self.analysis_finished.emit(cancelled)
 

@@ -565,7 +565,7 @@ class PlaylistView(QWidget):
                 if left_out:
                     text += (
                         f" · <span style='color:{ERROR_COLOUR}'>the filters leave out "
-                        f"{left_out} of the {on_map} songs picked on the map</span>"
+                        f"{left_out} of the {count_text(on_map, 'song')} picked on the map</span>"
                     )
                 elif self._map_cleared_filters:
                     text += " · the other filters were cleared to include them all"

@@ -48,7 +48,7 @@ def test_a_silent_song_counts_as_re_analysed(lib, capsys):
     assert main(["-q", "retrain", str(lib), "--jobs", "1", "--force"]) == 0
     out = capsys.readouterr().out
     assert "re-analysed 14 songs" in out, out
-    assert "(0 from cache, 1 errors, 1 silent or too short)" in out, out
+    assert "(0 from cache, 1 error, 1 silent or too short)" in out, out
 
 
 def test_retrain_then_reset(lib, capsys):
