@@ -617,14 +617,21 @@ def save_file(
 ) -> None:
     """Save an opened file, keeping its ID3 version; ``remove_empty`` drops a tag that a
     write created and an undo emptied again (the file had no tag before), so the file is
-    again what it was byte for byte; ``size_before``: its size then (FLAC padding)."""
+    again what it was byte for byte; ``size_before``: its size then (an undo: the padding
+    of MP3, FLAC and Ogg is sized so that the file has its old size, and bytes, again)."""
     from mutagen.flac import FLAC
     from mutagen.id3 import ID3FileType
     from mutagen.mp4 import MP4
+    from mutagen.ogg import OggFileType
 
     path = Path(f.filename)
     try:
-        if isinstance(f, ID3FileType):  # MP3: the ID3v1 tag at the end stays byte for byte
+        if isinstance(f, OggFileType):  # the comment header must stay; its padding is
+            # sized back on an undo, so the file has its old size and bytes again
+            if remove_empty and tags_empty(f):
+                f.tags.clear()
+            _ogg_save(f, size_before, zero=remove_empty)
+        elif isinstance(f, ID3FileType):  # MP3: the ID3v1 tag at the end stays byte for byte
             if remove_empty and tags_empty(f):
                 f.tags.delete(f.filename, delete_v1=False, delete_v2=True)
             else:
@@ -674,8 +681,8 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int, size_before: int | No
 
 
 def _padding_back_to(path: str, size_before: int | None) -> Callable[[Any], int] | None:
-    """A mutagen ``padding`` callback that gives an MP3 ``size_before`` bytes again (an
-    undo after a write had to grow the tag), or the default padding where it cannot;
+    """A mutagen ``padding`` callback that gives an MP3 or Ogg file ``size_before`` bytes
+    again (an undo after a write had to grow the tag), or the default padding where it cannot;
     None without ``size_before`` (a write: mutagen's default)."""
     import os
 
@@ -688,6 +695,22 @@ def _padding_back_to(path: str, size_before: int | None) -> Callable[[Any], int]
         return wanted if wanted >= 0 else info.get_default_padding()
 
     return padding
+
+
+def _ogg_save(f: mutagen.FileType, size_before: int | None, zero: bool = False) -> None:
+    """Save an Ogg file's comment header; on an undo (``size_before``) with the padding that
+    gives the file its old size again. A page's lacing table grows by a byte per 255 bytes
+    of packet, so the first guess can miss by a few bytes: it is corrected (at most twice).
+    ``zero``: no padding otherwise (a tag emptied again), as mutagen's ``delete`` does."""
+    import os
+
+    padding = _padding_back_to(f.filename, size_before)
+    f.save(padding=padding or ((lambda info: 0) if zero else None))
+    for _ in range(2):
+        off = os.path.getsize(f.filename) - size_before if size_before is not None else 0
+        if off == 0:
+            return
+        f.save(padding=lambda info, off=off: info.padding - off if info.padding >= off else 0)
 
 
 def _flac_drop_comment(f: mutagen.FileType, size_before: int | None) -> None:
