@@ -618,7 +618,8 @@ def save_file(
     """Save an opened file, keeping its ID3 version; ``remove_empty`` drops a tag that a
     write created and an undo emptied again (the file had no tag before), so the file is
     again what it was byte for byte; ``size_before``: its size then (an undo: the padding
-    of MP3, FLAC and Ogg is sized so that the file has its old size, and bytes, again)."""
+    is sized so that the file has its old size, and bytes, again)."""
+    from mutagen.asf import ASF
     from mutagen.flac import FLAC
     from mutagen.id3 import ID3FileType
     from mutagen.mp4 import MP4
@@ -630,7 +631,7 @@ def save_file(
             # sized back on an undo, so the file has its old size and bytes again
             if remove_empty and tags_empty(f):
                 f.tags.clear()
-            _ogg_save(f, size_before, zero=remove_empty)
+            _save_sized(f, size_before, zero=remove_empty)
         elif isinstance(f, ID3FileType):  # MP3: the ID3v1 tag at the end stays byte for byte
             if remove_empty and tags_empty(f):
                 f.tags.delete(f.filename, delete_v1=False, delete_v2=True)
@@ -643,12 +644,13 @@ def save_file(
             _mp4_drop_empty_meta(f.filename)
         elif remove_empty and tags_empty(f):
             f.delete()
-        elif family == "id3v23":  # WAV, AIFF (their chunks' even-size padding makes an
-            # old size no promise of old bytes: they get the tags back, not the padding)
-            f.save(v2_version=3, v23_sep=None)  # see _save_keeping_v1
+        elif family == "id3v23":  # WAV, AIFF
+            _save_sized(f, size_before, v2_version=3, v23_sep=None)  # see _save_keeping_v1
         elif family == "id3":
-            f.save(v2_version=4)
-        else:
+            _save_sized(f, size_before, v2_version=4)
+        elif isinstance(f, (FLAC, MP4, ASF)):
+            _save_sized(f, size_before)
+        else:  # APEv2 (WavPack) has no padding: its old items give it its old size
             f.save()
     except PermissionError:
         raise TagError(path, "permission denied") from None
@@ -681,7 +683,7 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int, size_before: int | No
 
 
 def _padding_back_to(path: str, size_before: int | None) -> Callable[[Any], int] | None:
-    """A mutagen ``padding`` callback that gives an MP3 or Ogg file ``size_before`` bytes
+    """A mutagen ``padding`` callback that gives a file ``size_before`` bytes
     again (an undo after a write had to grow the tag), or the default padding where it cannot;
     None without ``size_before`` (a write: mutagen's default)."""
     import os
@@ -697,20 +699,23 @@ def _padding_back_to(path: str, size_before: int | None) -> Callable[[Any], int]
     return padding
 
 
-def _ogg_save(f: mutagen.FileType, size_before: int | None, zero: bool = False) -> None:
-    """Save an Ogg file's comment header; on an undo (``size_before``) with the padding that
-    gives the file its old size again. A page's lacing table grows by a byte per 255 bytes
-    of packet, so the first guess can miss by a few bytes: it is corrected (at most twice).
+def _save_sized(
+    f: mutagen.FileType, size_before: int | None, zero: bool = False, **kwargs: Any
+) -> None:
+    """Save ``f``; on an undo (``size_before``) with the padding that gives the file its old
+    size, and so its old bytes, again. Where the first guess misses by a few bytes (an Ogg
+    page's lacing table grows a byte per 255 bytes of packet, a RIFF or AIFF chunk is padded
+    to an even size, a FLAC padding block has a header) it is corrected, at most twice.
     ``zero``: no padding otherwise (a tag emptied again), as mutagen's ``delete`` does."""
     import os
 
     padding = _padding_back_to(f.filename, size_before)
-    f.save(padding=padding or ((lambda info: 0) if zero else None))
+    f.save(padding=padding or ((lambda info: 0) if zero else None), **kwargs)
     for _ in range(2):
         off = os.path.getsize(f.filename) - size_before if size_before is not None else 0
         if off == 0:
             return
-        f.save(padding=lambda info, off=off: info.padding - off if info.padding >= off else 0)
+        f.save(padding=lambda info, off=off: max(info.padding - off, 0), **kwargs)
 
 
 def _flac_drop_comment(f: mutagen.FileType, size_before: int | None) -> None:
