@@ -7,6 +7,7 @@ import sys
 
 from tagger.commands.common import UsageError
 from tagger.core.moods import MOODS, display_name, parse_mood
+from tagger.core.text import count_text
 
 _CLEAR = {"none", "clear", "-"}
 
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tagger.core.errors import FileError, no_mood_reason
+    from tagger.core.scan import printable
     from tagger.core.store import Store
     from tagger.core.tagwrite import ensure_tracks
 
@@ -35,24 +37,30 @@ def run(args: argparse.Namespace) -> int:
     if mood is None and not clear:
         raise UsageError(f"unknown mood {args.mood!r} (choose from {', '.join(MOODS)} or none)")
     failed: list[tuple[str, str]] = []
-    done = 0
+    done = unlabelled = 0
     with Store.open_default() as store:
         for name in args.files:
             try:
                 ids = ensure_tracks([name], store)
             except FileError as exc:
-                failed.append((name, str(exc)))
+                failed.append((printable(name), str(exc)))
                 continue
             for track_id in ids.values():
+                if clear and store.label(track_id) is None:
+                    unlabelled += 1  # nothing to clear
+                    continue
                 # as in the app: a file that cannot be read gets no mood (clearing is fine)
                 error = store.read_error(track_id) if mood else None
                 if error and not no_mood_reason(error):
-                    failed.append((name, f"could not be analysed: {error}"))
+                    failed.append((printable(name), f"could not be analysed: {error}"))
                     continue
                 store.add_label(track_id, mood, "user")
                 done += 1
-    files = f"{done} file{'s' if done != 1 else ''}"
-    print(f"labelled {files} as {display_name(mood)}" if mood else f"cleared the label of {files}")
+    if mood:
+        print(f"labelled {count_text(done, 'file')} as {display_name(mood)}")
+    else:
+        none = f" ({unlabelled} had no label)" if unlabelled else ""
+        print(f"cleared the label of {count_text(done, 'file')}{none}")
     for name, msg in failed:
         print(f"  {name}: {msg}", file=sys.stderr)
     return 1 if failed else 0

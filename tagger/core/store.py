@@ -483,6 +483,13 @@ class Store:
         with self.db:
             self.db.execute("DELETE FROM labels WHERE id = ?", (label_id,))
 
+    def label(self, track_id: int) -> str | None:
+        """The track's current label (newest wins; None: no label, or cleared)."""
+        row = self.db.execute(
+            "SELECT mood FROM labels WHERE track_id = ? ORDER BY id DESC LIMIT 1", (track_id,)
+        ).fetchone()
+        return row[0] if row else None
+
     def labels_under(self, root: str | Path) -> dict[str, str]:
         """Current label (newest wins; cleared labels omitted) by track path."""
         lo, hi = _under(root)

@@ -836,12 +836,14 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
     for a file that was never scanned (read the same way as the scan, with the
     ``Artist/Album/Track`` fallback). Raises FileError for a missing or non-audio file."""
     from tagger.core.audio import AUDIO_EXTENSIONS
-    from tagger.core.scan import _record
+    from tagger.core.scan import NOT_UTF8, _record, is_utf8, printable
     from tagger.core.text import not_found_hint
 
     out: dict[str, int] = {}
     for p in paths:
         given = Path(os.path.abspath(Path(p).expanduser()))
+        if not is_utf8(str(given)):  # the store keeps UTF-8 paths, as the scan does
+            raise FileError(printable(str(given)), NOT_UTF8)
         # The scan keeps the names of symlinks met below the (resolved) music folder, so a
         # symlinked file or folder is known by the path it was found at, not its target's.
         # A file never scanned is added where a scan of its Artist/Album/Track library
@@ -852,6 +854,8 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
         known = (c for c in dict.fromkeys(candidates) if store.track(c) is not None)
         path = next(known, as_scanned)
         st = _stat(str(path), missing=f"file not found{not_found_hint(given)}")
+        if stat.S_ISDIR(st.st_mode):
+            raise FileError(path, "is a folder: give its audio files (for example Album/*)")
         if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
             raise FileError(path, "not an audio file")
         track = store.track(path)
