@@ -15,10 +15,6 @@ from tagger.commands.common import UsageError, folder_arg
 from tagger.core.text import count_text
 
 
-def _folders_or_files(n: int) -> str:
-    return "1 folder or file" if n == 1 else f"{n} folders or files"
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "forget",
@@ -76,9 +72,10 @@ def run(args: argparse.Namespace) -> int:
             n = forget_missing(store, missing)
             out.write(f"forgot {count_text(n, 'song')} missing from {root}{with_labels}\n")
     if missing.unreadable:
+        n = len(missing.unreadable)
         out.write(
-            f"{_folders_or_files(len(missing.unreadable))} could not be read; "
-            f"{'its' if len(missing.unreadable) == 1 else 'their'} songs are kept:\n"
+            f"{count_text(n, 'folder or file', 'folders or files')} could not be read; "
+            f"{'its' if n == 1 else 'their'} songs are kept:\n"
         )
         for path, why in missing.unreadable:
             out.write(f"  {os.path.relpath(path, root)}: {why}\n")

@@ -9,12 +9,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+from typing import TextIO
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg
 from tagger.core.text import count_text
 
 #: Files gone from disk are named up to this many per run, then counted.
 MAX_MISSING_LISTED = 10
+
+
+def _list_some(out: TextIO, paths: list[str], root: Path) -> None:
+    """The first :data:`MAX_MISSING_LISTED` of ``paths``, then how many more."""
+    for path in paths[:MAX_MISSING_LISTED]:
+        out.write(f"  {_rel(path, root)}\n")
+    if len(paths) > MAX_MISSING_LISTED:
+        out.write(f"  ... and {len(paths) - MAX_MISSING_LISTED} more\n")
 
 
 def _is(items: list) -> str:
@@ -106,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         # every run says so, not just the one whose scan saw them go; not failures:
         # there is no file to write to
         missing = store.missing_under(root, model_id, ANALYSIS_VERSION)
-        failures += result.errors
+        # what the scan could not read (a folder, a link to a drive not connected) is
+        # skipped, as `analyze` skips it: a note, not a failure of the write
+        skipped = result.errors
         preds = store.predictions_under(root, model_id, ANALYSIS_VERSION)
         labels = store.labels_under(root)
         unanalysed = [p for p in tracks if p not in preds and p not in labels]
@@ -157,30 +169,30 @@ def run(args: argparse.Namespace) -> int:
     if unanalysed:
         out.write(
             f"{count_text(len(unanalysed), 'file')} not analysed yet {_was(unanalysed)} skipped "
-            f"(run `mood-tagger analyze {args.folder}`)\n"
+            f"(run `mood-tagger analyze {args.folder}`):\n"
         )
+        _list_some(out, sorted(unanalysed), root)
     if missing:
         out.write(
             f"{count_text(len(missing), 'file')} analysed or labelled before {_is(missing)} "
             "no longer on disk (deleted, or moved out of the folder), nothing to write to:\n"
         )
-        for path in missing[:MAX_MISSING_LISTED]:
-            out.write(f"  {_rel(path, root)}\n")
-        if len(missing) > MAX_MISSING_LISTED:
-            out.write(f"  ... and {len(missing) - MAX_MISSING_LISTED} more\n")
+        _list_some(out, missing, root)
     if unreadable:
         out.write(
             f"{count_text(len(unreadable), 'file')} could not be analysed, so "
             f"{'it has' if len(unreadable) == 1 else 'they have'} no mood to write "
-            "(left as they are):\n"
+            f"(left as {'it is' if len(unreadable) == 1 else 'they are'}):\n"
         )
         for note in unreadable:
             out.write(f"  {_rel(note.path, root)}: {note.reason}\n")
     if no_mood:
         out.write(
             f"{count_text(len(no_mood), 'silent or very short file')} "
-            f"{'has' if len(no_mood) == 1 else 'have'} no mood to write\n"
+            f"{'has' if len(no_mood) == 1 else 'have'} no mood to write:\n"
         )
+        for note in no_mood:
+            out.write(f"  {_rel(note.path, root)}: {note.reason}\n")
     if kept:
         out.write(
             f"{count_text(kept, 'file')} that already {'has' if kept == 1 else 'have'} a mood tag "
@@ -193,6 +205,13 @@ def run(args: argparse.Namespace) -> int:
         )
         for path, other in same_file:
             out.write(f"  {_rel(path, root)}: same file as {_rel(other, root)}\n")
+    if skipped:
+        out.write(
+            f"{count_text(len(skipped), 'folder or file', 'folders or files')} could not be "
+            "read and had nothing written:\n"
+        )
+        for path, msg in skipped:
+            out.write(f"  {_rel(path, root)}: {msg}\n")
     if failures:
         what = "cannot be written" if args.dry_run else "failed"
         out.write(f"{count_text(len(failures), 'file')} {what}:\n")

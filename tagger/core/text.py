@@ -76,9 +76,10 @@ def not_found_hint(path: str | Path) -> str:
     )
 
 
-def count_text(count: int, word: str) -> str:
-    """``"1 song"``, ``"2 songs"``: a count and its noun, in the plural unless one."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
+def count_text(count: int, word: str, plural: str | None = None) -> str:
+    """``"1 song"``, ``"2 songs"``: a count and its noun, in the plural (``plural``, or
+    ``word`` + s) unless one."""
+    return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
 def format_length(seconds: float) -> str:

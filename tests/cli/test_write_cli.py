@@ -404,8 +404,30 @@ def test_silent_song_has_no_mood_and_is_not_a_failure(music, tiny_model_path, ca
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "wrote the mood of 4 files" in out
-    assert "1 silent or very short file has no mood to write" in out
+    assert "1 silent or very short file has no mood to write:\n" in out
+    assert "  Ärtist/Album/05 hidden track.flac: silent" in out  # named, as the README says
     assert silent.read_bytes() == data
+
+
+def test_what_the_scan_could_not_read_is_a_note_not_a_failed_write(
+    music, tiny_model_path, tmp_path, capsys
+):
+    """A link to a drive not connected made every `write` exit 1 ("1 file(s) failed"),
+    although every song was written; `analyze` calls it skipped. It is a note now, and a
+    file not analysed yet is named, not only counted."""
+    (music / "Other Artist").symlink_to(tmp_path / "unplugged", target_is_directory=True)
+    assert main(["-q", "analyze", str(music), "--model", str(tiny_model_path), "--jobs", "1"]) == 0
+    later = write_audio(music / "Ärtist" / "Album" / "09 later.wav", seconds=2.0, seed=9)
+    capsys.readouterr()
+    rc = main(["write", str(music), "--model", str(tiny_model_path)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "wrote the mood of 4 files" in out and "failed" not in out
+    assert "1 folder or file could not be read and had nothing written:\n" in out
+    assert "  Other Artist: it links to a folder or file that is not there" in out
+    assert "1 file not analysed yet was skipped" in out
+    assert "  Ärtist/Album/09 later.wav\n" in out
+    assert read_tags(later).mood is None
 
 
 def test_several_mood_values_are_shown_replaced_and_restored(music, tiny_model_path, capsys):
