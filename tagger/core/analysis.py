@@ -20,7 +20,13 @@ import torch
 
 from tagger.core import audio
 from tagger.core.checkpoint import LoadedModel, load_checkpoint
-from tagger.core.errors import SILENT_MESSAGE, TOO_SHORT_MESSAGE, DecodeError, FileError
+from tagger.core.errors import (
+    SILENT_MESSAGE,
+    TOO_SHORT_MESSAGE,
+    DecodeError,
+    FileError,
+    UnexpectedError,
+)
 from tagger.core.features import segment_patches
 from tagger.core.moods import MoodScores
 from tagger.core.progress import CancelToken
@@ -129,7 +135,7 @@ def analyze_one(analyzer: Analyzer, path: str | Path) -> SongAnalysis | FileErro
         return exc
     except Exception as exc:  # a bug or an exotic decoder failure: log it, keep going
         log.exception("unexpected error analysing %s", path)
-        return DecodeError(path, f"unexpected error: {exc}")
+        return UnexpectedError(path, f"unexpected error: {exc}")
 
 
 # -- parallel execution -----------------------------------------------------------------

@@ -42,6 +42,11 @@ class DecodeError(FileError):
     """The file's audio could not be decoded (corrupt, empty, truncated, not audio)."""
 
 
+class UnexpectedError(DecodeError):
+    """Analysis failed for a reason that is not the file's (a bug, a broken install, a
+    library that changed): not remembered as the file's error, so the next run tries again."""
+
+
 class TagError(FileError):
     """The file's tags could not be read or written."""
 

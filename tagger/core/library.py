@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tagger.core.analysis import ANALYSIS_VERSION, SongAnalysis, analyze_many
 from tagger.core.checkpoint import LoadedModel
-from tagger.core.errors import FileError, FolderUnavailable, no_mood_reason
+from tagger.core.errors import FileError, FolderUnavailable, UnexpectedError, no_mood_reason
 from tagger.core.moods import MOODS, MoodScores
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.scan import ScanResult, scan
@@ -149,15 +149,16 @@ def analyze_library(
                     no_mood_now += 1
                 else:
                     failed += 1
-                store.save_prediction(
-                    track.id,
-                    loaded.model_id,
-                    ANALYSIS_VERSION,
-                    track.size,
-                    track.mtime_ns,
-                    None,
-                    error=result.message,
-                )
+                if not isinstance(result, UnexpectedError):  # else: tried again next run
+                    store.save_prediction(
+                        track.id,
+                        loaded.model_id,
+                        ANALYSIS_VERSION,
+                        track.size,
+                        track.mtime_ns,
+                        None,
+                        error=result.message,
+                    )
                 yield TrackAnalysed(path, track.id, None, result.message)
             done += 1
             yield Progress("analyse", done, total, path)

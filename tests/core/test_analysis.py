@@ -164,3 +164,29 @@ def write_tone(seconds: float) -> np.ndarray:
     """A mono chord at about -14 dBFS RMS."""
     t = np.arange(int(seconds * 44100)) / 44100
     return sum(0.2 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6)).astype(np.float32)
+
+
+def test_an_unexpected_error_is_not_cached_as_the_files_own(tmp_path, bundled_model, monkeypatch):
+    """A broken install (a decoding library whose API changed) made every song fail with
+    "unexpected error: ..."; that was stored as each file's error, so the songs stayed
+    unreadable after the install was fixed. Such an error now shows for the run, and the
+    next run tries the file again."""
+    root = tmp_path / "music"
+    for i in range(2):
+        write_audio(root / "A" / "B" / f"{i}.flac", 6.0, seed=i)
+    real = Analyzer.analyze
+
+    def broken(self, path):
+        raise TypeError("open() got an unexpected keyword argument 'metadata_errors'")
+
+    with Store(tmp_path / "db.sqlite3") as store:
+        monkeypatch.setattr(Analyzer, "analyze", broken)
+        events = list(analyze_library(root, store, bundled_model, jobs=1))
+        failed = [e for e in events if isinstance(e, TrackAnalysed)]
+        assert len(failed) == 2 and all(e.error.startswith("unexpected error: ") for e in failed)
+        assert events[-1].failed == 2
+        monkeypatch.setattr(Analyzer, "analyze", real)  # the install is fixed
+        summary = list(analyze_library(root, store, bundled_model, jobs=1))[-1]
+        assert (summary.analysed, summary.failed, summary.cached_errors) == (2, 0, 0)
+        rows = library_rows(root, store, bundled_model.model_id)
+    assert all(r.scores is not None and not r.error for r in rows)
