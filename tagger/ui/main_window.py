@@ -995,7 +995,10 @@ class MainWindow(QMainWindow):
                     f"{reused} from cache)."
                 )
                 if ev.errors:
-                    text += f" {ev.errors} could not be read."
+                    text += f" {ev.errors} could not be read"
+                    if ev.cached_errors:  # not retried until the file changes
+                        text += f" ({ev.cached_errors} as in an earlier run)"
+                    text += "."
                 if ev.no_mood:
                     text += f" {ev.no_mood} silent or too short to have a mood."
                 if self._moved:

@@ -185,6 +185,11 @@ class ReviewView(QWidget):
         self.title_label.setFont(font)
         self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.meta_label = QLabel()
+        # a long title or album wraps (or is cut) instead of widening the whole view,
+        # which pushed the mood buttons and the queue out of the window
+        for label in (self.title_label, self.meta_label):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.prediction_label = QLabel()
         self.status_label = QLabel()
         self.bars: dict[str, QProgressBar] = {}

@@ -572,3 +572,21 @@ def test_a_long_song_shows_its_length_and_seeks_anywhere(qtbot, tmp_path, tiny):
         view.seek(10.5)  # inside: no new decode
         assert not player.loading and player.position == pytest.approx(10.5, abs=0.01)
         assert view.shutdown(20_000)
+
+
+def test_a_long_title_does_not_widen_the_view(make_view, qtbot):
+    """A 200-character title made the view wider than the window: a scrollbar, and the
+    mood buttons, the queue count and Undo went off-screen. It wraps now."""
+    view = make_view()
+    short = view.minimumSizeHint().width()
+    rows = [
+        dataclasses.replace(r, title="A Very Long Song Title " * 10, album="Ålbum " * 30)
+        for r in view.queue()
+    ]
+    view.set_rows(rows)
+    qtbot.wait(50)
+    assert len(view.title_label.text()) > 200
+    assert view.minimumSizeHint().width() <= short + 5  # it was 2,391 px for 588
+    view.resize(700, 600)
+    qtbot.wait(50)
+    assert view.title_label.width() <= view.width()
