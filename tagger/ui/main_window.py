@@ -1346,6 +1346,7 @@ class MainWindow(QMainWindow):
         self._update_selection_actions()
         self.undo_write_action.setEnabled(can_write and self._has_write_to_undo())
         self.reanalyse_action.setEnabled(has)
+        self.forget_missing_action.setEnabled(has)  # it did nothing without a folder
         for a in self.mood_actions.values():
             a.setEnabled(has)
         self.search.setEnabled(has)
@@ -1588,7 +1589,7 @@ class MainWindow(QMainWindow):
 
         def finish(count: int | None, refresh: bool = True) -> None:
             self._set_busy(False)
-            self.forget_missing_action.setEnabled(True)
+            self.forget_missing_action.setEnabled(self.root is not None)
             if count:
                 self.say(f"Forgot {count_text(count, 'missing song')}.", 15000)
             if refresh:

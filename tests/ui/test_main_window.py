@@ -453,6 +453,7 @@ def test_empty_state_without_a_folder(qtbot, make_window, monkeypatch, tmp_path)
     assert window.empty.button.isVisible()
     assert window.windowTitle() == APP_TITLE
     assert not window.write_action.isEnabled()
+    assert not window.forget_missing_action.isEnabled()  # it was enabled and did nothing
     # a missing folder keeps the empty state and says why
     assert window.open_folder(tmp_path / "missing") is False
     assert window.stack.currentWidget() is window.empty
