@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     except PlaylistError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        print(f"mood-tagger: cannot write {args.output}: {exc}", file=sys.stderr)
+        print(f"mood-tagger: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     n = len(playlist.rows)
     out = sys.stdout

@@ -23,6 +23,7 @@ import math
 import os
 import random
 import re
+import stat
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -409,15 +410,32 @@ def xspf_bytes(rows: Iterable[LibraryRow], title: str = "") -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The mode of a new file, as ``open()`` would give it (mkstemp's is private, 0600): a
+#: playlist is read by players and media servers running as other users.
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+    The file keeps the mode it had; a new one gets the usual mode (umask applied)."""
     path = Path(path)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = _NEW_FILE_MODE
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -435,9 +453,11 @@ def playlist_format(path: str | Path) -> str:
 
 def check_output_folder(path: str | Path) -> None:
     """Raise PlaylistError unless the folder a playlist at ``path`` goes into exists."""
-    folder = Path(path).expanduser().absolute().parent
-    if not folder.is_dir():
-        raise PlaylistError(f"the folder for the playlist does not exist: {folder}")
+    path = Path(path).expanduser().absolute()
+    if not path.parent.is_dir():
+        raise PlaylistError(f"the folder for the playlist does not exist: {path.parent}")
+    if path.is_dir():  # the rename would fail with a temporary file's name in the message
+        raise PlaylistError(f"{path} is a folder: give the playlist a file name in it")
 
 
 def write_playlist(path: str | Path, rows: Iterable[LibraryRow], title: str = "") -> Path:

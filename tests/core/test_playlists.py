@@ -410,3 +410,24 @@ def test_bad_definitions_file_is_ignored(tmp_path):
 
 def test_all_orders_listed():
     assert set(ORDERS) == {"energy-asc", "energy-desc", "shuffle", "smooth"}
+
+
+def test_a_playlist_file_is_readable_by_others_and_keeps_its_mode(tmp_path, files):
+    """Every playlist was written 0600 (the temporary file's mode), and an existing one
+    lost its mode, so a media server running as another user could not read it."""
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        new = write_playlist(tmp_path / "new.m3u8", files)
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        kept = tmp_path / "kept.xspf"
+        kept.write_text("old", encoding="utf-8")
+        kept.chmod(0o664)
+        write_playlist(kept, files)
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o664 and kept.read_text() != "old"
+    finally:
+        os.umask(old)
+    (tmp_path / "dir.m3u8").mkdir()
+    with pytest.raises(PlaylistError, match=r"dir\.m3u8 is a folder"):  # not ".dir.m3u8.q0z.tmp"
+        write_playlist(tmp_path / "dir.m3u8", files)
