@@ -152,14 +152,28 @@ def run(args: argparse.Namespace) -> int:
         else:
             bar = ProgressBar("writing", enabled=not args.quiet)
             summary = None
+            done = 0
             try:
                 for event in apply_write(changes, store, root):
-                    if isinstance(event, WriteOutcome) and not event.ok:
-                        failures.append((event.path, event.error or "failed"))
+                    if isinstance(event, WriteOutcome):
+                        if event.ok:
+                            done += 1
+                        else:
+                            failures.append((event.path, event.error or "failed"))
                     elif isinstance(event, WriteSummary):
                         summary = event
                     elif getattr(event, "stage", "") == "write" and event.done:
                         bar.update(event.done, event.total, force=event.done == event.total)
+            except KeyboardInterrupt:  # Ctrl+C: say what was written, and how to undo it
+                bar.close()
+                out.write(
+                    f"interrupted: wrote the mood of {count_text(done, 'file')} in {root}"
+                    f" of {len(changes)}\n"
+                )
+                if done:
+                    out.write(f"undo with: mood-tagger undo {args.folder}\n")
+                out.flush()
+                raise
             finally:
                 bar.close()
             written = summary.written if summary else 0

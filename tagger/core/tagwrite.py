@@ -759,6 +759,7 @@ def _undo_all(
         family = entry.old_values["family"]
         old = entry.old_values["fields"]
         new = entry.new_values["fields"]
+        untouched = False  # as it was before the write: nothing to restore, not counted
         try:
             fam_now, _, current = _read_state(entry.path, tuple(_fields_from_keys(family, old)))
             if fam_now != family:
@@ -767,6 +768,7 @@ def _undo_all(
             if same_state(current, old):
                 # never written (interrupted batch) or already restored (by hand, maybe)
                 _record_mood(store, entry.track_id, entry.path, _mood_of(family, old))
+                untouched = True
             elif same_state(current, new):
                 was = _stat(os.path.realpath(entry.path))
                 st = _rewrite(
@@ -801,7 +803,7 @@ def _undo_all(
             yield WriteOutcome(entry.path, False, f"cannot restore tags: {exc}")
         else:
             store.set_journal_status(batch_id, entry.track_id, "undone")
-            counts[0] += 1
+            counts[0] += 0 if untouched else 1
             yield WriteOutcome(entry.path, True)
         yield Progress("undo", n, len(entries), entry.path)
 

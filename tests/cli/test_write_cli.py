@@ -610,3 +610,35 @@ def test_files_that_could_not_be_analysed_are_a_note_not_a_failure(music, tiny_m
         assert "failed" not in out and "cannot be written" not in out
     assert "wrote the mood of 4 files" in out
     assert {p: p.read_bytes() for p in bad.values()} == before
+
+
+def test_ctrl_c_during_a_write_says_what_was_written_and_undo_counts_only_that(
+    music, tiny_model_path, capsys, monkeypatch
+):
+    """Ctrl+C after two of four files: `write` said only "interrupted", and `undo` then
+    said "4 file(s) updated", counting the two files never written."""
+    import tagger.core.tagwrite as tagwrite
+    from tagger.core.tagwrite import WriteOutcome
+
+    _analyze(music, tiny_model_path, capsys)
+    files = sorted(p for p in music.rglob("*.*") if p.is_file())
+    before = {p: tag_dump(p) for p in files}
+    real = tagwrite.apply_write
+
+    def interrupted(*args, **kwargs):
+        ok = 0
+        for event in real(*args, **kwargs):
+            yield event
+            ok += isinstance(event, WriteOutcome) and event.ok
+            if ok == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(tagwrite, "apply_write", interrupted)
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 130
+    out, err = capsys.readouterr()
+    assert "interrupted: wrote the mood of 2 files in " in out and " of 4\n" in out, out
+    assert f"undo with: mood-tagger undo {music}" in out and "interrupted" in err
+    monkeypatch.setattr(tagwrite, "apply_write", real)
+    assert main(["undo", str(music)]) == 0
+    assert "Undo last write: 2 files updated\n" in capsys.readouterr().out
+    assert {p: tag_dump(p) for p in files} == before
