@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tagger.core.scan import scan
     from tagger.core.store import Store
     from tagger.core.tagwrite import WriteOutcome, WriteSummary, summary_text, undo_last
 
@@ -30,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
     summary = None
     bar = ProgressBar("restoring", enabled=not args.quiet)
     with Store.open_default() as store:
+        # a scan first (cheap when nothing changed), as `write` and `forget` do: files or
+        # folders moved or renamed since the write take their journal with them
+        for _event in scan(root, store):
+            pass
         try:
             for event in undo_last(root, store):
                 if isinstance(event, WriteOutcome) and not event.ok:

@@ -642,3 +642,20 @@ def test_ctrl_c_during_a_write_says_what_was_written_and_undo_counts_only_that(
     assert main(["undo", str(music)]) == 0
     assert "Undo last write: 2 files updated\n" in capsys.readouterr().out
     assert {p: tag_dump(p) for p in files} == before
+
+
+def test_undo_finds_a_moved_write_without_an_analyze_first(music, tiny_model_path, capsys):
+    """Renaming the music folder (or moving an album) between `write` and `undo` gave
+    "nothing to undo", or "file not found" for every moved file, unless `analyze` ran
+    in between. `undo` scans first, as `write` and `forget` do."""
+    album = music / "Ärtist" / "Album"
+    originals = {p.name: tag_dump(p) for p in album.iterdir()}
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
+    capsys.readouterr()
+    album.rename(music / "Ärtist" / "Renamed")
+    renamed = music.with_name("Music library")
+    music.rename(renamed)
+    assert main(["undo", str(renamed)]) == 0
+    assert "Undo last write: 4 files updated\n" in capsys.readouterr().out
+    assert {p.name: tag_dump(p) for p in (renamed / "Ärtist" / "Renamed").iterdir()} == originals
