@@ -84,7 +84,9 @@ def _open(path: Path):
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    # FFmpeg's errors carry an errno such as 1094995529 (its 'INDA' tag): a person needs
+    # only the words
+    text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
     # FFmpeg messages repeat the path; keep them short for a table cell.
     return text.split(": '")[0][:160]
 

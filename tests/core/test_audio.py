@@ -186,7 +186,7 @@ def test_bad_files_raise_decode_error_with_path(tmp_path, kind):
     with pytest.raises(DecodeError) as err:
         audio.load_windows(bad, [0.0, 5.0], 5.0, 22050)
     assert err.value.path == bad
-    assert str(err.value)
+    assert str(err.value) and "Errno" not in str(err.value)  # "[Errno 1094995529] ..."
 
 
 @pytest.mark.parametrize("ext", [".mp3", ".flac", ".ogg", ".oga", ".opus", ".wav", ".wma", ".wv"])
