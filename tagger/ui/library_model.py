@@ -125,6 +125,13 @@ def is_correction(row: LibraryRow) -> bool:
     return bool(row.label) and row.label != row.predicted_mood
 
 
+def label_mark(row: LibraryRow) -> str:
+    """ " ✎" after a corrected mood, " ✓" after a confirmed one, "" after a prediction."""
+    if is_correction(row):
+        return " ✎"
+    return " ✓" if row.label else ""
+
+
 def _sort_key(column: int, status: Callable[[LibraryRow], str] = row_status):
     """Key for sorting rows by ``column``: a tuple whose first item says the row has no
     value there (no title, no mood yet, could not be read), so such rows can go last.
@@ -503,11 +510,9 @@ class MoodChipDelegate(QStyledItemDelegate):
     def chip_text(mood: str, row: LibraryRow | None) -> tuple[str, bool]:
         """(text, bold) of the chip: "Sad ✎" in bold for a correction, "Happy ✓" for a
         prediction the person confirmed, the plain name otherwise."""
-        if row is not None and is_correction(row):
-            return display_name(mood) + " ✎", True
-        if row is not None and row.label:
-            return display_name(mood) + " ✓", False
-        return display_name(mood), False
+        if row is None:
+            return display_name(mood), False
+        return display_name(mood) + label_mark(row), is_correction(row)
 
     @staticmethod
     def chip_rect(cell: QRect, font: QFont, text: str) -> QRect:

@@ -65,6 +65,7 @@ from tagger.core.playlists import (
 )
 from tagger.core.settings import load_settings, update_settings
 from tagger.core.text import count_text, format_length
+from tagger.ui.library_model import label_mark
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class PlaylistTableModel(QAbstractTableModel):
             if col == 3:
                 return r.album or ""
             if col == 4:
-                return display_name(r.mood) + (" ✓" if r.label else "")
+                return display_name(r.mood) + label_mark(r)  # as the library table marks it
             if col == 5:
                 return f"{s.energy:.2f}" if s else ""
             if col == 6:

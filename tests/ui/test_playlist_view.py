@@ -382,3 +382,19 @@ def test_a_map_selection_is_the_playlist_whatever_the_filters(view, qtbot, rows)
     qtbot.mouseClick(view.clear_filters_button, Qt.MouseButton.LeftButton)
     assert sorted(shown(view)) == [1, 2, 6, 10]
     assert not view.clear_filters_button.isVisibleTo(view)
+
+
+def test_moods_are_marked_as_the_library_table_marks_them(qtbot, tmp_path):
+    """A corrected mood read "Calm ✓" here but "Calm ✎" in the library table."""
+    root = tmp_path / "music"
+    rows = [
+        make_row(root, 1, "happy", label="calm"),  # corrected
+        make_row(root, 2, "sad", label="sad"),  # confirmed
+        make_row(root, 3, "aggressive"),  # predicted only
+    ]
+    v = PlaylistView()
+    qtbot.addWidget(v)
+    v.set_rows(rows)
+    m = v.model
+    moods = {m.row_at(i).track_id: m.index(i, 4).data() for i in range(m.rowCount())}
+    assert moods == {1: "Calm ✎", 2: "Sad ✓", 3: "Aggressive"}
