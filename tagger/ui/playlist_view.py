@@ -451,13 +451,15 @@ class PlaylistView(QWidget):
         self, track_ids: Sequence[int] | None, keep_filters: bool = False
     ) -> None:
         """Make the playlist of exactly these tracks (a rectangle on the mood map): the
-        song filters go back to "all" (order and length stay), and the summary says so.
-        ``keep_filters``: narrow the current filters down instead. None or [] clears."""
+        song filters and the length limits go back to "all" (the order stays), and the
+        summary says so. ``keep_filters``: narrow the current filters down instead. None
+        or [] clears."""
         ids = tuple(track_ids) if track_ids else None
         spec = replace(self.spec(), track_ids=ids)
-        cleared = bool(ids) and not keep_filters and has_filters(spec)
-        if cleared:
-            spec = replace(spec, **NO_FILTERS)
+        limited = spec.limit is not None or spec.max_minutes is not None
+        cleared = bool(ids) and not keep_filters and (has_filters(spec) or limited)
+        if cleared:  # a Max. songs of 5 kept 5 of 7 songs picked, "filters cleared" or not
+            spec = replace(spec, **NO_FILTERS, limit=None, max_minutes=None)
             log.debug("mood map selection of %d songs: filters cleared", len(ids or ()))
         self._map_cleared_filters = cleared
         self.set_spec(spec)

@@ -398,3 +398,15 @@ def test_moods_are_marked_as_the_library_table_marks_them(qtbot, tmp_path):
     m = v.model
     moods = {m.row_at(i).track_id: m.index(i, 4).data() for i in range(m.rowCount())}
     assert moods == {1: "Calm ✎", 2: "Sad ✓", 3: "Aggressive"}
+
+
+def test_a_map_selection_is_not_cut_by_a_song_limit(view):
+    """With Max. songs 2, a rectangle over four songs gave "first 2 of 4 matching · the
+    other filters were cleared to include them all": the limit was kept."""
+    view.limit.setValue(2)
+    view.regenerate()
+    assert len(shown(view)) == 2
+    view.set_map_selection([1, 2, 6, 10])
+    assert sorted(shown(view)) == [1, 2, 6, 10]
+    assert view.limit.value() == 0 and "first" not in view.summary.text()
+    assert "filters were cleared" in view.summary.text()
