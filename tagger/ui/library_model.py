@@ -66,6 +66,8 @@ HEADERS = {
 
 class Status:
     QUEUED = "queued"
+    #: Waiting for an analysis that is not running (it was stopped; a new model).
+    NOT_ANALYSED = "not analysed"
     ANALYSING = "analysing"
     DONE = "done"
     CORRECTED = "corrected"
@@ -84,6 +86,7 @@ STATUSES = tuple(v for k, v in vars(Status).items() if k.isupper())
 #: analysed, what the analysis gave (unreadable, no mood, a prediction), what the person
 #: made of it (confirmed, then corrected: the stronger decision), and written to the file.
 STATUS_ORDER = (
+    Status.NOT_ANALYSED,
     Status.QUEUED,
     Status.ANALYSING,
     Status.ERROR,
@@ -96,7 +99,7 @@ STATUS_ORDER = (
 _STATUS_RANK = {s: k for k, s in enumerate(STATUS_ORDER)}
 
 
-def row_status(row: LibraryRow, analysing: bool = False) -> str:
+def row_status(row: LibraryRow, analysing: bool = False, queued: bool = True) -> str:
     """The Status column: error > analysing/queued > written > corrected/confirmed > done.
 
     ``written``: the file's mood tag already says the mood shown (nothing left to write);
@@ -110,7 +113,9 @@ def row_status(row: LibraryRow, analysing: bool = False) -> str:
         elif row.error:
             return Status.ERROR
         else:
-            return Status.ANALYSING if analysing else Status.QUEUED
+            if analysing:
+                return Status.ANALYSING
+            return Status.QUEUED if queued else Status.NOT_ANALYSED
     mood = row.mood
     if mood is not None and parse_mood(row.mood_tag) == mood:
         return Status.WRITTEN
@@ -119,17 +124,23 @@ def row_status(row: LibraryRow, analysing: bool = False) -> str:
     return Status.DONE
 
 
+def is_pending(row: LibraryRow) -> bool:
+    """Not analysed (with the active model) yet: no mood, no error, not silent."""
+    return row.scores is None and not row.no_mood and not row.error
+
+
 def is_correction(row: LibraryRow) -> bool:
     """The person's label differs from the prediction (or there is none to agree with: a
-    silent song given a mood); a label that agrees only confirms it."""
-    return bool(row.label) and row.label != row.predicted_mood
+    silent or unreadable song given a mood); a label that agrees only confirms it. A song
+    not analysed yet (after a retrain, say) has no verdict to correct."""
+    return bool(row.label) and row.label != row.predicted_mood and not is_pending(row)
 
 
 def label_mark(row: LibraryRow) -> str:
     """ " ✎" after a corrected mood, " ✓" after a confirmed one, "" after a prediction."""
     if is_correction(row):
         return " ✎"
-    return " ✓" if row.label else ""
+    return " ✓" if row.label and not is_pending(row) else ""
 
 
 def _sort_key(column: int, status: Callable[[LibraryRow], str] = row_status):
@@ -169,6 +180,7 @@ class LibraryModel(QAbstractTableModel):
         self._rows: list[LibraryRow] = []
         self._index: dict[int, int] = {}  # track_id -> row number
         self._analysing: set[int] = set()  # track ids being analysed now
+        self._running = False  # an analysis is on its way: songs without a mood are queued
         self._bold = QFont()
         self._bold.setBold(True)
         self._sort: tuple[int, Qt.SortOrder] | None = None
@@ -191,7 +203,14 @@ class LibraryModel(QAbstractTableModel):
         return QModelIndex() if n is None else self.index(n, column)
 
     def status_of(self, row: LibraryRow) -> str:
-        return row_status(row, row.track_id in self._analysing)
+        return row_status(row, row.track_id in self._analysing, self._running)
+
+    def set_running(self, running: bool) -> None:
+        """Whether an analysis is running: songs still without a mood are "queued" for
+        it, or "not analysed" once it stopped."""
+        if running != self._running:
+            self._running = running
+            self._emit_changed(list(range(len(self._rows))), Column.STATUS, Column.STATUS)
 
     # -- changes ----------------------------------------------------------------------
     def set_rows(self, rows: Iterable[LibraryRow]) -> None:
@@ -349,6 +368,8 @@ class LibraryModel(QAbstractTableModel):
                         f"Corrected to {display_name(r.label)} "
                         f"(model said {display_name(r.predicted_mood)})"
                     )
+                if r.label and is_pending(r):
+                    return f"Your label: {display_name(r.label)} (not analysed yet)"
                 if r.label and not is_correction(r):
                     return f"Confirmed by you: {display_name(r.label)}"
                 return None

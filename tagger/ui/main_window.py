@@ -98,6 +98,7 @@ from tagger.ui.library_model import (
     LibraryModel,
     LibraryProxyModel,
     MoodChipDelegate,
+    is_pending,
 )
 from tagger.ui.log_view import LogView
 from tagger.ui.workers import (
@@ -924,6 +925,7 @@ class MainWindow(QMainWindow):
         w.signals.finished.connect(lambda c, w=w: self._on_analysis_finished(w, c))
         self._analysis = w
         self._jobs_running.append(w)
+        self.library_model.set_running(True)
         self._pending.clear()
         self._queue, self._queue_pos = [], 0
         self._finished_ids = set()
@@ -1043,6 +1045,7 @@ class MainWindow(QMainWindow):
         self.library_model.resort()  # the new results, in the order the table shows
         self._update_counts()
         self.library_model.set_analysing(())
+        self.library_model.set_running(False)
         self._update_detail_analysis()
         self._set_busy(False)
         if cancelled:
@@ -1050,7 +1053,11 @@ class MainWindow(QMainWindow):
             # unreadable files among the cached ones
             rows = self.library_model.rows
             have = sum(1 for r in rows if r.scores is not None)
-            self.say(f"Stopped: {have} of {count_text(len(rows), 'song')} have a mood.", 15000)
+            waiting = sum(1 for r in rows if is_pending(r))
+            text = f"Stopped: {have} of {count_text(len(rows), 'song')} have a predicted mood"
+            if waiting:  # they say "queued" no more: nothing is running
+                text += f"; {waiting} not analysed yet (Rescan Folder, F5, goes on)"
+            self.say(text + ".", 15000)
         self._push_to_views()
         self.analysis_finished.emit(cancelled)
 

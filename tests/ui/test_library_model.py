@@ -120,12 +120,18 @@ def test_a_labelled_file_that_cannot_be_read_shows_as_unreadable():
 def test_set_analysing_marks_status():
     model = LibraryModel()
     model.set_rows(make_rows(3, analysed=False))
+    assert {model.index(i, Column.STATUS).data() for i in range(3)} == {Status.NOT_ANALYSED}
+    model.set_running(True)
     model.set_analysing([2])
     assert [model.index(i, Column.STATUS).data() for i in range(3)] == [
         Status.QUEUED,
         Status.ANALYSING,
         Status.QUEUED,
     ]
+    # stopped: nothing is on its way, so "queued" would mislead
+    model.set_analysing([])
+    model.set_running(False)
+    assert {model.index(i, Column.STATUS).data() for i in range(3)} == {Status.NOT_ANALYSED}
 
 
 def test_sort_through_proxy_keeps_selection_rows():
@@ -291,6 +297,7 @@ def test_status_sorts_in_workflow_order_not_alphabetically():
     rows = [dataclasses.replace(r, track_id=k + 1) for k, r in enumerate(by_status.values())]
     model = LibraryModel()
     model.set_rows(rows)
+    model.set_running(True)
     model.set_analysing([list(by_status).index(Status.ANALYSING) + 1])
     shown = [model.status_of(r) for r in rows]
     assert shown == list(by_status)
@@ -300,4 +307,5 @@ def test_status_sorts_in_workflow_order_not_alphabetically():
     assert [model.index(i, Column.STATUS).data() for i in range(8)] == order[::-1]
     from tagger.ui.library_model import STATUS_ORDER, STATUSES
 
-    assert list(STATUS_ORDER) == order and sorted(STATUSES) == sorted(order)
+    every = [Status.NOT_ANALYSED, *order]  # not analysed: when no analysis runs
+    assert list(STATUS_ORDER) == every and sorted(STATUSES) == sorted(every)

@@ -59,7 +59,7 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
     # opened again: nothing is analysed, and the unreadable files are still counted, once
     wait_analysed(qtbot, window, library)
     assert window.message_label.text() == (
-        "Done: 11 songs (0 analysed, 7 from cache). 4 could not be read."
+        "Done: 11 songs (0 analysed, 7 from cache). 4 could not be read (4 as in an earlier run)."
     )
     # the settings remember the folder
     s = load_settings()
@@ -168,7 +168,7 @@ def test_cancel_mid_way(qtbot, make_window, small_library):
     done = [r for r in rows if r.scores is not None]
     assert 1 <= len(done) < len(rows) == 12
     statuses = {window.library_model.status_of(r) for r in rows if r.scores is None}
-    assert statuses == {Status.QUEUED}
+    assert statuses == {Status.NOT_ANALYSED}  # "queued" said an analysis was on its way
     assert not window.progress.isVisibleTo(window)
     # a rescan picks up where it stopped
     window.track_analysed.disconnect(on_event)
@@ -239,7 +239,11 @@ def test_stopped_counts_only_songs_with_a_mood(qtbot, make_window, small_library
     assert blocker.args == [True]
     have = sum(r.scores is not None for r in window.rows)
     assert 1 <= have < 12
-    assert window.message_label.text() == f"Stopped: {have} of 16 songs have a mood."
+    waiting = 12 - have
+    assert window.message_label.text() == (
+        f"Stopped: {have} of 16 songs have a predicted mood; "
+        f"{waiting} not analysed yet (Rescan Folder, F5, goes on)."
+    )
 
 
 def test_counts_leave_out_unreadable_files_even_labelled(qtbot, make_window, small_library):
