@@ -528,7 +528,11 @@ class ReviewView(QWidget):
             if not self._rows:
                 text = "Analyse a folder, or change the filters above."
             elif any(r.scores is None and not r.error for r in self._rows):
-                text = "Songs are being analysed: they appear here as they get their moods."
+                # true whether an analysis runs or was stopped (then F5 goes on)
+                text = (
+                    "Songs not analysed yet appear here as they get their moods "
+                    "(File > Rescan Folder, F5, if the analysis was stopped)."
+                )
             else:
                 text = "Every song matching the filters is reviewed."
             self.meta_label.setText(text)
