@@ -269,7 +269,7 @@ class ReviewView(QWidget):
         self.retrain_progress = QProgressBar()
         self.retrain_progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        self.retrain_message = QLabel()
+        self.retrain_message = QLabel(self._model_in_use())
         self.retrain_message.setWordWrap(True)
         self.retrain_button.clicked.connect(self.start_retrain)
         self.reset_button.clicked.connect(self.reset_to_bundled)
@@ -325,6 +325,15 @@ class ReviewView(QWidget):
         self._session_ids.clear()
         self._wanted = self._wanted_key = None
         self.set_rows([])
+        if not self.retraining:  # the last folder's retrain news is stale here
+            self.retrain_message.setText(self._model_in_use())
+
+    @staticmethod
+    def _model_in_use() -> str:
+        """Which model the moods come from, for a fresh start (nothing else said it)."""
+        if active_model_path() != bundled_model_path():
+            return "In use: your retrained model (Reset to bundled model goes back)."
+        return "In use: the model that came with the app."
 
     def _fill_group_combo(self) -> None:
         keep = self.group_combo.currentData()

@@ -590,3 +590,17 @@ def test_a_long_title_does_not_widen_the_view(make_view, qtbot):
     view.resize(700, 600)
     qtbot.wait(50)
     assert view.title_label.width() <= view.width()
+
+
+def test_the_model_in_use_is_said_from_the_start(make_view, monkeypatch, tmp_path):
+    """After a restart with a retrained model active, nothing in the app said so: the
+    retrain line was blank. Opening another folder also kept the last folder's news."""
+    from tagger.ui import review_view
+
+    view = make_view()
+    assert view.retrain_message.text() == "In use: the model that came with the app."
+    view.retrain_message.setText("Using the bundled model again; the library is re-analysed.")
+    view.set_root(tmp_path)
+    assert view.retrain_message.text() == "In use: the model that came with the app."
+    monkeypatch.setattr(review_view, "active_model_path", lambda: tmp_path / "mine.pt")
+    assert "your retrained model" in make_view().retrain_message.text()
