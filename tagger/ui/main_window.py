@@ -1317,13 +1317,23 @@ class MainWindow(QMainWindow):
         many songs were labelled."""
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # 50,000 songs: ~2 s
         try:
-            rows = [r for r in self.selected_rows() if not r.unreadable and r.label != mood]
+            selected = self.selected_rows()
+            rows = [r for r in selected if not r.unreadable and r.label != mood]
             self.store.add_labels((r.track_id for r in rows), mood)
             self.set_labels({r.track_id: mood for r in rows})
         finally:
             QApplication.restoreOverrideCursor()
-        what = display_name(mood) if mood else "unlabelled"
-        self.say(f"{count_text(len(rows), 'song')} marked {what}.", 8000)
+        unreadable = sum(1 for r in selected if r.unreadable)
+        same = len(selected) - unreadable - len(rows)
+        if mood:
+            text = f"{count_text(len(rows), 'song')} marked {display_name(mood)}."
+        else:
+            text = f"Cleared your label of {count_text(len(rows), 'song')}."
+        if same:
+            text += f" {same} had {'that label' if mood else 'none'} already."
+        if unreadable:  # as the Review tab and `mood-tagger label` do
+            text += f" {unreadable} could not be read: skipped."
+        self.say(text, 8000)
         return len(rows)
 
     def show_view(self, widget: QWidget) -> None:

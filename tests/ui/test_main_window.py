@@ -709,10 +709,16 @@ def test_label_the_selected_songs_from_the_table(qtbot, make_window, library):
     assert labels == {good[0].path: "calm", good[1].path: "calm"}  # not the unreadable one
     by_id = {r.track_id: r for r in window.rows}
     assert by_id[good[0].track_id].label == "calm" and by_id[good[1].track_id].label == "calm"
-    assert "2 songs marked Calm" in window.message_label.text()
+    # it said "2 songs marked Calm" with the unreadable one skipped without a word
+    assert window.message_label.text() == ("2 songs marked Calm. 1 could not be read: skipped.")
+    window.label_actions["calm"].trigger()
+    assert window.message_label.text().startswith("0 songs marked Calm. 2 had that label")
     window.label_actions[None].trigger()
     with Store.open_default() as store:
         assert store.labels_under(library) == {}
+    assert window.message_label.text().startswith("Cleared your label of 2 songs.")
+    window.label_actions[None].trigger()  # it said "0 song(s) marked unlabelled."
+    assert window.message_label.text().startswith("Cleared your label of 0 songs. 2 had none")
     assert all(r.label is None for r in window.rows)
     # the same from the keyboard, in the table: Alt+1..4 label, Alt+0 clears
     window.activateWindow()
