@@ -1524,10 +1524,14 @@ class MainWindow(QMainWindow):
         if self.root is None or not tagwrite_available():
             return
         if confirm:
+            batch = self.store.last_write_batch(self.root)
+            entries = self.store.journal(batch) if batch is not None else []
+            n = sum(1 for e in entries if e.status == "written")
+            files = f" of {count_text(n, 'file')}" if n else ""
             answer = QMessageBox.question(
                 self,
                 APP_TITLE,
-                "Put back the mood tags as they were before the last write?",
+                f"Put back the mood tags{files} as they were before the last write?",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return

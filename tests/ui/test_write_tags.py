@@ -78,9 +78,17 @@ def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, mon
         assert model.index_for(r.track_id, Column.STATUS).data() == Status.WRITTEN
 
     assert window.undo_write_action.isEnabled()
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    asked = []
+
+    def yes(_parent, _title, text, *a, **k):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", yes)
     with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
         window.undo_write_action.trigger()
+    # the question did not say how many files (6 written: the one that was gone failed)
+    assert asked == ["Put back the mood tags of 6 files as they were before the last write?"]
     assert blocker.args[0].written == 6
     assert not window.undo_write_action.isEnabled()  # the only batch is undone
     for r in good[1:]:
