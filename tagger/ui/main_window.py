@@ -26,6 +26,7 @@ Extension points for other views (review, playlists, mood map):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -1200,7 +1201,12 @@ class MainWindow(QMainWindow):
         if path in self._errors:
             self._remove_error(path)
         self._errors[path] = message
-        item = QListWidgetItem(f"{Path(path).name} — {message}")
+        # where in the folder: "01 Empty.mp3" alone could be on any album
+        name = Path(path).name
+        if self.root is not None:
+            with contextlib.suppress(ValueError):
+                name = Path(path).relative_to(self.root).as_posix()
+        item = QListWidgetItem(f"{name} — {message}")
         item.setToolTip(path)
         item.setData(Qt.ItemDataRole.UserRole, path)
         self.errors_list.addItem(item)

@@ -49,6 +49,8 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
         assert model.index_for(r.track_id, Column.MOOD).data() == "can't read"
         assert window.errors[r.path] == r.error
     assert window.errors_list.count() == 4
+    items = [window.errors_list.item(i).text() for i in range(4)]
+    assert all(t.startswith("Broken Artist/") for t in items), items  # not the name alone
     assert window.errors_button.isVisibleTo(window)
     # the counts in the status bar add up
     text = window.counts_label.text()
