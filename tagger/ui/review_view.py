@@ -780,6 +780,9 @@ class ReviewView(QWidget):
         self.retrain_progress.setValue(ev.done)
         stage = "Reading songs" if ev.stage == "features" else "Fine-tuning and checking"
         self.retrain_progress.setFormat(f"{stage}: %v/%m")
+        if ev.stage != "features" and self.retrain_message.text() != "Cancelling…":
+            # it still said "Reading your labelled songs…" beside "Fine-tuning: 0/6"
+            self.retrain_message.setText("Fine-tuning the model on your labels, and checking it…")
 
     def _on_retrain_yielded(self, ev: object) -> None:
         if isinstance(ev, RetrainResult):

@@ -604,3 +604,15 @@ def test_the_model_in_use_is_said_from_the_start(make_view, monkeypatch, tmp_pat
     assert view.retrain_message.text() == "In use: the model that came with the app."
     monkeypatch.setattr(review_view, "active_model_path", lambda: tmp_path / "mine.pt")
     assert "your retrained model" in make_view().retrain_message.text()
+
+
+def test_the_retrain_message_follows_its_stage(make_view):
+    """ "Reading your labelled songs…" stayed beside "Fine-tuning and checking: 0/6"."""
+    from tagger.core.progress import Progress
+
+    view = make_view()
+    view._on_retrain_progress(Progress("features", 3, 10))
+    assert view.retrain_progress.format() == "Reading songs: %v/%m"
+    view._on_retrain_progress(Progress("fit", 0, 6))
+    assert view.retrain_progress.format() == "Fine-tuning and checking: %v/%m"
+    assert view.retrain_message.text().startswith("Fine-tuning the model on your labels")
