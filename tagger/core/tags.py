@@ -254,7 +254,83 @@ def read_tags(path: str | Path) -> TagInfo:
             )
         except Exception as exc:  # odd tag contents must not stop a scan
             raise TagError(path, f"cannot read tags: {exc}") from None
-    return _with_ape_names(path, f, info)
+    return _with_riff_info(path, f, _with_ape_names(path, f, info))
+
+
+#: RIFF INFO chunk ids of the names the scan reads (Windows, Audacity, ffmpeg write them).
+_RIFF_INFO = {
+    b"INAM": "title",
+    b"IART": "artist",
+    b"IPRD": "album",
+    b"ITRK": "tracknumber",
+    b"IPRT": "tracknumber",  # ffmpeg's spelling
+}
+
+
+def _riff_info(path: Path, limit: int = 1 << 20) -> dict[str, str]:
+    """The title, artist, album and track of a WAV file's ``LIST``/``INFO`` chunk (text in
+    UTF-8, else Windows-1252); {} when it has none. Reads chunk headers only, up to the
+    INFO list (``limit`` bytes of it at most)."""
+    import struct as _struct
+
+    out: dict[str, str] = {}
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            return out
+        while True:
+            hdr = fh.read(8)
+            if len(hdr) < 8:
+                return out
+            cid, size = hdr[:4], _struct.unpack("<I", hdr[4:])[0]
+            pad = size & 1  # chunks are padded to an even size
+            if cid == b"LIST" and size >= 4:
+                if fh.read(4) == b"INFO":
+                    data = fh.read(min(size - 4, limit))
+                    break
+                fh.seek(size - 4 + pad, 1)
+            else:
+                fh.seek(size + pad, 1)
+    pos = 0
+    while pos + 8 <= len(data):
+        sid, n = data[pos : pos + 4], _struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        raw = data[pos + 8 : pos + 8 + n].split(b"\0", 1)[0]
+        if sid in _RIFF_INFO and raw:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252", "replace")
+            out[_RIFF_INFO[sid]] = text
+        pos += 8 + n + (n & 1)
+    return out
+
+
+def _with_riff_info(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
+    """A WAV file's RIFF INFO names fill what its ID3 tag (if any) lacks; the mood is not
+    read from it (the app writes a WAV's mood to ID3)."""
+    from mutagen.wave import WAVE
+
+    if not isinstance(f, WAVE) or None not in (
+        info.title,
+        info.artist,
+        info.album,
+        info.tracknumber,
+    ):
+        return info
+    try:
+        riff = _riff_info(path)
+    except (OSError, ValueError) as exc:
+        log.info("ignoring the RIFF INFO of %s: %s", path, exc)
+        return info
+    if not riff:
+        return info
+    return dataclasses.replace(
+        info,
+        title=info.title or _clean(riff.get("title")),
+        artist=info.artist or _clean(riff.get("artist")),
+        album=info.album or _clean(riff.get("album")),
+        tracknumber=info.tracknumber or _track_number(riff.get("tracknumber")),
+    )
 
 
 def _with_ape_names(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mutagen
+import mutagen.id3
 import pytest
 
 from tagger.core.errors import TagError
@@ -191,3 +192,49 @@ def test_a_broken_apev2_tag_leaves_the_id3_names(tmp_path):
         fh.write((3).to_bytes(4, "little") + b"\0" * 12)
     info = read_tags(path)
     assert (info.title, info.artist) == ("Tïtle", "Ärtist")
+
+
+def _with_riff_info(path, items: dict[bytes, bytes], before_data: bool = True) -> None:
+    """Give a WAV file a LIST/INFO chunk (before or after its data chunk)."""
+    import struct
+
+    body = b"INFO"
+    for key, value in items.items():
+        v = value + b"\0"
+        body += key + struct.pack("<I", len(v)) + v + (b"\0" if len(v) & 1 else b"")
+    chunk = b"LIST" + struct.pack("<I", len(body)) + body
+    data = path.read_bytes()
+    at = data.index(b"data") if before_data else len(data)
+    data = data[:at] + chunk + data[at:]
+    path.write_bytes(data[:4] + struct.pack("<I", len(data) - 8) + data[8:])
+
+
+@pytest.mark.parametrize("before_data", [True, False])
+def test_a_wavs_riff_info_names_are_read(tmp_path, before_data):
+    """Windows, Audacity and ffmpeg name a WAV in its RIFF INFO chunk; the scan ignored it
+    and showed the folder and file names. ID3 still wins where both have a field."""
+    from tests.audio_factory import write_audio
+
+    path = write_audio(tmp_path / "a.wav", seconds=1.0)
+    f = mutagen.File(path)
+    if f.tags is not None:
+        f.delete()
+    _with_riff_info(
+        path,
+        {b"INAM": "Ïnfo Title".encode(), b"IART": "Caf\xe9".encode("cp1252"), b"IPRT": b"7"},
+        before_data,
+    )
+    info = read_tags(path)
+    assert (info.title, info.artist, info.album, info.tracknumber) == (
+        "Ïnfo Title",
+        "Café",
+        None,
+        7,
+    )
+    f = mutagen.File(path)
+    f.add_tags()
+    f.tags.add(mutagen.id3.TIT2(encoding=3, text=["ID3 Title"]))
+    f.save()
+    info = read_tags(path)
+    assert (info.title, info.artist) == ("ID3 Title", "Café")
+    assert mutagen.File(path).info.length == pytest.approx(1.0, abs=0.01)  # audio intact
