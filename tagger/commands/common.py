@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from tagger.core.text import format_length
+
 
 class ProgressBar:
     """A throttled progress bar on stderr (a line every few seconds when not a terminal)."""
@@ -20,6 +22,7 @@ class ProgressBar:
         self.start = time.monotonic()
         self._last = 0.0
         self._shown = False
+        self._first: tuple[float, int] | None = None  # (time, done) of the first item done
 
     def update(self, done: int, total: int, force: bool = False) -> None:
         if not self.enabled:
@@ -28,12 +31,18 @@ class ProgressBar:
         if not force and now - self._last < (0.1 if self.tty else 5.0):
             return
         self._last = now
-        elapsed = now - self.start
         frac = done / total if total else 1.0
-        eta = (elapsed / done * (total - done)) if done else 0.0
+        # the rate is measured from the first item done: the start-up before it (the model
+        # loading, the worker processes starting) made the first ETA ten times too long
+        if done and self._first is None:
+            self._first = (now, done)
+        eta = "--"
+        if self._first is not None and done > self._first[1] and now > self._first[0]:
+            rate = (done - self._first[1]) / (now - self._first[0])
+            eta = format_length((total - done) / rate)
         width = 30
         bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        text = f"{self.label} [{bar}] {done}/{total} {frac:4.0%} ETA {eta:4.0f}s"
+        text = f"{self.label} [{bar}] {done}/{total} {frac:4.0%} ETA {eta}"
         if self.tty:
             self.stream.write("\r" + text)
         else:
