@@ -1490,7 +1490,7 @@ class MainWindow(QMainWindow):
         confidences = {
             r.track_id: r.scores.confidence
             for r in self.library_model.rows
-            if r.scores is not None and not r.label
+            if r.scores is not None and not r.label and (only is None or r.track_id in only)
         }
         dlg = WritePreviewDialog(changes, root, self, confidences, opts, problems or ())
         if only is not None:

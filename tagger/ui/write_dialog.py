@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from tagger.core.moods import ERROR_COLOUR
 from tagger.core.progress import CancelToken
+from tagger.core.text import count_text
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +359,13 @@ class WritePreviewDialog(QDialog):
             text += (
                 f" {skipped} file{'s' if skipped != 1 else ''} cannot be written and will be "
                 "skipped (in red; hover for why)."
+            )
+        threshold = self.min_confidence.value() / 100
+        low = sum(1 for c in self.confidences.values() if c < threshold)
+        if low:  # they are not in the list, so say so: 18 predictions became 16 silently
+            text += (
+                f" {count_text(low, 'prediction')} under {self.min_confidence.value()} % "
+                f"confidence {'is' if low == 1 else 'are'} left out."
             )
         text += _notes_text(notes)
         self.intro.setText(text)

@@ -171,6 +171,9 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
     assert all(r[3] == "100%" for r in seen["high"])
     if not seen["high"]:
         assert "Nothing to write" in seen["intro"]
+    # the ones left out are counted (18 predictions became 16 without a word)
+    left_out = 12 - len(seen["high"])
+    assert f"{left_out} predictions under 100 % confidence are left out." in seen["intro"]
     assert all("valence" in r[2] for r in seen["ev"])
     assert "Only the mood, energy and valence tags are changed" in seen["ev_intro"]
     assert all(read_tags(r.path).mood is None for r in window.rows)
