@@ -639,11 +639,15 @@ class PlaylistView(QWidget):
         if row is not None:
             self.play_requested.emit(row.path)
 
+    def suggested_name(self) -> str:
+        """The playlist's name: the saved one shown, else its moods ("Calm + Sad")."""
+        spec = self.spec()
+        return spec.name or " + ".join(display_name(m) for m in spec.moods) or "Mood playlist"
+
     def default_export_path(self) -> Path:
         """Where the export dialog starts: the last export folder, else the music folder
         (relative M3U8 paths then work in any player), named after the playlist or moods."""
-        spec = self.spec()
-        name = spec.name or " + ".join(display_name(m) for m in spec.moods) or "Mood playlist"
+        name = self.suggested_name()
         remembered = load_settings().get("playlist_export_dir")
         folder = Path(remembered) if remembered and Path(remembered).is_dir() else None
         if folder is None and self._rows:
@@ -682,7 +686,8 @@ class PlaylistView(QWidget):
         )
 
     def _on_save_button_clicked(self) -> None:
-        name, ok = QInputDialog.getText(self, "Save playlist", "Name:", text=self._name)
+        # named as Export names it (the box was empty for a new playlist)
+        name, ok = QInputDialog.getText(self, "Save playlist", "Name:", text=self.suggested_name())
         if ok and name.strip():
             self.save_as(name.strip())
 

@@ -165,8 +165,15 @@ def test_save_load_and_regenerate(view, qtbot, rows, tmp_path, monkeypatch):
         view.mood_buttons["calm"].click()
         view.order.setCurrentIndex(view.order.findData("smooth"))
         view.limit.setValue(3)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Evening", True))
+    offered = []
+
+    def get_text(*a, **k):
+        offered.append(k.get("text"))
+        return "Evening", True
+
+    monkeypatch.setattr(QInputDialog, "getText", get_text)
     view.save_button.click()
+    assert offered == ["Calm"]  # named as Export names it (the box was empty)
     assert load_definitions()["Evening"] == PlaylistSpec(
         name="Evening", moods=("calm",), order="smooth", limit=3
     )
