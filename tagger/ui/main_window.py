@@ -447,6 +447,7 @@ class MainWindow(QMainWindow):
         self._errors: dict[str, str] = {}
         self._scan_errors: list[tuple[str, str]] = []
         self._moved = 0  # files the last scan found moved or renamed
+        self._gone = 0  # songs the last scan no longer found (they left the table)
         self._model_why = ""  # said once the model set by set_model() is loaded
         self._last_view_push = 0.0
         self._closing = False
@@ -976,6 +977,7 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, ScanResult):
             self._scan_errors = list(ev.errors)
             self._moved = len(ev.moved)
+            self._gone = ev.removed
             for path, msg in ev.errors:
                 self._add_error(path, msg)
         elif isinstance(ev, AnalysisSummary):
@@ -1006,6 +1008,12 @@ class MainWindow(QMainWindow):
                     text += f" {ev.no_mood} silent or too short to have a mood."
                 if self._moved:
                     text += f" {self._moved} moved or renamed kept their moods and labels."
+                if self._gone:  # they left the table without a word
+                    text += (
+                        f" {count_text(self._gone, 'song')} no longer on disk "
+                        f"(kept with {'its label' if self._gone == 1 else 'their labels'} "
+                        "until File > Forget Missing Songs…)."
+                    )
             self.say(text, 15000)
 
     def _on_analysis_progress(self, w: GeneratorWorker, ev: Progress) -> None:

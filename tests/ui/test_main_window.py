@@ -941,3 +941,16 @@ def test_quit_has_a_shortcut_and_ctrl_q_closes(qtbot, make_window):
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # shortcuts need an active window
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_a_rescan_says_which_songs_left_the_table(qtbot, make_window, small_library):
+    """A deleted file's song left the table on F5 without a word."""
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    next(small_library.glob("Band 0/Record/*.wav")).unlink()
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.start_analysis()
+    assert len(window.rows) == 11
+    assert window.message_label.text().endswith(
+        " 1 song no longer on disk (kept with its label until File > Forget Missing Songs…)."
+    )
