@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -212,6 +212,32 @@ class _WheelScrollsForm(QObject):
         return False
 
 
+class _TextColumnsFit(QObject):
+    """Title, Artist and Album share what the table's width leaves (200:140:140, at least
+    60 pixels each), so a narrow window still shows Mood, Energy and Length. Qt's Stretch
+    mode kept the title at its widest, pushing the rest behind a scrollbar."""
+
+    SHARES: ClassVar[dict[int, int]] = {1: 200, 2: 140, 3: 140}
+
+    def __init__(self, table: QTableView) -> None:
+        super().__init__(table)
+        self._table = table
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        hh = self._table.horizontalHeader()
+        fixed = sum(hh.sectionSize(c) for c in range(hh.count()) if c not in self.SHARES)
+        room = max(0, self._table.viewport().width() - fixed)
+        total = sum(self.SHARES.values())
+        for col, share in self.SHARES.items():
+            hh.resizeSection(col, max(60, room * share // total))
+
+
 class PlaylistView(QWidget):
     """Build a mood playlist with a live preview. Call :meth:`set_rows` when the library
     changes; :meth:`set_map_selection` makes it the tracks selected on the mood map."""
@@ -408,8 +434,7 @@ class PlaylistView(QWidget):
         for col, width in enumerate((40, 200, 140, 140, 110, 60, 60, 60)):
             self.table.setColumnWidth(col, width)
         hh.setStretchLastSection(False)
-        # the title gives way, so Length stays in view in a window of 1152 pixels or so
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self._fit_columns = _TextColumnsFit(self.table)  # the text columns give way
         # a double-click or Enter, as in the library table
         self.table.activated.connect(self._on_table_activated)
         rl.addWidget(self.table, 1)

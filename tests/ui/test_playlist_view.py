@@ -417,3 +417,20 @@ def test_a_map_selection_is_not_cut_by_a_song_limit(view):
     assert sorted(shown(view)) == [1, 2, 6, 10]
     assert view.limit.value() == 0 and "first" not in view.summary.text()
     assert "filters were cleared" in view.summary.text()
+
+
+def test_a_narrow_window_keeps_every_column_in_view(qtbot, rows):
+    """At 900 x 600 the title kept its wide size (Qt's Stretch mode does not shrink past
+    the other columns), so Artist, Album, Mood and Length sat behind a scrollbar."""
+    v = PlaylistView()
+    qtbot.addWidget(v)
+    v.set_rows(rows)
+    v.resize(1600, 800)
+    v.show()
+    qtbot.wait(50)
+    hh = v.table.horizontalHeader()
+    wide = hh.sectionSize(1)
+    v.resize(880, 560)
+    qtbot.waitUntil(lambda: hh.sectionSize(1) < wide, timeout=2000)
+    total = sum(hh.sectionSize(c) for c in range(hh.count()))
+    assert total <= v.table.viewport().width() + 10
