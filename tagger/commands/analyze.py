@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     # unreadable (labelled or not), or not analysed and not labelled: each row counts once
     errors = [r for r in rows if r.unreadable or (r.mood is None and not r.no_mood)]
     out = sys.stdout
-    out.write(f"{len(rows)} audio files in {root}\n")
+    out.write(f"{count_text(len(rows), 'audio file')} in {root}\n")
     if not rows:
         out.write(f"  (Mood Tagger reads {FORMATS_TEXT} files, in sub-folders too)\n")
     for mood in MOODS:

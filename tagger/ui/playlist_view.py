@@ -598,7 +598,7 @@ class PlaylistView(QWidget):
                 elif self._map_cleared_filters:
                     text += " · the other filters were cleared to include them all"
             else:
-                text += f" · {analysed} analysed songs in the library"
+                text += f" · {count_text(analysed, 'analysed song')} in the library"
         self.summary.setText(text)
         spec = self.spec()
         self.clear_filters_button.setVisible(

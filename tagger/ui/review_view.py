@@ -55,7 +55,7 @@ from tagger.core.retrain import (
     reset_model,
 )
 from tagger.core.store import Store
-from tagger.core.text import format_length
+from tagger.core.text import count_text, format_length
 from tagger.ui.playback import Player
 from tagger.ui.review_workers import (
     GeneratorWorker,
@@ -793,7 +793,9 @@ class ReviewView(QWidget):
             self.retrain_message.setText(f"Retraining did not run: {ev.message}")
 
     def _estimate_text(self, ev: RetrainResult) -> str:
-        skipped = f" ({len(ev.skipped)} unreadable songs skipped)" if ev.skipped else ""
+        skipped = (
+            f" ({count_text(len(ev.skipped), 'unreadable song')} skipped)" if ev.skipped else ""
+        )
         return (
             f"Accuracy on your labels, estimated on songs it did not learn from: "
             f"<b>{ev.before:.0%}</b> with {ev.before_model} → <b>{ev.after:.0%}</b> after "
