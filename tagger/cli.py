@@ -90,7 +90,11 @@ def _add_global_options(parser: argparse.ArgumentParser, default: bool) -> None:
         "-v", "--verbose", action="count", help="more log output", **({"default": 0} | kw)
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar, errors only", **kw
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar, and only errors logged (results are still printed)",
+        **kw,
     )
 
 
