@@ -661,7 +661,10 @@ class MainWindow(QMainWindow):
         for k, mood in enumerate(MOODS, start=1):
             a = QAction(mood_icon(mood), display_name(mood), self, checkable=True, checked=True)
             a.setShortcut(QKeySequence(f"Ctrl+{k}"))
-            a.setToolTip(f"Show {display_name(mood)} songs (Ctrl+{k})")
+            a.setToolTip(
+                f"Show {display_name(mood)} songs in the library table (Ctrl+{k}). Songs "
+                "without a mood (unreadable, not analysed yet) show while every mood does."
+            )
             a.toggled.connect(self._on_mood_filter_toggled)
             group.addAction(a)
             tb.addAction(a)
