@@ -49,9 +49,11 @@ log = logging.getLogger(__name__)
 class BarsWidget(QWidget):
     """Horizontal labelled bars (value 0..1 each), painted with QPainter."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, percent: bool = True) -> None:
         super().__init__(parent)
         self._items: list[tuple[str, float, QColor, bool]] = []
+        #: "42%" (probabilities) or "0.42" (energy and valence, as the tables show them)
+        self.percent = percent
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_items(self, items: list[tuple[str, float, QColor, bool]]) -> None:
@@ -59,6 +61,10 @@ class BarsWidget(QWidget):
         self._items = items
         self.updateGeometry()
         self.update()
+
+    def value_text(self, value: float) -> str:
+        """The figure drawn beside a bar."""
+        return f"{value:.0%}" if self.percent else f"{value:.2f}"
 
     def items(self) -> list[tuple[str, float, QColor, bool]]:
         return list(self._items)
@@ -115,7 +121,7 @@ class BarsWidget(QWidget):
             p.drawText(
                 QRectF(label_w + bar_w, y, pct_w, rh),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                f"{value:.0%}",
+                self.value_text(value),
             )
         p.end()
 
@@ -280,7 +286,7 @@ class DetailPane(QWidget):
         self.mood_label.setWordWrap(True)  # "(your label; the model said …)" can be long
         self.probs = BarsWidget()
         self.probs.setAccessibleName("Mood probabilities")
-        self.axes = BarsWidget()
+        self.axes = BarsWidget(percent=False)
         self.axes.setAccessibleName("Energy and valence")
         self.spectrogram = SpectrogramLabel()
         self.spectrogram.setAccessibleName("Spectrogram of the analysed segments")

@@ -64,3 +64,13 @@ def test_a_song_without_a_mood_yet_says_where_its_analysis_is(qtbot):
         assert pane.spectrogram.text() == "No spectrogram until the song is analysed."
         pane.set_model(None)  # the model the analysis uses arrives: still where it was
         assert pane.mood_label.text() == text
+
+
+def test_energy_and_valence_read_as_in_the_tables(qtbot):
+    """The details said "Energy 20%" where the library and playlist tables say 0.20."""
+    from tagger.ui.detail_pane import DetailPane
+
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    assert pane.axes.value_text(0.2) == "0.20"
+    assert pane.probs.value_text(0.2) == "20%"  # probabilities stay percentages
