@@ -472,6 +472,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self._restore_geometry()
+        self._restore_sort()
         self._update_title()
 
         target = Path(folder).expanduser() if folder else None
@@ -711,6 +712,18 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.cancel_button)
         self._set_busy(False)
+
+    def _restore_sort(self) -> None:
+        """The library table's sort column and order, as the person left them."""
+        saved = load_settings().get("library_sort")
+        if (
+            isinstance(saved, list)
+            and len(saved) == 2
+            and all(isinstance(x, int) for x in saved)
+            and 0 <= saved[0] < len(Column)
+            and saved[1] in (0, 1)
+        ):
+            self.table.sortByColumn(saved[0], Qt.SortOrder(saved[1]))
 
     def _restore_geometry(self) -> None:
         s = load_settings()
@@ -1759,7 +1772,10 @@ class MainWindow(QMainWindow):
             geo = bytes(self.saveGeometry().toBase64()).decode("ascii")
             # only a split dragged by hand is kept (else the default share applies)
             split = self.splitter.sizes() if self.splitter.detail_share is not None else None
-            update_settings(window_geometry=geo, splitter_sizes=split)
+            col = self.proxy.sortColumn()
+            order = self.proxy.sortOrder().value
+            sort = [col, order] if col >= 0 else None
+            update_settings(window_geometry=geo, splitter_sizes=split, library_sort=sort)
         except OSError as exc:
             log.warning("could not save window settings: %s", exc)
         self.shutdown()

@@ -954,3 +954,16 @@ def test_a_rescan_says_which_songs_left_the_table(qtbot, make_window, small_libr
     assert window.message_label.text().endswith(
         " 1 song no longer on disk (kept with its label until File > Forget Missing Songs…)."
     )
+
+
+def test_the_table_sort_is_kept_across_restarts(qtbot, make_window, small_library):
+    """The library table came back unsorted after a restart."""
+    window = make_window(small_library, auto_analyse=False)
+    window.show()
+    window.table.sortByColumn(Column.ARTIST, Qt.SortOrder.DescendingOrder)
+    window.close()
+    again = make_window(small_library, auto_analyse=False)
+    assert again.proxy.sortColumn() == Column.ARTIST
+    assert again.proxy.sortOrder() == Qt.SortOrder.DescendingOrder
+    header = again.table.horizontalHeader()
+    assert header.sortIndicatorSection() == Column.ARTIST
