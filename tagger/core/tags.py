@@ -7,6 +7,7 @@ is turned into :class:`~tagger.core.errors.TagError` here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import struct
@@ -119,7 +120,13 @@ def open_file(path: str | Path) -> mutagen.FileType:
             raise TagError(path, "file not found") from None
         if isinstance(cause, PermissionError):
             raise TagError(path, "permission denied") from None
-        raise TagError(path, f"cannot read tags: {exc}") from None
+        with contextlib.suppress(OSError):
+            if path.stat().st_size == 0:  # mutagen says "can't sync to MPEG frame"
+                raise TagError(path, "cannot read tags: empty file (0 bytes)") from None
+        text = str(exc)
+        if "can't sync to MPEG frame" in text:  # mutagen's words for "no MP3 audio found"
+            text = "no MP3 audio found in the file"
+        raise TagError(path, f"cannot read tags: {text}") from None
     if f is None:
         raise TagError(path, "not a recognised audio file")
     return f
