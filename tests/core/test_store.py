@@ -46,7 +46,7 @@ def test_damaged_database_is_moved_aside_and_replaced(tmp_path, capsys):
     db.write_bytes(garbage)
     assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
     captured = capsys.readouterr()
-    assert "damaged" in captured.err and "1 audio files" in captured.out
+    assert "damaged" in captured.err and "1 audio file in " in captured.out
     # two damaged copies, both kept (even within the same second)
     kept = sorted(db.parent.glob("library.sqlite3.damaged-*"))
     assert len(kept) == 2 and all(p.read_bytes() == garbage for p in kept)
