@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -54,6 +55,22 @@ class ProgressBar:
         if self.enabled and self._shown and self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def rel_path(path: str, root: str | Path) -> str:
+    """``path`` as shown under the folder a command ran on (as given, on another drive)."""
+    import os
+
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:
+        return path
+
+
+def list_reasons(out: TextIO, items: Iterable[tuple[str, str]], root: str | Path) -> None:
+    """One indented ``path: why`` line per item, the path relative to ``root``."""
+    for path, why in items:
+        out.write(f"  {rel_path(path, root)}: {why}\n")
 
 
 class UsageError(Exception):

@@ -8,10 +8,9 @@ not connected) is refused, so it never wipes the library.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from tagger.commands.common import UsageError, folder_arg
+from tagger.commands.common import UsageError, folder_arg, list_reasons, rel_path
 from tagger.core.text import count_text
 
 
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                 f"would be forgotten{with_labels}:\n"
             )
             for path in missing.paths:
-                out.write(f"  {os.path.relpath(path, root)}\n")
+                out.write(f"  {rel_path(path, root)}\n")
         else:
             n = forget_missing(store, missing)
             out.write(f"forgot {count_text(n, 'song')} missing from {root}{with_labels}\n")
@@ -77,6 +76,5 @@ def run(args: argparse.Namespace) -> int:
             f"{count_text(n, 'folder or file', 'folders or files')} could not be read; "
             f"{'its' if n == 1 else 'their'} songs are kept:\n"
         )
-        for path, why in missing.unreadable:
-            out.write(f"  {os.path.relpath(path, root)}: {why}\n")
+        list_reasons(out, missing.unreadable, root)
     return 0

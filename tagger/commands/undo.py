@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from tagger.commands.common import ProgressBar, folder_arg
+from tagger.commands.common import ProgressBar, folder_arg, list_reasons
 from tagger.core.text import count_text
 
 
@@ -55,13 +54,11 @@ def run(args: argparse.Namespace) -> int:
             f"{count_text(len(kept), 'file')} kept as {'it is' if len(kept) == 1 else 'they are'} "
             "(changed since the write):\n"
         )
-        for path, msg in kept:
-            out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
+        list_reasons(out, kept, root)
     if failures:
         out.write(
             f"{count_text(len(failures), 'file')} could not be restored "
             "(run undo again to retry):\n"
         )
-        for path, msg in failures:
-            out.write(f"  {os.path.relpath(path, root)}: {msg}\n")
+        list_reasons(out, failures, root)
     return 1 if failures else 0  # a file kept on purpose is not a failure

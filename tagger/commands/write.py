@@ -7,12 +7,11 @@ model; ``write`` does not run the analysis itself, it says so and stops.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg
+from tagger.commands.common import ProgressBar, UsageError, folder_arg, list_reasons, rel_path
 from tagger.core.text import count_text
 
 #: Files gone from disk are named up to this many per run, then counted.
@@ -22,7 +21,7 @@ MAX_MISSING_LISTED = 10
 def _list_some(out: TextIO, paths: list[str], root: Path) -> None:
     """The first :data:`MAX_MISSING_LISTED` of ``paths``, then how many more."""
     for path in paths[:MAX_MISSING_LISTED]:
-        out.write(f"  {_rel(path, root)}\n")
+        out.write(f"  {rel_path(path, root)}\n")
     if len(paths) > MAX_MISSING_LISTED:
         out.write(f"  ... and {len(paths) - MAX_MISSING_LISTED} more\n")
 
@@ -72,13 +71,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.set_defaults(func=run)
-
-
-def _rel(path: str, root) -> str:
-    try:
-        return os.path.relpath(path, root)
-    except ValueError:
-        return path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
                 if c.extra:
                     extra = f" (energy {c.extra['arousal']}, valence {c.extra['valence']})"
                 old = c.old_value or "(none)"
-                out.write(f"{_rel(c.path, root)}: {old} -> {c.new_value}{extra}\n")
+                out.write(f"{rel_path(c.path, root)}: {old} -> {c.new_value}{extra}\n")
             out.write(
                 f"dry run: {count_text(len(changes), 'file')} would be written, nothing changed\n"
             )
@@ -198,15 +190,13 @@ def run(args: argparse.Namespace) -> int:
             f"{'it has' if len(unreadable) == 1 else 'they have'} no mood to write "
             f"(left as {'it is' if len(unreadable) == 1 else 'they are'}):\n"
         )
-        for note in unreadable:
-            out.write(f"  {_rel(note.path, root)}: {note.reason}\n")
+        list_reasons(out, ((n.path, n.reason) for n in unreadable), root)
     if no_mood:
         out.write(
             f"{count_text(len(no_mood), 'silent or very short file')} "
             f"{'has' if len(no_mood) == 1 else 'have'} no mood to write:\n"
         )
-        for note in no_mood:
-            out.write(f"  {_rel(note.path, root)}: {note.reason}\n")
+        list_reasons(out, ((n.path, n.reason) for n in no_mood), root)
     if kept:
         out.write(
             f"{count_text(kept, 'file')} that already {'has' if kept == 1 else 'have'} a mood tag "
@@ -218,18 +208,16 @@ def run(args: argparse.Namespace) -> int:
             f"{'leads' if len(same_file) == 1 else 'lead'} to a file listed under another path:\n"
         )
         for path, other in same_file:
-            out.write(f"  {_rel(path, root)}: same file as {_rel(other, root)}\n")
+            out.write(f"  {rel_path(path, root)}: same file as {rel_path(other, root)}\n")
     if skipped:
         out.write(
             f"{count_text(len(skipped), 'folder or file', 'folders or files')} could not be "
             "read and had nothing written:\n"
         )
-        for path, msg in skipped:
-            out.write(f"  {_rel(path, root)}: {msg}\n")
+        list_reasons(out, skipped, root)
     if failures:
         what = "cannot be written" if args.dry_run else "failed"
         out.write(f"{count_text(len(failures), 'file')} {what}:\n")
-        for path, msg in failures:
-            out.write(f"  {_rel(path, root)}: {msg}\n")
+        list_reasons(out, failures, root)
         return 1
     return 0

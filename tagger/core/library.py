@@ -131,16 +131,11 @@ def analyze_library(
     if not cancelled:
         for path, result in analyze_many(todo, loaded, jobs, cancel):
             track = tracks[path]
+            # the file as analysed, by this model and analysis version
+            key = (track.id, loaded.model_id, ANALYSIS_VERSION, track.size, track.mtime_ns)
             if isinstance(result, SongAnalysis):
                 store.save_prediction(
-                    track.id,
-                    loaded.model_id,
-                    ANALYSIS_VERSION,
-                    track.size,
-                    track.mtime_ns,
-                    result.scores.probabilities,
-                    result.duration,
-                    result.window_starts,
+                    *key, result.scores.probabilities, result.duration, result.window_starts
                 )
                 yield TrackAnalysed(path, track.id, result.scores, None, result.window_starts)
             else:
@@ -150,15 +145,7 @@ def analyze_library(
                 else:
                     failed += 1
                 if not isinstance(result, UnexpectedError):  # else: tried again next run
-                    store.save_prediction(
-                        track.id,
-                        loaded.model_id,
-                        ANALYSIS_VERSION,
-                        track.size,
-                        track.mtime_ns,
-                        None,
-                        error=result.message,
-                    )
+                    store.save_prediction(*key, None, error=result.message)
                 yield TrackAnalysed(path, track.id, None, result.message)
             done += 1
             yield Progress("analyse", done, total, path)

@@ -569,6 +569,14 @@ class Store:
             JournalEntry(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows
         ]
 
+    def written_count(self, batch_id: int) -> int:
+        """How many files batch ``batch_id`` wrote (one count query, not the journal)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM tag_journal WHERE batch_id = ? AND status = 'written'",
+            (batch_id,),
+        ).fetchone()
+        return int(row[0])
+
     def last_write_batch(self, root: str | Path) -> int | None:
         """The newest batch written for ``root`` that has not been undone."""
         r = self.db.execute(

@@ -278,8 +278,6 @@ def _riff_info(path: Path, limit: int = 1 << 20) -> dict[str, str]:
     """The title, artist, album and track of a WAV file's ``LIST``/``INFO`` chunk (text in
     UTF-8, else Windows-1252); {} when it has none. Reads chunk headers only, up to the
     INFO list (``limit`` bytes of it at most)."""
-    import struct as _struct
-
     out: dict[str, str] = {}
     with open(path, "rb") as fh:
         head = fh.read(12)
@@ -289,7 +287,7 @@ def _riff_info(path: Path, limit: int = 1 << 20) -> dict[str, str]:
             hdr = fh.read(8)
             if len(hdr) < 8:
                 return out
-            cid, size = hdr[:4], _struct.unpack("<I", hdr[4:])[0]
+            cid, size = hdr[:4], struct.unpack("<I", hdr[4:])[0]
             pad = size & 1  # chunks are padded to an even size
             if cid == b"LIST" and size >= 4:
                 if fh.read(4) == b"INFO":
@@ -300,7 +298,7 @@ def _riff_info(path: Path, limit: int = 1 << 20) -> dict[str, str]:
                 fh.seek(size + pad, 1)
     pos = 0
     while pos + 8 <= len(data):
-        sid, n = data[pos : pos + 4], _struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        sid, n = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         raw = data[pos + 8 : pos + 8 + n].split(b"\0", 1)[0]
         if sid in _RIFF_INFO and raw:
             try:
@@ -312,17 +310,30 @@ def _riff_info(path: Path, limit: int = 1 << 20) -> dict[str, str]:
     return out
 
 
+def _lacks_names(info: TagInfo) -> bool:
+    return None in (info.title, info.artist, info.album, info.tracknumber)
+
+
+def _fill_names(
+    info: TagInfo, title: str | None, artist: str | None, album: str | None, track: str | None
+) -> TagInfo:
+    """``info`` with its missing title, artist, album and track number taken from a second
+    tag (an MP3's APEv2, a WAV's RIFF INFO): the first tag wins where both have one."""
+    return dataclasses.replace(
+        info,
+        title=info.title or _clean(title),
+        artist=info.artist or _clean(artist),
+        album=info.album or _clean(album),
+        tracknumber=info.tracknumber or _track_number(track),
+    )
+
+
 def _with_riff_info(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
     """A WAV file's RIFF INFO names fill what its ID3 tag (if any) lacks; the mood is not
     read from it (the app writes a WAV's mood to ID3)."""
     from mutagen.wave import WAVE
 
-    if not isinstance(f, WAVE) or None not in (
-        info.title,
-        info.artist,
-        info.album,
-        info.tracknumber,
-    ):
+    if not isinstance(f, WAVE) or not _lacks_names(info):
         return info
     try:
         riff = _riff_info(path)
@@ -331,12 +342,8 @@ def _with_riff_info(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
         return info
     if not riff:
         return info
-    return dataclasses.replace(
-        info,
-        title=info.title or _clean(riff.get("title")),
-        artist=info.artist or _clean(riff.get("artist")),
-        album=info.album or _clean(riff.get("album")),
-        tracknumber=info.tracknumber or _track_number(riff.get("tracknumber")),
+    return _fill_names(
+        info, riff.get("title"), riff.get("artist"), riff.get("album"), riff.get("tracknumber")
     )
 
 
@@ -346,12 +353,7 @@ def _with_ape_names(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
     app writes an MP3's mood to ID3 only, so an APEv2 mood would go stale beside it."""
     from mutagen.mp3 import MP3
 
-    if not isinstance(f, MP3) or None not in (
-        info.title,
-        info.artist,
-        info.album,
-        info.tracknumber,
-    ):
+    if not isinstance(f, MP3) or not _lacks_names(info):
         return info
     from mutagen.apev2 import APEv2
 
@@ -361,12 +363,9 @@ def _with_ape_names(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
         return info  # no APEv2 tag (the usual case), or one too broken to use
     try:
         row = TAG_TABLE["ape"]
-        return dataclasses.replace(
+        return _fill_names(
             info,
-            title=info.title or _clean(_first_text(ape, row.title)),
-            artist=info.artist or _clean(_first_text(ape, row.artist)),
-            album=info.album or _clean(_first_text(ape, row.album)),
-            tracknumber=info.tracknumber or _track_number(_first_text(ape, row.tracknumber)),
+            *(_first_text(ape, k) for k in (row.title, row.artist, row.album, row.tracknumber)),
         )
     except Exception as exc:  # odd item contents: keep what the ID3 tag gave
         log.info("ignoring the APEv2 tag of %s: %s", path, exc)
