@@ -139,6 +139,10 @@ class ReviewView(QWidget):
         # is out of the queue for a while; it is kept and shown again once it is back.
         self._wanted: int | None = None
         self._wanted_key: tuple[float, str] | None = None  # its place in the queue order
+        # Until the person has moved in the queue or seen the view, there is no song to
+        # stay on: a queue rebuilt while the view is hidden (results coming in during the
+        # analysis) starts at its top, the least confident song.
+        self._chosen = False
         self._undo: list[Decision] = []
         self._session_ids: set[int] = set()  # decided here: they stay in the queue
         self._media_key: tuple[int, str] | None = None  # song whose audio/spectrogram is shown
@@ -324,6 +328,7 @@ class ReviewView(QWidget):
         self._undo.clear()
         self._session_ids.clear()
         self._wanted = self._wanted_key = None
+        self._chosen = self.isVisible()
         self.set_rows([])
         if not self.retraining:  # the last folder's retrain news is stale here
             self.retrain_message.setText(self._model_in_use())
@@ -386,7 +391,10 @@ class ReviewView(QWidget):
         wanted = self._wanted
         self._queue = sorted((r for r in self._rows if self._matches(r)), key=_queue_key)
         ids = [r.track_id for r in self._queue]
-        if wanted is not None and wanted in ids:
+        if not self._chosen and not self.isVisible():
+            self._index = 0
+            self._remember_current()
+        elif wanted is not None and wanted in ids:
             self._index = ids.index(wanted)
             self._remember_current()  # its confidence may have changed
         else:
@@ -440,6 +448,7 @@ class ReviewView(QWidget):
 
     def _move_to(self, index: int) -> None:
         """The person moved in the queue: that song is the one to stay on."""
+        self._chosen = True
         self._index = index
         self._remember_current()
         self._show_current()
@@ -639,6 +648,11 @@ class ReviewView(QWidget):
                     Qt.TransformationMode.SmoothTransformation,
                 )
             )
+
+    def showEvent(self, event) -> None:
+        """Shown: the song on screen is the one to stay on from now on."""
+        super().showEvent(event)
+        self._chosen = True
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -458,6 +458,28 @@ def test_queue_rebuilds_stay_on_the_same_song(make_view, lib, tiny):
     assert view.current_row().track_id == q[5].track_id
 
 
+def test_results_arriving_before_the_view_is_seen_start_at_the_top(qtbot, lib, tiny):
+    """The library tab is open during the analysis: each batch of results rebuilds the
+    hidden queue. When the person opens Review it shows the least confident song, not
+    the one that happened to be first in an early batch (it showed "3 of 15")."""
+    with Store.open_default() as store:
+        view = ReviewView(store, lib, lambda: tiny, player=Player(stream_factory=FakeStream))
+        qtbot.addWidget(view)
+        rows = library_rows(lib, store, tiny.model_id)
+        order = sorted(rows, key=lambda r: (r.scores.confidence, r.path))  # least sure first
+        for n in (4, 8, len(rows)):  # the most confident songs come in first
+            view.set_rows(order[::-1][:n])
+        assert view.current_row().track_id == order[0].track_id
+        assert view.queue_label.text() == f"1 of {len(rows)} in queue"
+
+        view.show()  # seen: from now on the view stays on it
+        shown = view.current_row().track_id
+        view.set_rows([r for r in rows if r.track_id != order[1].track_id])
+        view.set_rows(rows)
+        assert view.current_row().track_id == shown
+        assert view.shutdown(20_000)
+
+
 def test_a_song_gone_from_the_queue_gives_way_to_its_neighbour(make_view, lib, tiny):
     view = make_view()
     q = view.queue()
