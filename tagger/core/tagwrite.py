@@ -211,12 +211,14 @@ def plan_write(
     keep_existing: bool = False,
     only: Collection[int] | None = None,
 ) -> list[PlannedChange]:
-    """What a write of ``root`` would change, from the store alone (no file is opened).
+    """What a write of ``root`` would change, from the store (files are opened only to
+    compare energy/valence, which the store does not keep: see :func:`_scores_differ`).
 
     Per track: the person's label if any, else the prediction of ``model_id`` (skipped
     under ``min_confidence``, and, with ``keep_existing``, where the file already has a
     mood tag: see :func:`keeping_existing`). Tracks whose mood tag already holds the value
-    are skipped. ``only``: just these track ids (a selection).
+    (and, with ``energy_valence``, the same scores) are skipped. ``only``: just these
+    track ids (a selection).
     Energy/valence come from the prediction, and are left out for a labelled track whose
     label disagrees with the prediction (the scores would contradict the mood).
     Tracks that are one file (symlinks) give one change: a label wins over a prediction,
@@ -243,10 +245,21 @@ def plan_write(
             }
         if row.mood_tag == new and not extra:
             continue
-        changes.append(
-            PlannedChange(row.track_id, row.path, row.mood_tag, new, source, extra, same_file)
-        )
+        change = PlannedChange(row.track_id, row.path, row.mood_tag, new, source, extra, same_file)
+        if row.mood_tag == new and not _scores_differ(change):
+            continue
+        changes.append(change)
     return keeping_existing(changes) if keep_existing else changes
+
+
+def _scores_differ(change: PlannedChange) -> bool:
+    """Whether writing ``change`` (its mood already in the file) would change the file's
+    energy/valence tags, read now; True when the file cannot be read (the write says why)."""
+    try:
+        family, _, old = _read_state(change.path, _fields_of(change))
+        return not same_state(old, _target(family, old, change))
+    except Exception:  # unreadable, gone, odd tags: left to preflight and the write
+        return True
 
 
 def _one_per_file(candidates: list, store: Store, root: str | Path) -> Iterator[tuple]:

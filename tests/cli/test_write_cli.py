@@ -322,6 +322,18 @@ def test_energy_valence_setting(music, tiny_model_path, capsys):
     flac = mutagen.File(music / "Ärtist" / "Album" / "02 two.flac")
     energy, valence = int(flac["MOOD_AROUSAL"][0]), int(flac["MOOD_VALENCE"][0])
     assert 0 <= energy <= 100 and 0 <= valence <= 100
+    capsys.readouterr()
+
+    # written already: a dry run lists nothing, as the write then writes nothing
+    assert main(["write", str(music), "--dry-run", "--model", str(tiny_model_path)]) == 0
+    assert "dry run: 0 files would be written" in capsys.readouterr().out
+    # a score changed by another tool is listed again
+    flac["MOOD_AROUSAL"] = str((energy + 7) % 101)
+    flac.save()
+    _analyze(music, tiny_model_path, capsys)  # the store sees the file's new size/time
+    assert main(["write", str(music), "--dry-run", "--model", str(tiny_model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "02 two.flac" in out and "dry run: 1 file would be written" in out
 
 
 def test_flags_turn_off_what_the_app_saved(music, tiny_model_path, capsys):
