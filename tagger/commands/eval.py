@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
+from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg, list_reasons
 from tagger.core.moods import MOODS, parse_mood
 
 
@@ -76,8 +76,11 @@ def run(args: argparse.Namespace) -> int:
             labels[path] = label_of[path]
         bar.update(i, len(files), force=i == len(files))
     bar.close()
-    if not probs:
-        raise UsageError("none of the labelled files could be analysed")
+    if not probs:  # nothing to score: say why, file by file, as the other commands do
+        list_reasons(sys.stderr, ((e["path"], e["error"]) for e in errors), root)
+        if len(files) == 1:
+            raise UsageError("the labelled file could not be analysed (why: above)")
+        raise UsageError(f"none of the {len(files)} labelled files could be analysed (why: above)")
     order = sorted(probs)
     report = song_metrics(np.array([probs[p] for p in order]), np.array([labels[p] for p in order]))
     report.update(model=loaded.model_id, errors=errors)

@@ -49,6 +49,17 @@ def test_eval_without_labelled_folders_is_a_usage_error(tmp_path, capsys):
     assert "no labelled audio" in capsys.readouterr().err
 
 
+def test_eval_where_no_file_can_be_analysed_says_why_for_each(tmp_path, capsys):
+    (tmp_path / "happy").mkdir()
+    (tmp_path / "happy" / "empty.mp3").write_bytes(b"")
+    (tmp_path / "sad").mkdir()
+    (tmp_path / "sad" / "text.flac").write_text("not audio")
+    assert main(["-q", "eval", str(tmp_path), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "none of the 2 labelled files could be analysed" in err
+    assert "happy/empty.mp3: " in err and "sad/text.flac: " in err
+
+
 @requires_dataset
 @pytest.mark.dataset
 def test_eval_on_a_4q_sample_scores_far_above_chance(tmp_path, capsys):
