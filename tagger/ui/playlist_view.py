@@ -293,10 +293,11 @@ class PlaylistView(QWidget):
         fl.addRow("Energy", w)
         self.valence_lo, self.valence_hi, w = _range_boxes(filters)
         fl.addRow("Valence", w)
-        self.min_confidence = QDoubleSpinBox(filters)
-        self.min_confidence.setRange(0.0, 1.0)
-        self.min_confidence.setDecimals(2)
-        self.min_confidence.setSingleStep(0.05)
+        # in percent, as the tables show confidence and the Write dialog asks for it
+        self.min_confidence = QSpinBox(filters)
+        self.min_confidence.setRange(0, 100)
+        self.min_confidence.setSingleStep(5)
+        self.min_confidence.setSuffix(" %")
         self.min_confidence.setSpecialValueText("any")
         fl.addRow("Min. confidence", self.min_confidence)
         self.artist = QLineEdit(filters)
@@ -510,7 +511,7 @@ class PlaylistView(QWidget):
             moods=moods,
             energy=rng(self.energy_lo, self.energy_hi),
             valence=rng(self.valence_lo, self.valence_hi),
-            min_confidence=self.min_confidence.value() or None,
+            min_confidence=self.min_confidence.value() / 100 or None,
             artist=self.artist.text().strip(),
             album=self.album.text().strip(),
             labelled_only=self.labelled_only.isChecked(),
@@ -545,7 +546,7 @@ class PlaylistView(QWidget):
         self.energy_hi.setValue(spec.energy[1] if spec.energy else 1.0)
         self.valence_lo.setValue(spec.valence[0] if spec.valence else 0.0)
         self.valence_hi.setValue(spec.valence[1] if spec.valence else 1.0)
-        self.min_confidence.setValue(spec.min_confidence or 0.0)
+        self.min_confidence.setValue(round((spec.min_confidence or 0.0) * 100))
         self.artist.setText(spec.artist)
         self.album.setText(spec.album)
         self.labelled_only.setChecked(spec.labelled_only)

@@ -121,6 +121,22 @@ def test_order_and_limits(view, qtbot):
     assert shown(view) == first
 
 
+def test_min_confidence_is_typed_in_percent(view, qtbot):
+    """The box took 0-1 while the tables show "73%" and the Write dialog asks "60 %":
+    typing 60 was refused without a word and left the filter off."""
+    confidences = {r.track_id: r.scores.confidence for r in view._rows if r.scores}
+    view.min_confidence.setFocus()
+    view.min_confidence.selectAll()
+    with qtbot.waitSignal(view.preview_changed):
+        qtbot.keyClicks(view.min_confidence, "60")
+    assert view.min_confidence.text() == "60 %"
+    assert view.spec().min_confidence == pytest.approx(0.60)
+    assert sorted(shown(view)) == sorted(i for i, c in confidences.items() if c >= 0.60)
+    assert 0 < len(shown(view)) < len(confidences)  # the filter does something here
+    view.set_spec(replace(view.spec(), min_confidence=0.35))  # a saved playlist
+    assert view.min_confidence.text() == "35 %"
+
+
 def test_bad_range_shows_message(view, qtbot):
     with qtbot.waitSignal(view.preview_changed) as sig:
         view.valence_lo.setValue(0.9)
