@@ -1026,9 +1026,8 @@ class MainWindow(QMainWindow):
                     text += f" {self._moved} moved or renamed kept their moods and labels."
                 if self._gone:  # they left the table without a word
                     text += (
-                        f" {count_text(self._gone, 'song')} no longer on disk "
-                        f"(kept with {'its label' if self._gone == 1 else 'their labels'} "
-                        "until File > Forget Missing Songs…)."
+                        f" {count_text(self._gone, 'song')} no longer on disk: kept "
+                        "until File > Forget Missing Songs…"
                     )
             self.say(text, 15000)
 

@@ -952,7 +952,7 @@ def test_a_rescan_says_which_songs_left_the_table(qtbot, make_window, small_libr
         window.start_analysis()
     assert len(window.rows) == 11
     assert window.message_label.text().endswith(
-        " 1 song no longer on disk (kept with its label until File > Forget Missing Songs…)."
+        " 1 song no longer on disk: kept until File > Forget Missing Songs…"
     )
 
 
