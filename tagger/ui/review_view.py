@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,11 @@ class ReviewView(QWidget):
         # stay on: a queue rebuilt while the view is hidden (results coming in during the
         # analysis) starts at its top, the least confident song.
         self._chosen = False
+        # Each song's last row with a mood: while it waits for its re-analysis (after
+        # Retrain, or a rescan of a changed file) it stays in the queue with that mood,
+        # marked as such, so the view does not empty for the whole re-analysis.
+        self._last_scored: dict[int, LibraryRow] = {}
+        self._stale: set[int] = set()
         self._undo: list[Decision] = []
         self._session_ids: set[int] = set()  # decided here: they stay in the queue
         self._media_key: tuple[int, str] | None = None  # song whose audio/spectrogram is shown
@@ -316,7 +321,17 @@ class ReviewView(QWidget):
     # -- data ---------------------------------------------------------------------------
     def set_rows(self, rows: list[LibraryRow]) -> None:
         """A new library snapshot (stays on the current song, see :meth:`_rebuild_queue`)."""
-        self._rows = list(rows)
+        self._stale = set()
+        fresh = []
+        for r in rows:
+            last = self._last_scored.get(r.track_id)
+            if r.scores is not None:
+                self._last_scored[r.track_id] = r
+            elif not r.error and last is not None and last.path == r.path:
+                r = replace(last, label=r.label, mood_tag=r.mood_tag)
+                self._stale.add(r.track_id)
+            fresh.append(r)
+        self._rows = fresh
         # a label on a file that cannot be read is nothing to learn from (retrain skips it)
         self._labels = {r.track_id: r.label for r in self._rows if not r.unreadable}
         self._fill_group_combo()
@@ -329,6 +344,7 @@ class ReviewView(QWidget):
         self._session_ids.clear()
         self._wanted = self._wanted_key = None
         self._chosen = self.isVisible()
+        self._last_scored.clear()
         self.set_rows([])
         if not self.retraining:  # the last folder's retrain news is stale here
             self.retrain_message.setText(self._model_in_use())
@@ -410,7 +426,7 @@ class ReviewView(QWidget):
     def _awaits_analysis(self, track_id: int) -> bool:
         """In the library with no mood yet and no error: queued for (re-)analysis."""
         row = next((r for r in self._rows if r.track_id == track_id), None)
-        return row is not None and row.scores is None and not row.error
+        return row is not None and (row.scores is None or track_id in self._stale) and not row.error
 
     def _remember_current(self) -> None:
         row = self.current_row()
@@ -545,7 +561,9 @@ class ReviewView(QWidget):
             self.title_label.setText("Nothing to review")
             if not self._rows:
                 text = "Analyse a folder, or change the filters above."
-            elif any(r.scores is None and not r.error for r in self._rows):
+            elif any(
+                (r.scores is None or r.track_id in self._stale) and not r.error for r in self._rows
+            ):
                 # true whether an analysis runs or was stopped (then F5 goes on)
                 text = (
                     "Songs not analysed yet appear here as they get their moods "
@@ -572,9 +590,10 @@ class ReviewView(QWidget):
         s = row.scores
         assert s is not None
         colour = COLOURS[s.mood]
+        stale = " — being analysed again…" if row.track_id in self._stale else ""
         self.prediction_label.setText(
             f"Predicted: <b style='color:{colour}'>{display_name(s.mood)}</b> "
-            f"({s.confidence:.0%} confident)"
+            f"({s.confidence:.0%} confident){stale}"
         )
         label = self._labels.get(row.track_id)
         if label is None:

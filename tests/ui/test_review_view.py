@@ -438,20 +438,34 @@ def test_retrain_button_counts_labels_made_elsewhere(make_view, lib, tiny):
 
 def test_queue_rebuilds_stay_on_the_same_song(make_view, lib, tiny):
     """A re-analysis (after Retrain, a rescan) takes every mood away for a while and brings
-    them back in another order: the view stays on the song, not on its queue position."""
+    them back in another order: the view stays on the song, not on its queue position.
+    Until a song has its new mood it keeps its last one, marked, and can be labelled (the
+    view used to read "Nothing to review" for the whole re-analysis)."""
     view = make_view()
     q = view.queue()
     view.go_to(q[5].track_id)
     rows = library_rows(lib, view.store, tiny.model_id)
     view.set_rows([dataclasses.replace(r, scores=None) for r in rows])  # re-analysis starts
-    assert view.queue() == [] and "not analysed yet appear here" in view.meta_label.text()
+    assert len(view.queue()) == 12 and view.current_row().track_id == q[5].track_id
+    assert "being analysed again" in view.prediction_label.text()
+    assert view.confirm_button.isEnabled()
     others = [r for r in rows if r.track_id != q[5].track_id]
     back = {r.track_id for r in others[:4]}  # a few songs have their new mood already
-    view.set_rows([r if r.track_id in back else dataclasses.replace(r, scores=None) for r in rows])
-    assert view.current_row().track_id in back  # a neighbour for now
+    broken = others[4].track_id  # and one can no longer be read
+    view.set_rows(
+        [
+            r
+            if r.track_id in back
+            else dataclasses.replace(r, scores=None, error="bad" if r.track_id == broken else None)
+            for r in rows
+        ]
+    )
+    assert view.current_row().track_id == q[5].track_id
+    assert broken not in {r.track_id for r in view.queue()}
     view.set_rows(rows)  # done
     assert view.current_row().track_id == q[5].track_id
     assert view.queue_label.text() == "6 of 12 in queue"
+    assert "being analysed again" not in view.prediction_label.text()
 
     # filters that keep it keep it
     view.group_combo.setCurrentIndex(view.group_combo.findData(group_key(q[5].artist)))
