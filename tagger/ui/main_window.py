@@ -1211,9 +1211,11 @@ class MainWindow(QMainWindow):
             f'<span style="color:{COLOURS[m]}">●</span>&nbsp;{display_name(m)} {counts.get(m, 0)}'
             for m in MOODS
         ]
-        shown = self.proxy.rowCount()  # "3 of 21 songs" while a search or toggle hides some
+        # "3 of 21 songs" while a search or toggle hides some; only where they are hidden:
+        # Review and Playlists show every song whatever the Library's search
+        shown = self.proxy.rowCount()
         songs = count_text(len(rows), "song")
-        if shown != len(rows):
+        if shown != len(rows) and self.tabs.currentIndex() == 0:
             songs = f"{shown} of {songs}"
         self.counts_label.setText(f"{songs} &nbsp; " + " &nbsp; ".join(parts))
 
@@ -1309,6 +1311,7 @@ class MainWindow(QMainWindow):
         page = self.tabs.widget(index)
         if index != 0 and page is not None and QApplication.focusWidget() is self.search:
             page.setFocus()
+        self._update_counts()  # "3 of 21 songs" holds on the Library tab only
 
     def _on_table_current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
         sel = self.table.selectionModel()

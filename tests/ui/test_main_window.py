@@ -286,6 +286,11 @@ def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_li
     titles = sorted(proxy.index(i, Column.TITLE).data() for i in range(3))
     assert titles == ["Track 1", "Track 10", "Track 11"]
     assert window.counts_label.text().startswith("3 of 12 songs ")  # not "12 songs"
+    other = window.add_view(QWidget(), "Other")  # as Review and Playlists are added
+    window.tabs.setCurrentIndex(other)  # they show every song, whatever the search
+    assert window.counts_label.text().startswith("12 songs ")
+    window.tabs.setCurrentIndex(0)
+    assert window.counts_label.text().startswith("3 of 12 songs ")
     window.search.clear()
     qtbot.waitUntil(lambda: proxy.rowCount() == total, timeout=5000)
     assert window.counts_label.text().startswith("12 songs ")
