@@ -8,7 +8,6 @@ thread), the file path and the state of its mood tag.
 from __future__ import annotations
 
 import logging
-import math
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,13 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPixmap,
-    QTextDocument,
-    QTextOption,
 )
 from PySide6.QtWidgets import (
     QFormLayout,
-    QFrame,
     QLabel,
     QScrollArea,
     QSizePolicy,
     QStyle,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +37,7 @@ from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.core.text import format_length
 from tagger.ui.library_model import Status, text_on
 from tagger.ui.workers import GeneratorWorker, SpectrogramReady, spectrogram_job
+from tagger.ui.wrapped_text import WrappedTextView
 
 log = logging.getLogger(__name__)
 
@@ -179,69 +175,6 @@ class SpectrogramLabel(QLabel):
         super().setPixmap(scaled)
 
 
-class WrappedTextView(QTextEdit):
-    """Selectable plain text that looks like a word-wrapped QLabel but also breaks a word
-    too long for the line anywhere (a QLabel breaks only between words, so one long file
-    name made the pane wider than its minimum, scrolling sideways). Nothing is inserted
-    to wrap: what is copied is the text as set."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setReadOnly(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.viewport().setAutoFillBackground(False)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-        self.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
-        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # not a stop for Tab, like a label
-        self.document().setDocumentMargin(0)
-        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
-
-    def setText(self, text: str) -> None:
-        self.setPlainText(text)
-        self.updateGeometry()
-
-    def text(self) -> str:
-        return self.toPlainText()
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def _laid_out(self, width: float) -> QTextDocument:
-        """The text laid out ``width`` px wide (-1: unwrapped), apart from the one shown."""
-        doc = self.document().clone()  # owned by Python: freed when dropped
-        doc.setDefaultFont(self.font())
-        doc.setDocumentMargin(self.document().documentMargin())
-        doc.setDefaultTextOption(self.document().defaultTextOption())
-        doc.setTextWidth(width)
-        return doc
-
-    def heightForWidth(self, width: int) -> int:
-        doc = self._laid_out(max(1, width - 2 * self.frameWidth()))
-        height = math.ceil(doc.size().height()) + 2 * self.frameWidth()
-        return max(height, self.fontMetrics().height())
-
-    def sizeHint(self) -> QSize:
-        width = math.ceil(self._laid_out(-1).idealWidth()) + 2 * self.frameWidth()
-        return QSize(width, self.heightForWidth(width))
-
-    def minimumSizeHint(self) -> QSize:
-        """A few letters wide and a line high: the layout asks :meth:`heightForWidth`
-        for the height at the width it gives (a scroll area grows its widget to the
-        minimum, so the height of the text wrapped at the minimum width left a gap)."""
-        return QSize(4 * self.fontMetrics().horizontalAdvance("M"), self.sizeHint().height())
-
-
-#: What the pane says of a song without a mood yet, by where it is in the analysis.
-_PENDING = {Status.QUEUED: "Waiting to be analysed…", Status.ANALYSING: "Analysing…"}
-
-
 def tag_text(row: LibraryRow) -> str:
     """The "Mood tag:" line: the tag in the file, or why the file's tags are unknown."""
     if row.tag_error:
@@ -256,6 +189,10 @@ def _chip(mood: str) -> str:
         f'<span style="background:{colour.name()}; color:{text_on(colour).name()};">'
         f"&nbsp;{display_name(mood)}&nbsp;</span>"
     )
+
+
+#: What the pane says of a song without a mood yet, by where it is in the analysis.
+_PENDING = {Status.QUEUED: "Waiting to be analysed…", Status.ANALYSING: "Analysing…"}
 
 
 class DetailPane(QWidget):

@@ -64,6 +64,7 @@ from tagger.ui.review_workers import (
     retrain_job,
     spectrogram_job,
 )
+from tagger.ui.wrapped_text import WrappedTextView
 
 log = logging.getLogger(__name__)
 
@@ -187,18 +188,23 @@ class ReviewView(QWidget):
         self.mood_combo.currentIndexChanged.connect(self._on_filter_changed)
         self.group_combo.currentIndexChanged.connect(self._on_filter_changed)
 
-        self.title_label = QLabel()
+        # A long title or album wraps instead of widening the whole view (which pushed the
+        # mood buttons and the queue out of the window), and one with no space in it, a
+        # file name, breaks anywhere instead of being cut off at the edge.
+        self.title_label = WrappedTextView()
         font = self.title_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.5)
         font.setBold(True)
         self.title_label.setFont(font)
-        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.meta_label = QLabel()
-        # a long title or album wraps (or is cut) instead of widening the whole view,
-        # which pushed the mood buttons and the queue out of the window
+        self.meta_label = WrappedTextView()
         for label in (self.title_label, self.meta_label):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            # selectable with the mouse, never focused: the review keys (arrows, J/K,
+            # 1-4) keep going to the view after a click on the title
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            policy = label.sizePolicy()
+            policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+            label.setSizePolicy(policy)
         self.prediction_label = QLabel()
         self.status_label = QLabel()
         self.bars: dict[str, QProgressBar] = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QScrollArea
 
 from tagger.core.checkpoint import load_checkpoint
 from tagger.core.library import analyze_library, library_rows
@@ -626,6 +627,35 @@ def test_a_long_title_does_not_widen_the_view(make_view, qtbot):
     view.resize(700, 600)
     qtbot.wait(50)
     assert view.title_label.width() <= view.width()
+
+
+def test_a_title_with_no_space_wraps_and_keeps_the_keys(make_view, qtbot):
+    """A file name used as the title ("01_-_Artist_-_Song..." with no space) was cut off
+    at the view's edge: a label wraps between words only. It breaks anywhere now, and a
+    click on it does not take the review keys away from the view."""
+    view = make_view()
+    long_name = "01_-_Some_Artist_-_" + "Ever_Longer_" * 20
+    rows = [dataclasses.replace(r, title=long_name, album="A" * 300) for r in view.queue()]
+    view.set_rows(rows)
+    area = QScrollArea()  # as the window shows it (MainWindow.add_view)
+    area.setWidgetResizable(True)
+    area.setWidget(view)
+    qtbot.addWidget(area)
+    area.resize(700, 600)
+    area.show()
+    qtbot.waitExposed(area)
+    title = view.title_label
+    assert title.text() == long_name  # nothing inserted: copied as it is
+    line = title.fontMetrics().height()
+    assert title.fontMetrics().horizontalAdvance(long_name) > 2 * title.width()
+    assert title.height() >= 3 * line  # the whole name, on three lines or more
+    assert title.document().idealWidth() <= title.width()
+    assert view.meta_label.height() >= 2 * view.meta_label.fontMetrics().height()
+    first = view.current_row().track_id
+    qtbot.mouseClick(title.viewport(), Qt.MouseButton.LeftButton)
+    qtbot.keyClick(view.focusWidget() or view, Qt.Key.Key_J)
+    assert view.current_row().track_id != first  # J went to the next song
+    area.takeWidget()  # the view's fixture shuts it down
 
 
 def test_the_model_in_use_is_said_from_the_start(make_view, monkeypatch, tmp_path):
