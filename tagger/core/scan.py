@@ -25,6 +25,11 @@ from tagger.core.tags import read_tags
 
 log = logging.getLogger(__name__)
 
+#: How names are read (tags, then the path). A scan reads them again, once, for every
+#: file stored by an older way, though the file did not change: 1 (2026-12-03) reads RIFF
+#: INFO names in WAVs and file names with "_" for spaces ("03_-_Artist_-_Title").
+NAMES_VERSION = 1
+
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})\s*(?:[-._)]\s*|\s+)(?=\S)")
 #: A multi-disc file name's "disc-track" prefix, as iTunes writes it: "1-05 Title".
 _DISC_TRACK = re.compile(r"^\s*(\d{1,2})-(\d{2,3})\s+(?=\S)")
@@ -203,13 +208,25 @@ def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, 
     artist = folders[-2] if len(folders) >= 2 else (folders[-1] if folders else None)
     album = folders[-1] if len(folders) >= 2 else None
     stem = path.stem
+    if "_" in stem and " " not in stem.strip("_"):  # "03_-_Be_My_Husband": "_" for spaces
+        stem = " ".join(stem.replace("_", " ").split()) or path.stem
+    title, number = stem, None
     m = _DISC_TRACK.match(stem)  # iTunes' "1-05 Title" for disc 1, track 5
     if m:
-        return artist, album, stem[m.end() :].strip() or stem, int(m.group(2))
-    m = _LEADING_NUMBER.match(stem)
-    if m:
-        return artist, album, stem[m.end() :].strip() or stem, int(m.group(1))
-    return artist, album, stem, None
+        title, number = stem[m.end() :].strip() or stem, int(m.group(2))
+    elif m := _LEADING_NUMBER.match(stem):
+        title, number = stem[m.end() :].strip() or stem, int(m.group(1))
+    return artist, album, _without_artist(title, artist).strip() or path.stem, number
+
+
+def _without_artist(title: str, artist: str | None) -> str:
+    """``title`` less a leading "<artist> - " that repeats the artist folder's name, as in
+    "03 - Nina Simone - Be My Husband.mp3" in "Nina Simone/": the title is the rest."""
+    if artist:
+        head, sep, rest = title.partition(" - ")
+        if sep and rest.strip() and head.strip().casefold() == artist.strip().casefold():
+            return rest.strip()
+    return title
 
 
 def _record(path: Path, root: Path, st: os.stat_result) -> dict:
@@ -225,6 +242,7 @@ def _record(path: Path, root: Path, st: os.stat_result) -> dict:
         "mood_tag": None,
         "duration": None,
         "tag_error": None,
+        "names_version": NAMES_VERSION,
     }
     try:
         info = read_tags(path)
@@ -276,6 +294,7 @@ def scan(
     known = store.tracks_under(root, present_only=False)
     present = set(store.tracks_under(root))
     pending: list[dict] = []
+    reread: list[dict] = []  # unchanged files whose names are read again (NAMES_VERSION)
     claims: dict[int, list[tuple[str, dict]]] = {}  # moved track id -> (old path, record)
     # paths never seen before that did not move -> known tracks of the same size and mtime
     fresh: dict[str, list[TrackRow]] = {}
@@ -310,14 +329,20 @@ def scan(
                     claims.setdefault(moved.id, []).append((moved.path, record))
                 else:
                     fresh[p] = alike
+        elif old.names_version < NAMES_VERSION:  # unchanged, but names read the old way
+            reread.append(_record(path, root, st))
         if len(pending) >= batch:
             store.upsert_tracks(pending)
             result.new_or_changed += len(pending)
             pending.clear()
+        if len(reread) >= batch:
+            store.upsert_tracks(reread)
+            reread.clear()
         if i % 200 == 0:
             yield Progress("scan", i, 0, p)
     store.upsert_tracks(pending)
     result.new_or_changed += len(pending)
+    store.upsert_tracks(reread)
     for track_id, found in claims.items():
         if len(found) == 1:  # two copies of one file: which one moved is anybody's guess
             ((old_path, record),) = found

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS tracks (
     duration REAL,
     tag_error TEXT,
     present INTEGER NOT NULL DEFAULT 1,
-    seen_at REAL NOT NULL
+    seen_at REAL NOT NULL,
+    names_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS predictions (
     track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
@@ -93,6 +94,9 @@ class TrackRow:
     mood_tag: str | None
     duration: float | None
     tag_error: str | None
+    #: How the title, artist and album were read (``tagger.core.scan.NAMES_VERSION``);
+    #: a scan reads them again where it is older, though the file did not change.
+    names_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ class Store:
                 )
             with self.db:
                 self.db.executescript(_SCHEMA)
+                self._add_missing_columns()
                 self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             self.db.close()
@@ -172,6 +177,15 @@ class Store:
         except StoreError:
             self.db.close()
             raise
+
+    def _add_missing_columns(self) -> None:
+        """Columns added since a database was made. Only ever added, with a default, so
+        an older Mood Tagger still reads the file (it leaves them at their default)."""
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
+        if "names_version" not in have:
+            self.db.execute(
+                "ALTER TABLE tracks ADD COLUMN names_version INTEGER NOT NULL DEFAULT 0"
+            )
 
     @classmethod
     def open_default(cls) -> Store:
@@ -228,7 +242,8 @@ class Store:
 
     # -- tracks ---------------------------------------------------------------------
     _TRACK_COLS = (
-        "id, path, size, mtime_ns, title, artist, album, tracknumber, mood_tag, duration, tag_error"
+        "id, path, size, mtime_ns, title, artist, album, tracknumber, mood_tag, duration, "
+        "tag_error, names_version"
     )
 
     def tracks_under(self, root: str | Path, present_only: bool = True) -> dict[str, TrackRow]:
@@ -250,16 +265,17 @@ class Store:
         with self.db:
             self.db.executemany(
                 """INSERT INTO tracks (path, size, mtime_ns, title, artist, album, tracknumber,
-                       mood_tag, duration, tag_error, present, seen_at)
+                       mood_tag, duration, tag_error, present, seen_at, names_version)
                    VALUES (:path, :size, :mtime_ns, :title, :artist, :album, :tracknumber,
-                       :mood_tag, :duration, :tag_error, 1, :now)
+                       :mood_tag, :duration, :tag_error, 1, :now, :names_version)
                    ON CONFLICT(path) DO UPDATE SET size=excluded.size,
                        mtime_ns=excluded.mtime_ns, title=excluded.title,
                        artist=excluded.artist, album=excluded.album,
                        tracknumber=excluded.tracknumber, mood_tag=excluded.mood_tag,
                        duration=excluded.duration, tag_error=excluded.tag_error,
-                       present=1, seen_at=excluded.seen_at""",
-                ({**r, "now": now} for r in rows),
+                       present=1, seen_at=excluded.seen_at,
+                       names_version=excluded.names_version""",
+                ({"names_version": 0, **r, "now": now} for r in rows),
             )
 
     def tracks_with_identity(self, size: int, mtime_ns: int) -> list[TrackRow]:

@@ -39,6 +39,57 @@ def test_path_fallback_parts(tmp_path):
     assert path_fallback(p, tmp_path) == ("A", "B", "Title", 7)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "03_-_Be_My_Husband.mp3",  # "_" for spaces, as many downloads are named
+        "03_Be_My_Husband.mp3",
+        "03 - Nina Simone - Be My Husband.mp3",  # the artist folder's name repeated
+        "03_-_Nina_Simone_-_Be_My_Husband.mp3",
+        "03. nina simone - Be My Husband.mp3",
+    ],
+)
+def test_path_fallback_reads_underscores_and_a_repeated_artist(tmp_path, name):
+    p = tmp_path / "Nina Simone" / "Pastel Blues" / name
+    assert path_fallback(p, tmp_path) == ("Nina Simone", "Pastel Blues", "Be My Husband", 3)
+
+
+def test_path_fallback_keeps_what_is_not_the_artist(tmp_path):
+    album = tmp_path / "Nina Simone" / "Live"
+    # a " - " that does not follow the artist's name is part of the title
+    assert path_fallback(album / "04 - Intro - Reprise.mp3", tmp_path)[2] == "Intro - Reprise"
+    assert path_fallback(album / "Nina Simone - .mp3", tmp_path)[2] == "Nina Simone -"
+    assert path_fallback(album / "my_song remix.mp3", tmp_path)[2] == "my_song remix"  # has spaces
+    assert path_fallback(album / "___.mp3", tmp_path)[2] == "___"
+    assert path_fallback(album / "Nina Simone.mp3", tmp_path)[2] == "Nina Simone"
+
+
+def test_names_stored_the_old_way_are_read_again_once(tmp_path):
+    """A file scanned by an older version keeps the names that version read (a WAV's RIFF
+    INFO ignored, "_" left in the title) until the file changes, which may be never. A scan
+    reads the names of such files again, once, without counting them as changed."""
+    song = write_audio(tmp_path / "Nina Simone" / "Pastel Blues" / "03_-_Be_My_Husband.flac", 2.0)
+    with Store(tmp_path / "db.sqlite3") as store:
+        _run(tmp_path, store)
+        track = store.track(song)
+        assert track.title == "Be My Husband" and track.names_version >= 1
+        # as the last version left it
+        store.db.execute(
+            "UPDATE tracks SET title = '_-_Be_My_Husband', names_version = 0 WHERE id = ?",
+            (track.id,),
+        )
+        store.db.commit()
+        result = _run(tmp_path, store)
+        assert result.new_or_changed == 0  # "nothing changed" still, and not analysed again
+        again = store.track(song)
+        assert (again.id, again.title, again.names_version) == (track.id, "Be My Husband", 1)
+        # read once: a later scan leaves the row alone
+        store.db.execute("UPDATE tracks SET title = 'Edited elsewhere' WHERE id = ?", (track.id,))
+        store.db.commit()
+        _run(tmp_path, store)
+        assert store.track(song).title == "Edited elsewhere"
+
+
 @pytest.mark.parametrize("disc", ["CD1", "CD 2", "cd-3", "Disc 1", "Disk2", "Disc 2 - Live"])
 def test_path_fallback_skips_disc_folders(tmp_path, disc):
     p = tmp_path / "Pink Floyd" / "The Wall" / disc / "01 In the Flesh.flac"

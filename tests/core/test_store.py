@@ -65,6 +65,22 @@ def test_database_from_a_newer_version_is_refused_plainly(tmp_path, capsys):
     assert "newer version of Mood Tagger" in capsys.readouterr().err
 
 
+def test_a_database_made_before_names_version_gains_the_column(tmp_path):
+    """An older database has no ``names_version``: opening it adds the column (names
+    read the old way, 0) and keeps every track; the version number is unchanged, so the
+    previous release still opens the file."""
+    path = tmp_path / "old.sqlite3"
+    with Store(path) as store:
+        store.upsert_tracks([_bare_track(tmp_path / "a.flac")])
+        store.db.execute("ALTER TABLE tracks DROP COLUMN names_version")
+        store.db.commit()
+        version = store.db.execute("PRAGMA user_version").fetchone()[0]
+    with Store(path) as store:
+        (track,) = store.tracks_under(tmp_path).values()
+        assert track.names_version == 0
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == version
+
+
 def test_unusable_database_path_is_a_plain_error(tmp_path, capsys):
     db = tmp_path / "db.sqlite3"
     db.mkdir()  # a folder where the database should be
