@@ -57,14 +57,14 @@ def printable(path: str) -> str:
 
 def _moved_from(path: Path, alike: list[TrackRow]) -> TrackRow | None:
     """The known track that ``path`` (a file never seen before) was moved or renamed from,
-    among ``alike`` (known tracks of the same size and modification time): the only one
-    with the same file name whose old path is gone. Its predictions and labels then
-    follow the file."""
-    found = [
-        t
-        for t in alike
-        if Path(t.path).name == path.name and t.path != str(path) and not os.path.lexists(t.path)
-    ]
+    among ``alike`` (known tracks of the same size and modification time) whose old path
+    is gone: the only one with the same file name (an album or the music folder moved),
+    else the only one in the same folder (the file renamed where it is, as a renaming
+    tool does). Its predictions and labels then follow the file."""
+    gone = [t for t in alike if t.path != str(path) and not os.path.lexists(t.path)]
+    found = [t for t in gone if Path(t.path).name == path.name]
+    if not found:
+        found = [t for t in gone if Path(t.path).parent == path.parent]
     return found[0] if len(found) == 1 else None
 
 

@@ -248,6 +248,42 @@ def test_moved_file_keeps_its_track_and_copies_do_not_guess(tmp_path, batch):
         assert len(tracks) == 3
 
 
+def test_a_file_renamed_in_its_folder_keeps_its_track(tmp_path):
+    """A renaming tool (Picard's "Rename files", a file manager) renames a song where it
+    is: size and time unchanged, the old name gone. It kept neither its mood nor the
+    person's label. Two such files renamed in one folder are told apart by size and time;
+    a renamed file with a twin of the same size and time in that folder is not guessed."""
+    album = tmp_path / "music" / "A" / "Album"
+    first = write_audio(album / "track1.wav", 2.0, seed=1)
+    second = write_audio(album / "track2.wav", 3.0, seed=2)
+    twin_a = write_audio(album / "twin a.wav", 2.5, seed=3)
+    twin_b = album / "twin b.wav"
+    shutil.copy2(twin_a, twin_b)  # same size and modification time
+    with Store(tmp_path / "db.sqlite3") as store:
+        _run(album.parent.parent, store)
+        ids = {Path(p).name: t.id for p, t in store.tracks_under(album).items()}
+        for name, mood in [("track1.wav", "calm"), ("track2.wav", "sad"), ("twin a.wav", "happy")]:
+            store.add_label(ids[name], mood)
+        first.rename(album / "01 First Song.wav")
+        second.rename(album / "02 Second Song.wav")
+        twin_a.rename(album / "03 Twin.wav")
+        twin_b.rename(album / "04 Twin.wav")
+        result = _run(album.parent.parent, store)
+        assert sorted(result.moved) == [
+            (str(first), str(album / "01 First Song.wav")),
+            (str(second), str(album / "02 Second Song.wav")),
+        ]
+        tracks = store.tracks_under(album)
+        assert tracks[str(album / "01 First Song.wav")].id == ids["track1.wav"]
+        assert tracks[str(album / "01 First Song.wav")].title == "First Song"
+        labels = store.labels_under(album)
+        assert labels == {
+            str(album / "01 First Song.wav"): "calm",
+            str(album / "02 Second Song.wav"): "sad",
+        }
+        assert ids["twin a.wav"] not in {t.id for t in tracks.values()}  # kept as missing
+
+
 def test_a_label_on_a_links_target_reaches_the_track_the_scan_finds(tmp_path):
     """A song labelled under its real path outside the library (e.g. `label` before the
     first scan, on a deeper layout than Artist/Album/Track) is found by the scan under a
