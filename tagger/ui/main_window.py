@@ -91,6 +91,7 @@ from tagger.core.settings import load_settings, update_settings
 from tagger.core.store import Store
 from tagger.core.text import count_text
 from tagger.ui.detail_pane import DetailPane
+from tagger.ui.elided_label import ElidedLabel
 from tagger.ui.library_model import (
     HEADERS,
     ROW_ROLE,
@@ -699,8 +700,8 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop analysing (Esc); results so far are kept")
         self.cancel_button.clicked.connect(self.cancel_analysis)
-        self.message_label = QLabel()
-        # the message gives way (clipped, full text in its tooltip); the counts never do
+        self.message_label = ElidedLabel()
+        # the message gives way (cut with "…", full text in its tooltip); the counts never do
         self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message_label.setMinimumWidth(0)
         self._message_timer = QTimer(self, singleShot=True)

@@ -908,6 +908,29 @@ def test_a_message_of_several_lines_stays_on_one_status_bar_line(make_window):
     assert window.message_label.toolTip() == text
 
 
+def test_a_message_too_long_for_the_status_bar_ends_in_an_ellipsis(qtbot, make_window):
+    """In a narrow window the message was cut mid-word ("1 song no"), reading as if it
+    were whole. It ends in "…" now, the whole text in the tooltip; a short one is whole."""
+    window = make_window()
+    window.resize(700, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    text = (
+        "Done: 17 songs (1 analysed, 16 from cache). 1 song no longer on disk: kept until "
+        "File > Forget Missing Songs…. 3 files could not be read: see the Errors list (its "
+        "button on the right)."
+    )
+    window.say(text)
+    label = window.message_label
+    shown = label.displayed_text()
+    assert label.fontMetrics().horizontalAdvance(text) > label.width()  # too long here
+    assert shown.endswith("…") and text.startswith(shown[:-1])
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert label.text() == label.toolTip() == text
+    window.say("Done: 17 songs.")
+    assert label.displayed_text() == "Done: 17 songs."
+
+
 def test_ctrl_page_keys_go_through_the_tabs(qtbot, make_window, small_library):
     """Ctrl+PgDown / Ctrl+PgUp (View > Next / Previous Tab) go from tab to tab round the
     end, from the library table and from a view's page alike."""
