@@ -361,7 +361,8 @@ def scan(
         if track is not None and (mood := store.inherit_label(track.id, [t.id for t in same])):
             log.info("%s takes the label %s of the same file under another path", p, mood)
     if not cancelled:
-        gone = present - set(result.paths)
+        # a moved track's old path is not gone: the track is at its new one
+        gone = present - set(result.paths) - {old for old, _new in result.moved}
         store.mark_missing(gone)
         result.removed = len(gone)
     yield result

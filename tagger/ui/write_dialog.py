@@ -100,10 +100,15 @@ def apply_job(root: str, changes: Sequence[Any], cancel: CancelToken | None = No
 
 
 def undo_job(root: str, cancel: CancelToken | None = None):
+    """Undo the last write in ``root``, after a scan as ``mood-tagger undo`` does: a file
+    moved or renamed since the write takes its journal with it (else: "file not found")."""
+    from tagger.core.scan import scan
     from tagger.core.store import Store
     from tagger.core.tagwrite import undo_last
 
     with Store.open_default() as store:
+        for _event in scan(root, store, cancel):
+            pass
         yield from undo_last(Path(root), store, cancel=cancel)
 
 

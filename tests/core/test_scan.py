@@ -239,6 +239,7 @@ def test_moved_file_keeps_its_track_and_copies_do_not_guess(tmp_path, batch):
         assert result.moved == [
             (str(music / "A" / "Old album" / "01 x.wav"), str(music / "B" / "New" / "01 x.wav"))
         ]
+        assert result.removed == 1  # 02's original; 01 moved, it is not gone
         tracks = store.tracks_under(music)
         moved = tracks[str(music / "B" / "New" / "01 x.wav")]
         assert moved.id == ids["01 x.wav"] and moved.artist == "B" and moved.album == "New"
@@ -273,6 +274,7 @@ def test_a_file_renamed_in_its_folder_keeps_its_track(tmp_path):
             (str(first), str(album / "01 First Song.wav")),
             (str(second), str(album / "02 Second Song.wav")),
         ]
+        assert result.removed == 2  # the twins' old names, not the two followed
         tracks = store.tracks_under(album)
         assert tracks[str(album / "01 First Song.wav")].id == ids["track1.wav"]
         assert tracks[str(album / "01 First Song.wav")].title == "First Song"

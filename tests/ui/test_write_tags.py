@@ -97,6 +97,30 @@ def test_write_then_undo_from_the_gui(qtbot, make_window, library, tmp_path, mon
         assert model.index_for(r.track_id, Column.STATUS).data() == Status.DONE
 
 
+def test_undo_from_the_gui_finds_a_file_renamed_since_the_write(
+    qtbot, make_window, library, tmp_path, monkeypatch
+):
+    """Tags > Undo Last Write failed with "file not found" on a file renamed since the
+    write (a renaming tool); `mood-tagger undo` scans first and found it. So does the app."""
+    window, _root = open_copy(qtbot, make_window, library, tmp_path)
+    good = [r for r in window.rows if r.scores is not None]
+    accept_preview_when_shown(window, [])
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.write_action.trigger()
+    assert blocker.args[0].written == len(good)
+    old = Path(good[0].path)
+    renamed = old.with_name("99 Renamed" + old.suffix)
+    old.rename(renamed)
+    assert read_tags(renamed).mood == good[0].mood.capitalize()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+        window.undo_write_action.trigger()
+    assert blocker.args[0].written == len(good) and blocker.args[0].failed == 0
+    assert read_tags(renamed).mood is None
+    assert all(read_tags(r.path).mood is None for r in good[1:])
+    assert str(renamed) in {r.path for r in window.rows}  # the table follows the rename
+
+
 def test_cancelling_the_preview_writes_nothing(qtbot, make_window, small_library):
     window = make_window()
     window.show()
