@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,26 +208,43 @@ def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, 
         folders = folders[:-1]
     artist = folders[-2] if len(folders) >= 2 else (folders[-1] if folders else None)
     album = folders[-1] if len(folders) >= 2 else None
-    stem = path.stem
-    if "_" in stem and " " not in stem.strip("_"):  # "03_-_Be_My_Husband": "_" for spaces
-        stem = " ".join(stem.replace("_", " ").split()) or path.stem
+    artist, album = _spaced(artist), _spaced(album)
+    stem = _spaced(path.stem)
     title, number = stem, None
     m = _DISC_TRACK.match(stem)  # iTunes' "1-05 Title" for disc 1, track 5
     if m:
         title, number = stem[m.end() :].strip() or stem, int(m.group(2))
     elif m := _LEADING_NUMBER.match(stem):
         title, number = stem[m.end() :].strip() or stem, int(m.group(1))
-    return artist, album, _without_artist(title, artist).strip() or path.stem, number
+    title = _without_artist(title, artist).strip()
+    if not any(c.isalnum() for c in title):  # "06 - .mp3": nothing but the separator left
+        title = path.stem
+    return artist, album, title, number
+
+
+def _spaced(name: str | None) -> str | None:
+    """A name written with "_" for its spaces ("03_-_Be_My_Husband", "Nina_Simone") with
+    its spaces back; a name that has a space keeps its "_" ("my_song remix")."""
+    if name is None or "_" not in name or " " in name.strip("_"):
+        return name
+    return " ".join(name.replace("_", " ").split()) or name
 
 
 def _without_artist(title: str, artist: str | None) -> str:
     """``title`` less a leading "<artist> - " that repeats the artist folder's name, as in
-    "03 - Nina Simone - Be My Husband.mp3" in "Nina Simone/": the title is the rest."""
+    "03 - Nina Simone - Be My Husband.mp3" in "Nina Simone/": the title is the rest. The
+    names are compared whatever their case and Unicode normalisation (macOS writes NFD)."""
     if artist:
         head, sep, rest = title.partition(" - ")
-        if sep and rest.strip() and head.strip().casefold() == artist.strip().casefold():
+        if sep and rest.strip() and _same_name(head, artist):
             return rest.strip()
     return title
+
+
+def _same_name(a: str, b: str) -> bool:
+    return unicodedata.normalize("NFC", a.strip()).casefold() == (
+        unicodedata.normalize("NFC", b.strip()).casefold()
+    )
 
 
 def _record(path: Path, root: Path, st: os.stat_result) -> dict:

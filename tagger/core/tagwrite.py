@@ -851,7 +851,7 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
     for a file that was never scanned (read the same way as the scan, with the
     ``Artist/Album/Track`` fallback). Raises FileError for a missing or non-audio file."""
     from tagger.core.audio import AUDIO_EXTENSIONS
-    from tagger.core.scan import NOT_UTF8, _record, is_utf8, printable
+    from tagger.core.scan import NOT_UTF8, _moved_from, _record, is_utf8, printable
     from tagger.core.text import not_found_hint
 
     out: dict[str, int] = {}
@@ -874,9 +874,19 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
         if not stat.S_ISREG(st.st_mode) or path.suffix.lower() not in AUDIO_EXTENSIONS:
             raise FileError(path, "not an audio file")
         track = store.track(path)
-        if track is None or (track.size, track.mtime_ns) != (st.st_size, st.st_mtime_ns):
+        moved = None
+        if track is None:  # renamed or moved since the last scan: the track follows it
+            alike = store.tracks_with_identity(st.st_size, st.st_mtime_ns)
+            if (moved := _moved_from(path, alike)) is not None:
+                store.move_track(moved.id, str(path))
+        if (
+            track is None
+            or moved is not None
+            or (track.size, track.mtime_ns) != (st.st_size, st.st_mtime_ns)
+        ):
             root = path.parents[2] if len(path.parents) > 2 else path.parent
-            store.upsert_tracks([_record(path, root, st)])
+            # the names as read with a guessed music folder: the next scan reads them again
+            store.upsert_tracks([{**_record(path, root, st), "names_version": 0}])
             track = store.track(path)
         assert track is not None
         out[str(path)] = track.id

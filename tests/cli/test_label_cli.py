@@ -40,3 +40,28 @@ def test_a_folder_is_named_as_a_folder_and_clearing_counts_only_labels(tmp_path,
     assert main(["label", "none", *map(str, songs)]) == 0
     assert "cleared the label of 1 file (2 had no label)" in capsys.readouterr().out
     assert _labels(tmp_path / "music") == {}
+
+
+def test_labelling_a_file_renamed_since_the_scan_keeps_its_track(tmp_path, capsys):
+    """`label` on a file renamed in its folder since the last scan made a new track: the
+    old one (prediction, earlier label, write history) was stranded as missing, and undo
+    failed with "file not found" every time. The track follows the file, as a scan does;
+    names read with a guessed music folder are read again by the next scan."""
+    from tagger.core.scan import scan
+
+    music = tmp_path / "music"
+    song = write_audio(music / "Nina_Simone" / "Album" / "track1.wav", seconds=2.0)
+    with Store.open_default() as store:
+        list(scan(music, store))
+        old = store.track(song)
+        store.add_label(old.id, "sad")
+    renamed = song.with_name("01_-_Nina_Simone_-_Be_My_Husband.wav")
+    song.rename(renamed)
+    assert main(["label", "happy", str(renamed)]) == 0
+    with Store.open_default() as store:
+        track = store.track(renamed)
+        assert track.id == old.id and store.track(song) is None
+        assert store.labels_under(music) == {str(renamed): "happy"}
+        list(scan(music, store))
+        assert store.missing_tracks(music) == {}
+        assert store.track(renamed).title == "Be My Husband"

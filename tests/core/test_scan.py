@@ -54,6 +54,18 @@ def test_path_fallback_reads_underscores_and_a_repeated_artist(tmp_path, name):
     assert path_fallback(p, tmp_path) == ("Nina Simone", "Pastel Blues", "Be My Husband", 3)
 
 
+def test_path_fallback_folders_with_underscores_and_other_normalisations(tmp_path):
+    p = tmp_path / "Nina_Simone" / "Pastel_Blues" / "03_-_Nina_Simone_-_Be_My_Husband.mp3"
+    assert path_fallback(p, tmp_path) == ("Nina Simone", "Pastel Blues", "Be My Husband", 3)
+    nfd = tmp_path / "Sigur Ro\u0301s" / "Takk" / "03 - Sigur R\u00f3s - Gl\u00f3s\u00f3li.mp3"
+    assert path_fallback(nfd, tmp_path)[2] == "Gl\u00f3s\u00f3li"
+    nfc = tmp_path / "Sigur R\u00f3s" / "Takk" / "03 - Sigur Ro\u0301s - Glo\u0301so\u0301li.mp3"
+    assert path_fallback(nfc, tmp_path)[2] == "Glo\u0301so\u0301li"
+    # nothing but a separator after the number: the file's name, as it is
+    assert path_fallback(tmp_path / "A" / "B" / "06 - .mp3", tmp_path)[2:] == ("06 - ", 6)
+    assert path_fallback(tmp_path / "A" / "B" / "01_-_.mp3", tmp_path)[2:] == ("01_-_", 1)
+
+
 def test_path_fallback_keeps_what_is_not_the_artist(tmp_path):
     album = tmp_path / "Nina Simone" / "Live"
     # a " - " that does not follow the artist's name is part of the title
