@@ -129,6 +129,9 @@ SQUEEZED_EM = {
     Column.TAG: 7,
     Column.STATUS: 6.5,
 }
+#: ...and in a window too small even for those, the narrowest the text and number
+#: columns get (Mood and Status keep their contents' width) before the table scrolls.
+FLOOR_EM = 3.5
 #: The details pane's share of the Library tab unless dragged, and its widest (ems) then.
 DETAIL_SHARE = 0.22
 DETAIL_MAX_EM = 30
@@ -283,7 +286,12 @@ class LibraryTableView(QTableView):
         st = Column.STATUS
         labels[st] = min(defaults[st], max(labels[st], status_w))
         contents[st] = min(labels[st], max(contents[st], status_w))
-        self._width_levels = [defaults, labels, contents]
+        # a small window: the rest give way further (elided) before Title does
+        floor = {
+            c: w if c in (Column.MOOD, Column.STATUS) else min(w, round(FLOOR_EM * em))
+            for c, w in contents.items()
+        }
+        self._width_levels = [defaults, labels, contents, floor]
         self._auto_widths = True
         self.fit_columns()
 
@@ -294,12 +302,25 @@ class LibraryTableView(QTableView):
         if not self._auto_widths or not self._width_levels:
             return
         em = self.fontMetrics().horizontalAdvance("M")
-        room = self.viewport().width() - TITLE_MIN_EM * em
+        title = TITLE_MIN_EM * em
+        room = self.viewport().width() - title
+        widths = fit_widths(self._width_levels, room)
+        hh = self.horizontalHeader()
         self._fitting = True
         try:
-            for col, width in fit_widths(self._width_levels, room).items():
+            for col, width in widths.items():
                 if self.columnWidth(col) != width:
                     self.setColumnWidth(col, width)
+            # Too narrow even so: Title keeps its minimum and the table scrolls sideways
+            # (stretched, Title got what was left: 3 ems, or the whole view with every
+            # other column pushed out of sight).
+            mode = QHeaderView.ResizeMode.Stretch
+            if sum(widths.values()) > room:
+                mode = QHeaderView.ResizeMode.Fixed
+            if hh.sectionResizeMode(Column.TITLE) != mode:
+                hh.setSectionResizeMode(Column.TITLE, mode)
+            if mode == QHeaderView.ResizeMode.Fixed and self.columnWidth(Column.TITLE) != title:
+                self.setColumnWidth(Column.TITLE, title)
         finally:
             self._fitting = False
 
@@ -1579,12 +1600,16 @@ class MainWindow(QMainWindow):
         self.undo_write_action.setEnabled(False)
         self._set_busy(True, cancellable=False)
 
+        changed: list[int] = []  # files an undo's scan found changed: analysed after it
+
         def on_event(ev: object) -> None:
             name = type(ev).__name__
             if name == "WriteOutcome" and not ev.ok:
                 (kept if ev.kept else failures).append((str(ev.path), str(ev.error)))
             elif name == "WriteSummary":
                 summary.append(ev)
+            elif name == "ScanResult":
+                changed.append(ev.new_or_changed)
 
         def on_done(_cancelled: bool) -> None:
             self._set_busy(False)
@@ -1612,6 +1637,8 @@ class MainWindow(QMainWindow):
 
                 WriteResultDialog(title, written, errs, self, kept=left).open()
             self.write_finished.emit(s)
+            if sum(changed) and not self._closing:
+                self.start_analysis()  # as F5 would: they show "not analysed" till then
 
         self._run_job(func, *args, on_event=on_event, on_done=on_done)
 

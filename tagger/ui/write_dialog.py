@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.core.moods import ERROR_COLOUR
-from tagger.core.progress import CancelToken
+from tagger.core.progress import CancelToken, Progress
 from tagger.core.text import count_text
 
 log = logging.getLogger(__name__)
@@ -107,8 +107,9 @@ def undo_job(root: str, cancel: CancelToken | None = None):
     from tagger.core.tagwrite import undo_last
 
     with Store.open_default() as store:
-        for _event in scan(root, store, cancel):
-            pass
+        for event in scan(root, store, cancel):
+            if not isinstance(event, Progress):
+                yield event  # the ScanResult: files changed since need analysing again
         yield from undo_last(Path(root), store, cancel=cancel)
 
 

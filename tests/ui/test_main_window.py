@@ -836,6 +836,18 @@ def test_title_stays_readable_in_a_small_window(qtbot, make_window, small_librar
     widest = max(table.fontMetrics().horizontalAdvance(t) for t in STATUSES)
     window.resize(800, 700)
     assert widths()[Column.STATUS] >= widest + pad
+    # too small for the columns' contents: they give way further before Title does (it
+    # was 3 ems at 800 px, and at 700 px it took the whole view, every other column
+    # pushed out of sight)
+    from tagger.ui.main_window import TITLE_MIN_EM
+
+    narrow = widths()
+    assert narrow[Column.TITLE] >= TITLE_MIN_EM * em
+    window.resize(700, 600)
+    tiny = widths()
+    assert tiny[Column.TITLE] == TITLE_MIN_EM * em  # the least it gets; the table scrolls
+    assert tiny[Column.MOOD] == big[Column.MOOD] and tiny[Column.STATUS] >= widest + pad
+    assert tiny[Column.TITLE] + tiny[Column.ARTIST] + tiny[Column.MOOD] < table.viewport().width()
 
     window.resize(1800, 1000)
     assert widths() == big

@@ -456,7 +456,10 @@ def test_undo_keeping_a_hand_edited_mood_is_no_error(
     for dlg in window.findChildren(WriteResultDialog):
         dlg.close()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    with qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker:
+    with (
+        qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT),  # the edited file
+        qtbot.waitSignal(window.write_finished, timeout=TIMEOUT) as blocker,
+    ):
         window.undo_write_action.trigger()
     summary = blocker.args[0]
     assert summary.written == 6 and summary.failed == 0  # of 7 written
