@@ -1635,7 +1635,7 @@ class MainWindow(QMainWindow):
             if (errs or left) and self.isVisible() and not self._closing:
                 from tagger.ui.write_dialog import WriteResultDialog
 
-                WriteResultDialog(title, written, errs, self, kept=left).open()
+                WriteResultDialog(title, written, errs, self, kept=left, root=self.root).open()
             self.write_finished.emit(s)
             if sum(changed) and not self._closing:
                 self.start_analysis()  # as F5 would: they show "not analysed" till then

@@ -86,6 +86,9 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 def format_total(seconds: float) -> str:
+    """A playlist's length: "1 h 5 min", "42 min", and under a minute "29 s" (not "0 min")."""
+    if round(seconds) < 60:
+        return f"{max(0, round(seconds))} s"
     minutes = round(seconds / 60)
     h, m = divmod(minutes, 60)
     return f"{h} h {m} min" if h else f"{m} min"

@@ -6,6 +6,7 @@ The same core code as ``mood-tagger write``: :mod:`tagger.core.tagwrite`'s ``pla
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -410,7 +411,10 @@ class WriteResultDialog(QDialog):
         errors: Sequence[tuple[str, str]],
         parent: QWidget | None = None,
         kept: Sequence[tuple[str, str]] = (),
+        root: str | Path | None = None,
     ) -> None:
+        """``root``: the music folder; files are named from it ("Artist/Album/01.mp3": a
+        bare "01.mp3" could be on any album), in full in their tooltips."""
         super().__init__(parent)
         self.setWindowTitle(title)
         lay = QVBoxLayout(self)
@@ -431,7 +435,11 @@ class WriteResultDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         for i, (path, why) in enumerate(rows):
-            item = QTableWidgetItem(Path(path).name)
+            name = Path(path).name
+            if root is not None:
+                with contextlib.suppress(ValueError):
+                    name = Path(path).relative_to(root).as_posix()
+            item = QTableWidgetItem(name)
             item.setToolTip(path)
             self.table.setItem(i, 0, item)
             self.table.setItem(i, 1, QTableWidgetItem(why))

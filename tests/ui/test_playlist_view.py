@@ -450,3 +450,12 @@ def test_a_narrow_window_keeps_every_column_in_view(qtbot, rows):
     qtbot.waitUntil(lambda: hh.sectionSize(1) < wide, timeout=2000)
     total = sum(hh.sectionSize(c) for c in range(hh.count()))
     assert total <= v.table.viewport().width() + 10
+
+
+def test_a_playlist_under_a_minute_is_not_0_min():
+    from tagger.ui.playlist_view import format_total
+
+    assert format_total(29.4) == "29 s"  # it said "0 min"
+    assert format_total(59.6) == "1 min"
+    assert format_total(42 * 60 + 10) == "42 min"
+    assert format_total(3900) == "1 h 5 min"

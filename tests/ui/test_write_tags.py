@@ -469,6 +469,9 @@ def test_undo_keeping_a_hand_edited_mood_is_no_error(
     assert [p for p, _why in window.last_write_kept] == [edited.path]
     (dlg,) = [d for d in window.findChildren(WriteResultDialog) if d.isVisible()]
     assert dlg.table.rowCount() == 1 and dlg.table.item(0, 1).text().startswith("kept: ")
+    # named from the music folder ("01.flac" alone could be on any album), whole in the tip
+    assert dlg.table.item(0, 0).text() == Path(edited.path).relative_to(_root).as_posix()
+    assert "/" in dlg.table.item(0, 0).text() and dlg.table.item(0, 0).toolTip() == edited.path
     assert read_tags(edited.path).mood == "Chill"
     model = window.library_model
     assert model.index_for(edited.track_id, Column.TAG).data() == "Chill"
