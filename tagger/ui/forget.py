@@ -52,11 +52,24 @@ def forget_job(missing: Any, cancel: CancelToken | None = None) -> Iterator[Forg
         yield Forgotten(forget_missing(store, missing, cancel))
 
 
+#: How many of the songs to be forgotten the question names.
+SHOWN = 5
+
+
 def forget_question(missing: Any) -> str:
     """The confirmation: how many songs and labels will be forgotten, and what that means."""
     n, labels = len(missing.paths), missing.labelled
     text = f"Forget {count_text(n, 'song')} whose files are no longer in {missing.root}"
     text += f", and {count_text(labels, 'mood label')} of yours?" if labels else "?"
+    names = []
+    for p in sorted(missing.paths)[:SHOWN]:  # which songs, named from the music folder
+        try:
+            names.append(Path(p).relative_to(missing.root).as_posix())
+        except ValueError:
+            names.append(str(p))
+    if n > SHOWN:
+        names.append(f"and {n - SHOWN} more")
+    text += "\n\n" + "\n".join(f"  {name}" for name in names)
     text += (
         "\n\nTheir moods, labels and tag-write history are removed from the library. If "
         "the files come back, they are new songs, analysed again without those labels. "

@@ -41,6 +41,8 @@ def test_forget_missing_songs_after_confirming(qtbot, make_window, small_library
     assert _known(window) == 12
     assert asked[0].startswith("Forget 3 songs whose files are no longer in ")
     assert "and 2 mood labels of yours?" in asked[0]
+    for r in rows[:3]:  # which songs, named from the folder
+        assert f"\n  {Path(r.path).relative_to(window.root).as_posix()}\n" in asked[0]
 
     answer = QMessageBox.StandardButton.Yes
     assert _trigger(qtbot, window) == 3
@@ -69,3 +71,13 @@ def test_a_folder_that_is_gone_is_refused(qtbot, make_window, small_library, mon
     assert "no audio files found" in warned[1]
     assert not asked and _known(window) == 12
     assert len(window.rows) == 12  # the window still shows the library as it was
+
+
+def test_the_question_names_at_most_five_songs(tmp_path):
+    from tagger.core.library import MissingSongs
+    from tagger.ui.forget import forget_question
+
+    paths = tuple(str(tmp_path / "A" / "B" / f"{i:02d}.mp3") for i in range(8))
+    text = forget_question(MissingSongs(tmp_path, paths, tuple(range(8))))
+    assert "\n  A/B/00.mp3\n" in text and "A/B/04.mp3" in text and "A/B/05.mp3" not in text
+    assert "\n  and 3 more\n" in text
