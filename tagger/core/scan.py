@@ -69,6 +69,41 @@ def _moved_from(path: Path, alike: list[TrackRow]) -> TrackRow | None:
     return found[0] if len(found) == 1 else None
 
 
+def _exchanged(
+    changed: dict[str, tuple[TrackRow, dict]], known: dict[str, TrackRow]
+) -> list[tuple[TrackRow, str]]:
+    """(track, its new path) for files whose names went round among themselves (two
+    swapped, or a cycle of renames in a folder): each ``changed`` path (known, with other
+    contents now) holds what another of them held, by size and modification time, with
+    the same file name or in the same folder. Followed only where every track displaced
+    from its path is followed too, so nothing is left without its file or guessed."""
+    by_identity: dict[tuple[int, int], list[TrackRow]] = {}
+    for old, _record in changed.values():
+        by_identity.setdefault((old.size, old.mtime_ns), []).append(old)
+    claims: dict[str, TrackRow] = {}  # new path -> the track whose file it holds now
+    for p, (old, record) in changed.items():
+        here = Path(p)
+        alike = [
+            t
+            for t in by_identity.get((record["size"], record["mtime_ns"]), [])
+            if t.id != old.id
+            and (Path(t.path).name == here.name or Path(t.path).parent == here.parent)
+        ]
+        if len(alike) == 1:
+            claims[p] = alike[0]
+    while True:  # drop claims that would leave a track without a path
+        followed = {t.id for t in claims.values()}
+        stuck = [p for p in claims if known[p].id not in followed]
+        if not stuck:
+            break
+        for p in stuck:
+            del claims[p]
+    ids = [t.id for t in claims.values()]
+    if len(ids) != len(set(ids)):  # one file claimed twice: copies, not a swap
+        return []
+    return [(t, p) for p, t in claims.items()]
+
+
 def _same_file_elsewhere(path: str, alike: list[TrackRow], found: set[str]) -> list[TrackRow]:
     """Known tracks that are this very file (``path`` is a symlink or hard link to them)
     under a path this scan does not find, e.g. a link's target that ``mood-tagger label``
@@ -316,6 +351,7 @@ def scan(
     claims: dict[int, list[tuple[str, dict]]] = {}  # moved track id -> (old path, record)
     # paths never seen before that did not move -> known tracks of the same size and mtime
     fresh: dict[str, list[TrackRow]] = {}
+    changed: dict[str, tuple[TrackRow, dict]] = {}  # known paths with other contents now
     for i, path in enumerate(iter_audio_files(root, result.errors)):
         if cancel is not None and cancel.cancelled:
             break
@@ -342,6 +378,8 @@ def scan(
         ):
             record = _record(path, root, st)
             pending.append(record)
+            if old is not None and p in present:
+                changed[p] = (old, record)
             if old is None and (alike := store.tracks_with_identity(st.st_size, st.st_mtime_ns)):
                 if (moved := _moved_from(path, alike)) is not None:
                     claims.setdefault(moved.id, []).append((moved.path, record))
@@ -367,6 +405,10 @@ def scan(
             store.move_track(track_id, record["path"])
             store.upsert_tracks([record])  # tags and path fallback as they are now
             result.moved.append((old_path, record["path"]))
+    if exchanged := _exchanged(changed, known):
+        store.exchange_paths({t.id: new for t, new in exchanged})
+        store.upsert_tracks([changed[new][1] for _t, new in exchanged])
+        result.moved.extend((t.path, new) for t, new in exchanged)
     if result.moved:
         _relocate_write_batches(store, root, result.moved)
     cancelled = cancel is not None and cancel.cancelled

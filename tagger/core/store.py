@@ -300,6 +300,30 @@ class Store:
                 "UPDATE tag_journal SET path = ? WHERE track_id = ?", (new_path, track_id)
             )
 
+    def exchange_paths(self, moves: dict[int, str]) -> None:
+        """Give each track in ``moves`` its new path, where the paths go round among them
+        (two files' names swapped, or a cycle of renames): each new path is one of theirs
+        now. Their predictions, labels and tag-write journal go with them."""
+        with self.db:
+            taken = {
+                r[0]
+                for p in moves.values()
+                for r in self.db.execute("SELECT id FROM tracks WHERE path = ?", (p,))
+            }
+            if not taken <= set(moves):
+                raise ValueError("exchange_paths: a new path belongs to a track not moving")
+            for track_id in moves:  # off their paths first: a path is unique
+                self.db.execute(
+                    "UPDATE tracks SET path = ? WHERE id = ?", (f"\0moving\0{track_id}", track_id)
+                )
+            for track_id, path in moves.items():
+                self.db.execute(
+                    "UPDATE tracks SET path = ?, present = 1 WHERE id = ?", (path, track_id)
+                )
+                self.db.execute(
+                    "UPDATE tag_journal SET path = ? WHERE track_id = ?", (path, track_id)
+                )
+
     def mark_missing(self, paths: Iterable[str]) -> None:
         with self.db:
             self.db.executemany(

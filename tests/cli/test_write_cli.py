@@ -505,6 +505,36 @@ def test_moved_and_renamed_folders_keep_moods_labels_and_undo(music, tiny_model_
     assert {p.name: tag_dump(p) for p in moved.iterdir()} == originals
 
 
+def test_files_swapped_after_a_write_are_analysed_and_undone_as_themselves(
+    music, tiny_model_path, capsys
+):
+    """Two files of one album swap names after a write: undo said both were "kept (the
+    mood tag was changed since the write)" and left the written moods in; the labels had
+    gone to the other song. Each track follows its file now."""
+    album = music / "Ärtist" / "Album"
+    model = ["--model", str(tiny_model_path)]
+    one, two = album / "01 one.mp3", album / "05 five.mp3"
+    make_tagged(two, "mp3v23", seed=5)
+    originals = {p.name: tag_dump(p) for p in album.iterdir()}
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["label", "sad", str(one)]) == 0
+    assert main(["write", str(music), *model]) == 0
+    capsys.readouterr()
+    tmp = album / "tmp.mp3"
+    one.rename(tmp)
+    two.rename(one)
+    tmp.rename(two)
+    assert main(["-q", "analyze", str(music), *model, "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "analysed 0," in out and "2 moved or renamed files kept" in out
+    with Store.open_default() as store:
+        assert store.labels_under(music) == {str(two): "sad"}  # the song labelled sad
+    assert main(["undo", str(music)]) == 0
+    assert "Undo last write: 5 files updated\n" in capsys.readouterr().out
+    swapped = {"01 one.mp3": "05 five.mp3", "05 five.mp3": "01 one.mp3"}
+    assert {swapped.get(p.name, p.name): tag_dump(p) for p in album.iterdir()} == originals
+
+
 def test_keep_existing_leaves_mood_tags_alone(music, tiny_model_path, capsys):
     from tagger.core.settings import update_settings
 

@@ -298,6 +298,54 @@ def test_a_file_renamed_in_its_folder_keeps_its_track(tmp_path):
         assert ids["twin a.wav"] not in {t.id for t in tracks.values()}  # kept as missing
 
 
+def test_files_whose_names_were_swapped_keep_their_tracks(tmp_path):
+    """Two files' names swapped (or three renamed round): each path known, each with
+    other contents. The labels stayed with the paths, so each song got the other's label
+    (and a write would tag both wrongly). The tracks follow their files now."""
+    album = tmp_path / "music" / "A" / "Album"
+    songs = [write_audio(album / f"0{i} Song {i}.wav", 2.0 + i / 4, seed=i) for i in range(1, 6)]
+    with Store(tmp_path / "db.sqlite3") as store:
+        _run(album.parent.parent, store)
+        ids = {p.name: store.track(p).id for p in songs}
+        for p, mood in zip(songs, ["sad", "happy", "calm", "aggressive", "sad"], strict=True):
+            store.add_label(ids[p.name], mood)
+        before = store.labels_under(album)
+        tmp = album / "tmp.wav"
+        songs[0].rename(tmp)  # 1 <-> 2
+        songs[1].rename(songs[0])
+        tmp.rename(songs[1])
+        songs[2].rename(tmp)  # 3 -> 4 -> 5 -> 3
+        songs[4].rename(songs[2])
+        songs[3].rename(songs[4])
+        tmp.rename(songs[3])
+        result = _run(album.parent.parent, store)
+        moved = dict(result.moved)
+        assert moved[str(songs[0])] == str(songs[1]) and moved[str(songs[1])] == str(songs[0])
+        assert moved[str(songs[2])] == str(songs[3]) and moved[str(songs[4])] == str(songs[2])
+        assert result.removed == 0
+        after = store.labels_under(album)
+        for old, new in moved.items():
+            assert after[new] == before[old]
+            assert store.track(new).id == ids[Path(old).name]
+            assert store.track(new).title == Path(new).stem[3:]  # names as the file is now
+        assert store.missing_tracks(album) == {}
+
+
+def test_a_swap_with_a_copy_in_it_is_not_guessed(tmp_path):
+    """A file copied over another (cp -p) is not a swap: the copy's source is still
+    there, unchanged, so nothing moves; nor does half of a swap whose partner was not."""
+    album = tmp_path / "music" / "A" / "Album"
+    a = write_audio(album / "01 A.wav", 2.0, seed=1)
+    b = write_audio(album / "02 B.wav", 2.5, seed=2)
+    with Store(tmp_path / "db.sqlite3") as store:
+        _run(album.parent.parent, store)
+        ida, idb = store.track(a).id, store.track(b).id
+        shutil.copy2(a, b)
+        result = _run(album.parent.parent, store)
+        assert result.moved == []
+        assert (store.track(a).id, store.track(b).id) == (ida, idb)
+
+
 def test_a_label_on_a_links_target_reaches_the_track_the_scan_finds(tmp_path):
     """A song labelled under its real path outside the library (e.g. `label` before the
     first scan, on a deeper layout than Artist/Album/Track) is found by the scan under a
