@@ -851,7 +851,14 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
     for a file that was never scanned (read the same way as the scan, with the
     ``Artist/Album/Track`` fallback). Raises FileError for a missing or non-audio file."""
     from tagger.core.audio import AUDIO_EXTENSIONS
-    from tagger.core.scan import NOT_UTF8, _moved_from, _record, is_utf8, printable
+    from tagger.core.scan import (
+        NOT_UTF8,
+        _moved_from,
+        _record,
+        _relocate_write_batches,
+        is_utf8,
+        printable,
+    )
     from tagger.core.text import not_found_hint
 
     out: dict[str, int] = {}
@@ -879,6 +886,8 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
             alike = store.tracks_with_identity(st.st_size, st.st_mtime_ns)
             if (moved := _moved_from(path, alike)) is not None:
                 store.move_track(moved.id, str(path))
+                # a write whose folder is gone follows, as after a scan: undo finds it
+                _relocate_write_batches(store, path.parent, [(moved.path, str(path))])
         if (
             track is None
             or moved is not None

@@ -535,6 +535,23 @@ def test_files_swapped_after_a_write_are_analysed_and_undone_as_themselves(
     assert {swapped.get(p.name, p.name): tag_dump(p) for p in album.iterdir()} == originals
 
 
+def test_undo_after_labelling_the_files_of_a_moved_folder(music, tiny_model_path, capsys):
+    """The music folder renamed after a write, then its files labelled before any scan:
+    `label` moved the tracks but not the write, so undo said "nothing to undo"."""
+    album = music / "Ärtist" / "Album"
+    originals = {p.name: tag_dump(p) for p in album.iterdir()}
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["write", str(music), "--model", str(tiny_model_path)]) == 0
+    renamed = music.with_name("Moved music")
+    music.rename(renamed)
+    files = sorted((renamed / "Ärtist" / "Album").iterdir())
+    assert main(["label", "calm", *map(str, files)]) == 0
+    capsys.readouterr()
+    assert main(["undo", str(renamed)]) == 0
+    assert "Undo last write: 4 files updated\n" in capsys.readouterr().out
+    assert {p.name: tag_dump(p) for p in files} == originals
+
+
 def test_keep_existing_leaves_mood_tags_alone(music, tiny_model_path, capsys):
     from tagger.core.settings import update_settings
 
