@@ -70,37 +70,54 @@ def _moved_from(path: Path, alike: list[TrackRow]) -> TrackRow | None:
 
 
 def _exchanged(
-    changed: dict[str, tuple[TrackRow, dict]], known: dict[str, TrackRow]
+    changed: dict[str, tuple[TrackRow, dict]],
+    new: dict[str, dict],
+    known: dict[str, TrackRow],
+    walked: set[str],
+    taken: set[int],
 ) -> list[tuple[TrackRow, str]]:
-    """(track, its new path) for files whose names went round among themselves (two
-    swapped, or a cycle of renames in a folder): each ``changed`` path (known, with other
-    contents now) holds what another of them held, by size and modification time, with
-    the same file name or in the same folder. Followed only where every track displaced
-    from its path is followed too, so nothing is left without its file or guessed."""
+    """(track, its new path) for files renamed among themselves in a way a plain move
+    does not cover: two names swapped, a cycle, or a shift ("03" -> "04", "02" -> "03",
+    "01" -> "02"). Each destination (a ``changed`` path: known, with other contents now;
+    or a ``new`` one) holds what a departed track held, by size and modification time,
+    with the same file name or in the same folder; a departed track is one whose path
+    now holds something else or is gone (and not ``taken`` by a move already). Followed
+    only where every track displaced from a changed path is followed too, so nothing is
+    left without its file or guessed."""
+    changed_ids = {old.id for old, _r in changed.values()}
     by_identity: dict[tuple[int, int], list[TrackRow]] = {}
-    for old, _record in changed.values():
-        by_identity.setdefault((old.size, old.mtime_ns), []).append(old)
-    claims: dict[str, TrackRow] = {}  # new path -> the track whose file it holds now
-    for p, (old, record) in changed.items():
+    departed = [old for old, _r in changed.values()] + [
+        t
+        for t in known.values()
+        if t.path not in walked and t.id not in taken and not os.path.lexists(t.path)
+    ]
+    for t in departed:
+        by_identity.setdefault((t.size, t.mtime_ns), []).append(t)
+    claims: dict[str, TrackRow] = {}  # destination -> the track whose file it holds now
+    dests = [(p, old.id, r) for p, (old, r) in changed.items()] + [
+        (p, None, r) for p, r in new.items()
+    ]
+    for p, own, record in dests:
         here = Path(p)
         alike = [
             t
             for t in by_identity.get((record["size"], record["mtime_ns"]), [])
-            if t.id != old.id
+            if t.id != own
+            and (own is not None or t.id in changed_ids)  # a gone one: a plain move's
             and (Path(t.path).name == here.name or Path(t.path).parent == here.parent)
         ]
         if len(alike) == 1:
             claims[p] = alike[0]
+    ids = [t.id for t in claims.values()]
+    if len(ids) != len(set(ids)):  # one file claimed twice: copies, not renames
+        return []
     while True:  # drop claims that would leave a track without a path
         followed = {t.id for t in claims.values()}
-        stuck = [p for p in claims if known[p].id not in followed]
+        stuck = [p for p in claims if p in changed and known[p].id not in followed]
         if not stuck:
             break
         for p in stuck:
             del claims[p]
-    ids = [t.id for t in claims.values()]
-    if len(ids) != len(set(ids)):  # one file claimed twice: copies, not a swap
-        return []
     return [(t, p) for p, t in claims.items()]
 
 
@@ -352,6 +369,7 @@ def scan(
     # paths never seen before that did not move -> known tracks of the same size and mtime
     fresh: dict[str, list[TrackRow]] = {}
     changed: dict[str, tuple[TrackRow, dict]] = {}  # known paths with other contents now
+    new_records: dict[str, dict] = {}  # paths never seen before
     for i, path in enumerate(iter_audio_files(root, result.errors)):
         if cancel is not None and cancel.cancelled:
             break
@@ -380,6 +398,8 @@ def scan(
             pending.append(record)
             if old is not None and p in present:
                 changed[p] = (old, record)
+            elif old is None:
+                new_records[p] = record
             if old is None and (alike := store.tracks_with_identity(st.st_size, st.st_mtime_ns)):
                 if (moved := _moved_from(path, alike)) is not None:
                     claims.setdefault(moved.id, []).append((moved.path, record))
@@ -399,15 +419,25 @@ def scan(
     store.upsert_tracks(pending)
     result.new_or_changed += len(pending)
     store.upsert_tracks(reread)
+    taken: set[int] = set()
     for track_id, found in claims.items():
         if len(found) == 1:  # two copies of one file: which one moved is anybody's guess
             ((old_path, record),) = found
             store.move_track(track_id, record["path"])
             store.upsert_tracks([record])  # tags and path fallback as they are now
             result.moved.append((old_path, record["path"]))
-    if exchanged := _exchanged(changed, known):
-        store.exchange_paths({t.id: new for t, new in exchanged})
-        store.upsert_tracks([changed[new][1] for _t, new in exchanged])
+            taken.add(track_id)
+            new_records.pop(record["path"], None)
+    walked = set(result.paths)
+    if exchanged := _exchanged(changed, new_records, known, walked, taken):
+        records = {p: r for p, (_old, r) in changed.items()} | new_records
+        made_now = [t.id for p in new_records if (t := store.track(p)) is not None]
+        dests = {new for _t, new in exchanged}
+        store.exchange_paths(
+            {t.id: new for t, new in exchanged},
+            drop=[i for i in made_now if store.path_of(i) in dests],
+        )
+        store.upsert_tracks([records[new] for new in dests])
         result.moved.extend((t.path, new) for t, new in exchanged)
     if result.moved:
         _relocate_write_batches(store, root, result.moved)

@@ -300,11 +300,18 @@ class Store:
                 "UPDATE tag_journal SET path = ? WHERE track_id = ?", (new_path, track_id)
             )
 
-    def exchange_paths(self, moves: dict[int, str]) -> None:
+    def path_of(self, track_id: int) -> str | None:
+        row = self.db.execute("SELECT path FROM tracks WHERE id = ?", (track_id,)).fetchone()
+        return row[0] if row else None
+
+    def exchange_paths(self, moves: dict[int, str], drop: Iterable[int] = ()) -> None:
         """Give each track in ``moves`` its new path, where the paths go round among them
-        (two files' names swapped, or a cycle of renames): each new path is one of theirs
-        now. Their predictions, labels and tag-write journal go with them."""
+        (two files' names swapped, a cycle or a shift of renames): each new path is one of
+        theirs now, or a row in ``drop`` (made by this scan for a path never seen before,
+        with nothing of the person's), which is removed. Their predictions, labels and
+        tag-write journal go with them."""
         with self.db:
+            self.db.executemany("DELETE FROM tracks WHERE id = ?", ((i,) for i in drop))
             taken = {
                 r[0]
                 for p in moves.values()

@@ -331,6 +331,32 @@ def test_files_whose_names_were_swapped_keep_their_tracks(tmp_path):
         assert store.missing_tracks(album) == {}
 
 
+def test_files_renumbered_by_a_shift_keep_their_tracks(tmp_path):
+    """An album renumbered: 03 -> 04, 02 -> 03, 01 -> 02. Each song took the label of the
+    one whose name it took; 04 was new and 01's track was left missing."""
+    album = tmp_path / "music" / "A" / "Album"
+    songs = [write_audio(album / f"0{i}.wav", 2.0 + i / 4, seed=i) for i in range(1, 4)]
+    with Store(tmp_path / "db.sqlite3") as store:
+        _run(album.parent.parent, store)
+        ids = [store.track(p).id for p in songs]
+        for i, mood in zip(ids, ["happy", "aggressive", "sad"], strict=True):
+            store.add_label(i, mood)
+        for i in (3, 2, 1):
+            (album / f"0{i}.wav").rename(album / f"0{i + 1}.wav")
+        result = _run(album.parent.parent, store)
+        assert sorted(result.moved) == [
+            (str(album / f"0{i}.wav"), str(album / f"0{i + 1}.wav")) for i in (1, 2, 3)
+        ]
+        assert [store.track(album / f"0{i}.wav").id for i in (2, 3, 4)] == ids
+        assert store.labels_under(album) == {
+            str(album / "02.wav"): "happy",
+            str(album / "03.wav"): "aggressive",
+            str(album / "04.wav"): "sad",
+        }
+        assert store.missing_tracks(album) == {} and result.removed == 0
+        assert len(store.tracks_under(album, present_only=False)) == 3
+
+
 def test_a_swap_with_a_copy_in_it_is_not_guessed(tmp_path):
     """A file copied over another (cp -p) is not a swap: the copy's source is still
     there, unchanged, so nothing moves; nor does half of a swap whose partner was not."""
