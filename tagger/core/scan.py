@@ -84,6 +84,8 @@ def _exchanged(
     now holds something else or is gone (and not ``taken`` by a move already). Followed
     only where every track displaced from a changed path is followed too, so nothing is
     left without its file or guessed."""
+    if not changed:  # every claim needs a known path with other contents now
+        return []
     changed_ids = {old.id for old, _r in changed.values()}
     by_identity: dict[tuple[int, int], list[TrackRow]] = {}
     departed = [old for old, _r in changed.values()] + [
@@ -428,21 +430,19 @@ def scan(
             result.moved.append((old_path, record["path"]))
             taken.add(track_id)
             new_records.pop(record["path"], None)
-    walked = set(result.paths)
-    if exchanged := _exchanged(changed, new_records, known, walked, taken):
+    found = set(result.paths)
+    if exchanged := _exchanged(changed, new_records, known, found, taken):
         records = {p: r for p, (_old, r) in changed.items()} | new_records
-        made_now = [t.id for p in new_records if (t := store.track(p)) is not None]
-        dests = {new for _t, new in exchanged}
-        store.exchange_paths(
-            {t.id: new for t, new in exchanged},
-            drop=[i for i in made_now if store.path_of(i) in dests],
-        )
+        dests = [new for _t, new in exchanged]
+        # the rows this scan made for never-seen paths that a renamed file now holds
+        made_now = [t.id for p in dests if p in new_records and (t := store.track(p))]
+        store.exchange_paths({t.id: new for t, new in exchanged}, drop=made_now)
         store.upsert_tracks([records[new] for new in dests])
         result.moved.extend((t.path, new) for t, new in exchanged)
     if result.moved:
         _relocate_write_batches(store, root, result.moved)
     cancelled = cancel is not None and cancel.cancelled
-    found, inside = set(result.paths), str(root).rstrip("/") + "/"
+    inside = str(root).rstrip("/") + "/"
     for p, alike in fresh.items():
         same = _same_file_elsewhere(p, alike, found)
         if cancelled:  # a path under the folder may just not have been reached yet

@@ -300,10 +300,6 @@ class Store:
                 "UPDATE tag_journal SET path = ? WHERE track_id = ?", (new_path, track_id)
             )
 
-    def path_of(self, track_id: int) -> str | None:
-        row = self.db.execute("SELECT path FROM tracks WHERE id = ?", (track_id,)).fetchone()
-        return row[0] if row else None
-
     def exchange_paths(self, moves: dict[int, str], drop: Iterable[int] = ()) -> None:
         """Give each track in ``moves`` its new path, where the paths go round among them
         (two files' names swapped, a cycle or a shift of renames): each new path is one of

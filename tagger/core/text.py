@@ -21,6 +21,15 @@ def _without_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+def name_in(path: str | Path, root: str | Path) -> str:
+    """``path`` as shown under the music folder ``root`` ("Artist/Album/01.mp3": a bare
+    "01.mp3" could be on any album); in full where it is not under ``root``."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def contains_text(needle: str, hay: str | None) -> bool:
     """True if ``needle`` occurs in ``hay``, ignoring case and accents."""
     return search_key(needle) in search_key(hay or "")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tagger.core.progress import CancelToken
-from tagger.core.text import count_text
+from tagger.core.text import count_text, name_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +61,8 @@ def forget_question(missing: Any) -> str:
     n, labels = len(missing.paths), missing.labelled
     text = f"Forget {count_text(n, 'song')} whose files are no longer in {missing.root}"
     text += f", and {count_text(labels, 'mood label')} of yours?" if labels else "?"
-    names = []
-    for p in sorted(missing.paths)[:SHOWN]:  # which songs, named from the music folder
-        try:
-            names.append(Path(p).relative_to(missing.root).as_posix())
-        except ValueError:
-            names.append(str(p))
+    # which songs, named from the music folder
+    names = [name_in(p, missing.root) for p in sorted(missing.paths)[:SHOWN]]
     if n > SHOWN:
         names.append(f"and {n - SHOWN} more")
     text += "\n\n" + "\n".join(f"  {name}" for name in names)

@@ -26,7 +26,6 @@ Extension points for other views (review, playlists, mood map):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import time
@@ -89,7 +88,7 @@ from tagger.core.progress import Progress
 from tagger.core.scan import ScanResult
 from tagger.core.settings import load_settings, update_settings
 from tagger.core.store import Store
-from tagger.core.text import count_text
+from tagger.core.text import count_text, name_in
 from tagger.ui.detail_pane import DetailPane
 from tagger.ui.elided_label import ElidedLabel
 from tagger.ui.library_model import (
@@ -1249,10 +1248,7 @@ class MainWindow(QMainWindow):
             self._remove_error(path)
         self._errors[path] = message
         # where in the folder: "01 Empty.mp3" alone could be on any album
-        name = Path(path).name
-        if self.root is not None:
-            with contextlib.suppress(ValueError):
-                name = Path(path).relative_to(self.root).as_posix()
+        name = name_in(path, self.root) if self.root is not None else Path(path).name
         item = QListWidgetItem(f"{name} — {message}")
         item.setToolTip(path)
         item.setData(Qt.ItemDataRole.UserRole, path)

@@ -6,7 +6,6 @@ The same core code as ``mood-tagger write``: :mod:`tagger.core.tagwrite`'s ``pla
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from tagger.core.moods import ERROR_COLOUR
 from tagger.core.progress import CancelToken, Progress
-from tagger.core.text import count_text
+from tagger.core.text import count_text, name_in
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +178,7 @@ class ChangesModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if col == 0:
-            p = Path(c.path)
-            try:
-                return str(p.relative_to(self.root))
-            except ValueError:
-                return str(p)
+            return name_in(c.path, self.root)
         if col == 1:
             return _value(c.old_value) or "(none)"
         if col == 2:
@@ -205,10 +200,7 @@ class ChangesModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if col == 0:
-            try:
-                return str(Path(note.path).relative_to(self.root))
-            except ValueError:
-                return note.path
+            return name_in(note.path, self.root)
         if col == 2:
             return "(no mood)"
         if col == 4:
@@ -435,11 +427,7 @@ class WriteResultDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         for i, (path, why) in enumerate(rows):
-            name = Path(path).name
-            if root is not None:
-                with contextlib.suppress(ValueError):
-                    name = Path(path).relative_to(root).as_posix()
-            item = QTableWidgetItem(name)
+            item = QTableWidgetItem(name_in(path, root) if root is not None else Path(path).name)
             item.setToolTip(path)
             self.table.setItem(i, 0, item)
             self.table.setItem(i, 1, QTableWidgetItem(why))
