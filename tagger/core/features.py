@@ -85,20 +85,56 @@ def frames_for(n_samples: int, cfg: FeatureConfig) -> int:
     return 1 + (n_samples - cfg.n_fft) // cfg.hop_length
 
 
+# The filterbank, window and framing below are librosa's and SciPy's own computations
+# (``librosa.filters.mel`` with Slaney scale and norm, ``scipy.signal.get_window("hann")``,
+# ``librosa.util.frame``), written out with NumPy so that an analysis worker does not import
+# ``librosa.filters`` / ``scipy.signal``: about 2 s per process, longer than the worker then
+# takes per song. tests/test_features.py holds them equal to the libraries', bit for bit.
+_F_SP = 200.0 / 3  # Slaney mel scale: linear below 1 kHz ...
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = np.log(6.4) / 27.0  # ... logarithmic above
+
+
+def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    f = np.asarray(hz, dtype=np.float64)
+    log = _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP
+    return np.where(f >= _MIN_LOG_HZ, log, f / _F_SP)
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    m = np.asarray(mels, dtype=np.float64)
+    log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (np.maximum(m, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(m >= _MIN_LOG_MEL, log, _F_SP * m)
+
+
 @functools.lru_cache(maxsize=8)
 def _mel_basis(cfg: FeatureConfig) -> np.ndarray:
-    import librosa
-
-    return librosa.filters.mel(
-        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
-    ).astype(np.float32)
+    """``(n_mels, 1 + n_fft // 2)`` triangular filters, each of unit area (Slaney)."""
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(cfg.fmin), _hz_to_mel(cfg.fmax), cfg.n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, np.fft.rfftfreq(n=cfg.n_fft, d=1.0 / cfg.sample_rate))
+    weights = np.zeros((cfg.n_mels, 1 + cfg.n_fft // 2), dtype=np.float32)
+    for i in range(cfg.n_mels):  # rows rounded to float32, then scaled, as librosa does
+        weights[i] = np.maximum(0, np.minimum(-ramps[i] / fdiff[i], ramps[i + 2] / fdiff[i + 1]))
+    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
+    return weights
 
 
 @functools.lru_cache(maxsize=8)
 def _window(n_fft: int) -> np.ndarray:
-    import scipy.signal
+    """The periodic Hann window, float32."""
+    fac = np.linspace(-np.pi, np.pi, n_fft + 1)
+    w = np.zeros(n_fft + 1)
+    w += 0.5 * np.cos(0 * fac)
+    w += 0.5 * np.cos(fac)
+    return w[:-1].astype(np.float32)
 
-    return scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+
+def _frames(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """A view ``(..., n_fft, n_frames)`` of ``y``'s STFT frames (no centring)."""
+    view = np.lib.stride_tricks.sliding_window_view(y, cfg.n_fft, axis=-1)
+    return np.swapaxes(view[..., :: cfg.hop_length, :], -1, -2)
 
 
 @functools.lru_cache(maxsize=8)
@@ -113,9 +149,7 @@ def _window_spectrum(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _remove_frame_means(spec: np.ndarray, y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """``spec`` (the STFT of ``y``) as if each frame's mean had been subtracted first."""
-    import librosa
-
-    frames = librosa.util.frame(y, frame_length=cfg.n_fft, hop_length=cfg.hop_length)
+    frames = _frames(y, cfg)
     means = frames.mean(axis=-2, dtype=np.float64).astype(np.float32)  # (..., n_frames)
     bins, values = _window_spectrum(cfg.n_fft)
     spec[..., bins, :] -= values[:, None] * means[..., None, :]
@@ -127,15 +161,13 @@ def log_mel(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
     Works on a batch too: ``(..., samples)`` -> ``(..., n_mels, frames)``.
     """
-    import librosa
+    import scipy.fft  # librosa's FFT; a light import, unlike librosa.stft's module
 
     y = np.asarray(y, dtype=np.float32)
     if y.shape[-1] < cfg.n_fft:
         pad = [(0, 0)] * (y.ndim - 1) + [(0, cfg.n_fft - y.shape[-1])]
         y = np.pad(y, pad)
-    spec = librosa.stft(
-        y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, window=_window(cfg.n_fft), center=False
-    )
+    spec = scipy.fft.rfft(_window(cfg.n_fft)[:, None] * _frames(y, cfg), axis=-2)
     if cfg.remove_dc:
         spec = _remove_frame_means(spec, y, cfg)
     power = (spec.real**2 + spec.imag**2).astype(np.float32)

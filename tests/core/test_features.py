@@ -180,3 +180,68 @@ def test_models_saved_before_dc_removal_keep_their_features():
     with DC removal off, so its input stays what it was trained on."""
     old = {k: v for k, v in LEVELLED.to_dict().items() if k != "remove_dc"}
     assert FeatureConfig.from_dict(old).remove_dc is False
+
+
+CONFIGS = [
+    FeatureConfig(),
+    LEVELLED,
+    FeatureConfig(
+        sample_rate=44100, n_fft=4096, hop_length=1024, n_mels=40, fmin=20.0, fmax=16000.0
+    ),
+    FeatureConfig(n_fft=1024, hop_length=256, n_mels=64, fmin=30.0, fmax=8000.0),
+]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.sample_rate}-{c.n_fft}-{c.n_mels}")
+def test_filterbank_window_and_frames_are_librosas_bit_for_bit(cfg):
+    """The NumPy code stands in for librosa/SciPy (which cost a worker ~2 s to import): it
+    must give exactly their numbers, or the bundled model would see another input."""
+    import librosa
+    import scipy.signal
+
+    from tagger.core import features
+
+    ref = librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
+    ).astype(np.float32)
+    assert np.array_equal(features._mel_basis(cfg), ref)
+    window = scipy.signal.get_window("hann", cfg.n_fft, fftbins=True).astype(np.float32)
+    assert np.array_equal(features._window(cfg.n_fft), window)
+    y = np.stack([_noise(cfg.sample_rate * 3, s) for s in range(2)])
+    frames = librosa.util.frame(y, frame_length=cfg.n_fft, hop_length=cfg.hop_length)
+    assert np.array_equal(features._frames(y, cfg), frames)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.sample_rate}-{c.n_fft}-{c.n_mels}")
+def test_log_mel_equals_librosas_stft_and_filterbank(cfg):
+    import librosa
+    import scipy.signal
+
+    y = np.stack([_noise(cfg.segment_samples, s) + 0.01 * s for s in range(3)])
+    window = scipy.signal.get_window("hann", cfg.n_fft, fftbins=True).astype(np.float32)
+    spec = librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, window=window, center=False)
+    mel = librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
+    ).astype(np.float32) @ (spec.real**2 + spec.imag**2).astype(np.float32)
+    want = (
+        np.log10(1.0 + 10000.0 * mel)
+        if cfg.scale == "log1p"
+        else 10.0 * np.log10(np.maximum(mel, cfg.amin))
+    ).astype(np.float32)
+    assert np.array_equal(log_mel(y, dataclasses.replace(cfg, remove_dc=False)), want)
+
+
+def test_features_do_not_import_librosa_or_scipy_signal():
+    """What keeps an analysis worker's start-up short (benchmarks/analyze.py measures it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from tagger.core.features import FeatureConfig, segment_patches\n"
+        "cfg = FeatureConfig(remove_dc=True, level_db=-3.0)\n"
+        "segment_patches(np.zeros((2, cfg.segment_samples), np.float32) + 0.1, cfg)\n"
+        "print(sorted(m for m in ('librosa', 'scipy.signal', 'numba') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
