@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.store import Store
 
     out = sys.stdout
+    if args.reset and args.force:
+        raise UsageError("--force is for a retrain; --reset goes back to the bundled model")
     if args.folder is None:
         if not args.reset:
             raise UsageError("retrain needs the music folder whose labels to learn from")
@@ -95,21 +98,33 @@ def run(args: argparse.Namespace) -> int:
             for path, msg in result.skipped:
                 out.write(f"  skipped {path}: {msg}\n")
             out.write(result.summary() + "\n")
+            folder = shlex.quote(args.folder)
             if not result.activated:
+                if result.before_is_active:
+                    kept = (
+                        f"the current model {result.base_model_id} stays active and nothing "
+                        "was re-analysed. Label more songs and retrain, or use it anyway with: "
+                        f"mood-tagger retrain --force {folder}\n"
+                    )
+                else:  # a user model is active: it learnt from these labels, unscored
+                    kept = (
+                        f"your earlier retrained model {result.base_model_id} stays active "
+                        "and nothing was re-analysed (it learnt from your labels, so it "
+                        f"cannot be scored on them). Go back to {result.before_model}, which "
+                        f"did better, with: mood-tagger retrain --reset {folder}; or use the "
+                        f"new model anyway with: mood-tagger retrain --force {folder}\n"
+                    )
+                than = "before" if result.before_is_active else result.before_model
                 out.write(
-                    f"the retrained model does not look better than before on your "
-                    f"{result.n_used} labels, so it is not used: the current model "
-                    f"{result.base_model_id} stays active and nothing was re-analysed. Label "
-                    "more songs and retrain, or use it anyway with: mood-tagger retrain "
-                    f"--force {args.folder}\n"
+                    f"the retrained model does not look better than {than} on your "
+                    f"{result.n_used} labels, so it is not used: " + kept
                 )
                 return 0
             out.write(f"user model {result.model_id} is now active ({result.model_path})\n")
             if result.looks_worse:
                 out.write(
                     "note: it does not look better than before on your labels; label more "
-                    "songs and retrain, or go back with: mood-tagger retrain --reset "
-                    f"{args.folder}\n"
+                    f"songs and retrain, or go back with: mood-tagger retrain --reset {folder}\n"
                 )
         loaded = load_model()
         bar = ProgressBar("re-analysing", enabled=not args.quiet)

@@ -103,9 +103,18 @@ class RetrainResult:
     label_counts: dict[str, int] = field(default_factory=dict)
     #: What ``before`` measured: "the bundled model" or "the current model".
     before_model: str = "the current model"
+    #: The id of the model ``before`` measured (the bundled one while a user model is
+    #: active: that one learnt from these labels, so it cannot be scored on them).
+    before_model_id: str = ""
     activated: bool = True
     #: The encoded checkpoint of a held-back model (what :func:`activate` saves).
     data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def before_is_active(self) -> bool:
+        """Whether ``before`` scored the model that was active (else that model is kept
+        unscored when this one is held back)."""
+        return not self.before_model_id or self.before_model_id == self.base_model_id
 
     @property
     def looks_worse(self) -> bool:
@@ -270,6 +279,7 @@ def _retrain(
             if anchor_id != loaded.model_id or _is_bundled(loaded)
             else "the current model"
         ),
+        before_model_id=anchor_id,
         activated=False,
         data=data,
     )

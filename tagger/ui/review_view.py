@@ -853,24 +853,39 @@ class ReviewView(QWidget):
             )
         )
 
-    def _ask_use_worse(self, ev: RetrainResult) -> bool:
-        """Ask whether to use a retrained model that scored lower than before (default:
-        keep the current model)."""
+    def _ask_use_worse(self, ev: RetrainResult) -> str:
+        """Ask what to do with a retrained model that scored lower than before: "new" (use
+        it), "bundled" (go back to the model it lost to, when that is not the active one:
+        a user model is active) or "keep" (the default)."""
+        scores = (
+            f"The retrained model got {ev.after:.0%} of your {ev.n_used} labelled songs "
+            f"right, against {ev.before:.0%} with {ev.before_model} (each estimated on "
+            "songs it did not learn from). It does not look better."
+        )
+        if ev.before_is_active:
+            question = "Keep the current model, or use the new one anyway?"
+        else:
+            question = (
+                "Your earlier retrained model is in use; it learnt from your labels, so it "
+                "cannot be scored on them. Go back to the bundled model, keep your earlier "
+                "model, or use the new one anyway?"
+            )
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Use the retrained model?",
-            f"The retrained model got {ev.after:.0%} of your {ev.n_used} labelled songs "
-            f"right, against {ev.before:.0%} with {ev.before_model} (each estimated on "
-            "songs it did not learn from). It does not look better.\n\n"
-            "Keep the current model, or use the new one anyway?",
+            f"{scores}\n\n{question}",
             parent=self,
         )
         use = box.addButton("Use New Model", QMessageBox.ButtonRole.AcceptRole)
+        bundled = None
+        if not ev.before_is_active:
+            bundled = box.addButton("Use Bundled Model", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("Keep Current Model", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
         box.exec()
-        return box.clickedButton() is use
+        clicked = box.clickedButton()
+        return "new" if clicked is use else "bundled" if clicked is bundled else "keep"
 
     def _on_retrain_errored(self, message: str) -> None:
         self.retrain_message.setText(f"Retraining failed: {message}")
@@ -891,8 +906,18 @@ class ReviewView(QWidget):
             self.model_changed.emit(str(result.model_path))
 
     def _decide_on_worse(self, ev: RetrainResult) -> RetrainResult | None:
-        """A held-back model (it scored lower): ask; activate it or keep the current one."""
-        if not self._ask_use_worse(ev):
+        """A held-back model (it scored lower): ask; activate it, go back to the bundled
+        model, or keep the current one."""
+        choice = self._ask_use_worse(ev)
+        if choice == "bundled":
+            self.reset_to_bundled()
+            if self.retrain_message.text().startswith("Using the bundled model"):
+                self.retrain_message.setText(
+                    f"Using the bundled model again: the retrained one did not do better. "
+                    f"{self._estimate_text(ev)} The library is re-analysed with it."
+                )
+            return None
+        if choice != "new":
             self.retrain_message.setText(
                 f"Kept the current model: the retrained one does not look better. "
                 f"{self._estimate_text(ev)} Label more songs and retrain."

@@ -205,3 +205,48 @@ def test_reset_with_a_read_only_settings_folder_says_so(with_folder, tmp_path, c
     assert f"cannot save the settings in {settings.parent}: Permission denied" in err
     assert settings.read_text(encoding="utf-8") == before
     assert sorted(p.name for p in settings.parent.iterdir()) == ["settings.json"]
+
+
+def test_held_back_while_a_user_model_is_active_names_both_ways_out(tmp_path, capsys, monkeypatch):
+    """The new model lost to the bundled one, but an earlier retrained model is active: it
+    stays, unscored, and the command says so and how to go back to the bundled model (it
+    said "the current model stays active", as if that one had been scored). Commands to
+    paste are quoted (a folder with a space)."""
+    import shlex
+
+    root = tmp_path / "my music"
+    for i in range(12):
+        kind = list(KINDS)[i % 3]
+        write_audio(root / "Band" / "Album" / f"{i:02d} {kind}.wav", 3.0, kind, seed=i)
+    root = root.resolve()
+    label(root, 12)
+    assert main(["-q", "retrain", str(root), "--jobs", "1", "--force"]) == 0
+    earlier = load_model()
+    assert earlier.path != bundled_model_path()
+    capsys.readouterr()
+    _estimates(monkeypatch, 0.9, 0.5)
+    assert main(["-q", "retrain", str(root), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "does not look better than the bundled model on your 12 labels" in out
+    assert f"your earlier retrained model {earlier.model_id} stays active" in out
+    assert "cannot be scored on them" in out
+    assert f"mood-tagger retrain --reset {shlex.quote(str(root))};" in out
+    assert f"mood-tagger retrain --force {shlex.quote(str(root))}\n" in out
+    assert active_model_path() == earlier.path
+
+
+def test_held_back_with_the_bundled_model_active_says_the_current_model_stays(
+    lib, capsys, monkeypatch
+):
+    _estimates(monkeypatch, 0.8, 0.5)
+    label(lib, 12)
+    assert main(["-q", "retrain", str(lib), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "the current model" in out and "stays active" in out
+    assert "earlier retrained" not in out and "--reset" not in out
+
+
+def test_reset_with_force_is_refused(capsys):
+    assert main(["retrain", "--reset", "--force"]) == 2
+    assert "--force is for a retrain" in capsys.readouterr().err
+    assert "active_model" not in load_settings()

@@ -682,3 +682,81 @@ def test_the_retrain_message_follows_its_stage(make_view):
     view._on_retrain_progress(Progress("fit", 0, 6))
     assert view.retrain_progress.format() == "Fine-tuning and checking: %v/%m"
     assert view.retrain_message.text().startswith("Fine-tuning the model on your labels")
+
+
+def _answer_any(monkeypatch, button: str) -> list[list[str]]:
+    """Click ``button`` in the next message box; returns each box's button texts."""
+    from PySide6.QtWidgets import QMessageBox
+
+    seen: list[list[str]] = []
+
+    def exec_(box):
+        seen.append([b.text() for b in box.buttons()] + [box.text()])
+        next(b for b in box.buttons() if b.text() == button).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
+    return seen
+
+
+@pytest.mark.parametrize("button", ["Use Bundled Model", "Keep Current Model"])
+def test_a_held_back_model_that_lost_to_the_bundled_one_offers_it(
+    qtbot, make_view, monkeypatch, button
+):
+    """An earlier retrained model is active and the new one lost to the bundled model: the
+    question offers the bundled model (it said "keep the current model", which was never
+    scored); choosing it goes back to it, as Reset does."""
+    from tagger.core.retrain import RetrainResult
+    from tagger.core.settings import save_settings
+
+    view = make_view()
+    save_settings({**load_settings(), "active_model": str(bundled_model_path())})
+    ev = RetrainResult(
+        model_path=None,
+        model_id="new",
+        base_model_id="earlier",
+        n_labels=12,
+        n_used=12,
+        before=0.9,
+        after=0.5,
+        folds=3,
+        before_model="the bundled model",
+        before_model_id="bundled",
+        activated=False,
+        data=b"x",
+    )
+    assert not ev.before_is_active
+    seen = _answer_any(monkeypatch, button)
+    changed: list[object] = []
+    view.model_changed.connect(changed.append)
+    assert view._decide_on_worse(ev) is None
+    assert "Use Bundled Model" in seen[0] and "Use New Model" in seen[0]
+    assert "earlier retrained model is in use" in seen[0][-1]
+    text = view.retrain_message.text()
+    if button == "Use Bundled Model":
+        assert changed == [None] and "active_model" not in load_settings()
+        assert text.startswith("Using the bundled model again")
+    else:
+        assert changed == [] and "Kept the current model" in text
+
+
+def test_a_held_back_model_compared_with_the_active_one_offers_two_choices(make_view, monkeypatch):
+    from tagger.core.retrain import RetrainResult
+
+    view = make_view()
+    ev = RetrainResult(
+        model_path=None,
+        model_id="new",
+        base_model_id="same",
+        n_labels=12,
+        n_used=12,
+        before=0.9,
+        after=0.5,
+        folds=3,
+        before_model_id="same",
+        activated=False,
+        data=b"x",
+    )
+    seen = _answer_any(monkeypatch, "Keep Current Model")
+    view._decide_on_worse(ev)
+    assert "Use Bundled Model" not in seen[0] and "Keep the current model" in seen[0][-1]
