@@ -23,14 +23,24 @@ log = logging.getLogger("tagger")
 _GLOBAL_OPTION = re.compile(r"-[vq]+|--verbose|--quiet")
 
 
+#: The handlers the last :func:`main` added (replaced by the next call in one process, so
+#: none is left writing to an old stderr or holding the log file open).
+_handlers: list[logging.Handler] = []
+
+
 def _setup_logging(verbosity: int) -> None:
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
+    while _handlers:
+        old = _handlers.pop()
+        root.removeHandler(old)
+        old.close()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(level)
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     root.addHandler(console)
+    _handlers.append(console)
     try:
         from tagger.core.paths import app_dirs
 
@@ -42,6 +52,7 @@ def _setup_logging(verbosity: int) -> None:
         fh.setLevel(logging.INFO)
         fh.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
         root.addHandler(fh)
+        _handlers.append(fh)
     except OSError as exc:
         log.debug("no log file: %s", exc)
 

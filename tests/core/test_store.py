@@ -52,6 +52,32 @@ def test_damaged_database_is_moved_aside_and_replaced(tmp_path, capsys):
     assert len(kept) == 2 and all(p.read_bytes() == garbage for p in kept)
 
 
+def test_a_database_damaged_past_its_header_is_moved_aside_too(tmp_path, capsys):
+    """Pages damaged after the first one (the header reads fine) failed every command,
+    and the app, with "database disk image is malformed" mid-query, run after run."""
+    root = tmp_path / "music"
+    for i in range(3):
+        write_audio(root / "A" / "B" / f"{i}.wav", 3.0, seed=i)
+    assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
+    capsys.readouterr()
+    db = app_dirs().database
+    with Store(db) as store:  # enough rows for the tables to span several pages
+        store.upsert_tracks([_bare_track(tmp_path / f"x{i:04d}.mp3") for i in range(400)])
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(db.read_bytes())
+    assert len(data) > 3 * 4096
+    data[4096:] = b"\xff" * (len(data) - 4096)
+    db.write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt, match="damaged"):
+        Store(db)
+    assert main(["-q", "analyze", str(root), "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "damaged" in captured.err and "Traceback" not in captured.err
+    assert "3 audio files in " in captured.out
+    (aside,) = db.parent.glob("library.sqlite3.damaged-*")
+    assert aside.read_bytes() == bytes(data)
+
+
 def test_database_from_a_newer_version_is_refused_plainly(tmp_path, capsys):
     db = app_dirs().database
     with Store.open_default():
