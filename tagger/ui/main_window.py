@@ -750,7 +750,7 @@ class MainWindow(QMainWindow):
         s = load_settings()
         geo = s.get("window_geometry")
         restored = False
-        if isinstance(geo, str):
+        if isinstance(geo, str) and geo.isascii():
             restored = self.restoreGeometry(QByteArray.fromBase64(geo.encode("ascii")))
         split = s.get("splitter_sizes")
         if not (

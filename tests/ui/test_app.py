@@ -209,3 +209,31 @@ def test_a_rectangle_on_the_mood_map_becomes_the_playlist(make_window, tmp_path)
     assert mood_map.selected_ids() == [2, 3]
     playlist.map_clear.click()
     assert mood_map.selected_ids() == []
+
+
+def test_the_app_starts_with_badly_typed_settings(qapp, small_library, tiny_model_path):
+    """A hand-edited settings file (``"last_folder": 7``, a number for the recent list, a
+    geometry that is not base64 text) stopped the app at start with a TypeError."""
+    import json
+
+    from tagger.core.paths import app_dirs
+
+    path = app_dirs().settings_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"last_folder": 7, "recent_folders": 3, "window_geometry": "é"}),
+        encoding="utf-8",
+    )
+    seen = {}
+
+    def poll() -> None:
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if wins and wins[0].isVisible():
+            seen["shown"] = True
+            wins[0].close()
+            return
+        QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    assert run_app(None, model=tiny_model_path) == 0
+    assert seen == {"shown": True}
