@@ -130,6 +130,21 @@ def _under(root: str | Path) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord("/") + 1)
 
 
+def write_failed_text(exc: sqlite3.Error) -> str:
+    """Why a change could not be saved in the library database, in the person's words."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc):
+        return (
+            "the library database is in use by another program (another Mood Tagger "
+            "writing to it?); try again in a moment"
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return "the disk holding the library database is full"
+    if code == sqlite3.SQLITE_READONLY or "readonly" in str(exc):
+        return "the library database is read-only"
+    return f"the library database could not be updated: {exc}"
+
+
 class StoreCorrupt(StoreError):
     """The database file is damaged or is not a database at all."""
 
@@ -145,11 +160,13 @@ class Store:
     #: Where a damaged database was moved by :meth:`open_default` (None if it was not).
     recovered_from: Path | None = None
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
+        """``timeout``: how long a write waits for another process's write to end (the
+        GUI thread waits less: it must not freeze)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30.0)
+            self.db = sqlite3.connect(self.path, timeout=timeout)
         except sqlite3.Error as exc:  # a folder in its place, no permission...
             raise StoreError(f"cannot open the library database {self.path}: {exc}") from exc
         try:
@@ -179,6 +196,14 @@ class Store:
             self.db.close()
             if _is_corruption(exc):
                 raise StoreCorrupt(f"the library database {self.path} is damaged: {exc}") from exc
+            if getattr(exc, "sqlite_errorcode", None) in (
+                sqlite3.SQLITE_BUSY,
+                sqlite3.SQLITE_LOCKED,
+            ):
+                raise StoreError(
+                    f"cannot open the library database {self.path}: it is in use by another "
+                    "program (another Mood Tagger writing to it?); try again in a moment"
+                ) from exc
             raise StoreError(
                 f"cannot open the library database {self.path}: {exc} "
                 "(is its disk full, read-only or disconnected?)"
@@ -197,7 +222,7 @@ class Store:
             )
 
     @classmethod
-    def open_default(cls) -> Store:
+    def open_default(cls, timeout: float = 30.0) -> Store:
         """The app's database. A damaged one is moved aside (kept for recovery, never
         deleted) and a new, empty one is started, so the app keeps working."""
         from tagger.core.paths import app_dirs
@@ -212,7 +237,7 @@ class Store:
                 "(set MOOD_TAGGER_HOME to a writable folder)"
             ) from exc
         try:
-            return cls(path)
+            return cls(path, timeout)
         except StoreCorrupt as exc:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             aside = path.with_name(f"{path.name}.damaged-{stamp}")
@@ -231,7 +256,7 @@ class Store:
                 exc,
                 aside,
             )
-            store = cls(path)
+            store = cls(path, timeout)
             store.recovered_from = aside
             return store
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -89,6 +90,7 @@ from tagger.core.scan import ScanResult
 from tagger.core.settings import load_settings, update_settings
 from tagger.core.store import Store
 from tagger.core.text import count_text, name_in
+from tagger.ui.db_errors import GUI_DB_TIMEOUT, label_not_saved
 from tagger.ui.detail_pane import DetailPane
 from tagger.ui.elided_label import ElidedLabel
 from tagger.ui.library_model import (
@@ -451,8 +453,9 @@ class MainWindow(QMainWindow):
 
         if isinstance(model, LoadedModel):  # already loaded: rows can show at once
             self.loaded, self.model_id = model, model.model_id
-        #: The GUI thread's store (workers open their own).
-        self.store = Store.open_default()
+        #: The GUI thread's store (workers open their own). It waits at most 3 s for
+        #: another process's write: longer would freeze the window.
+        self.store = Store.open_default(timeout=GUI_DB_TIMEOUT)
         self.recovery_box: QMessageBox | None = None
         if self.store.recovered_from is not None:
             QTimer.singleShot(0, self._tell_store_recovered)
@@ -1369,10 +1372,19 @@ class MainWindow(QMainWindow):
         try:
             selected = self.selected_rows()
             rows = [r for r in selected if not r.unreadable and r.label != mood]
-            self.store.add_labels((r.track_id for r in rows), mood)
-            self.set_labels({r.track_id: mood for r in rows})
+            try:
+                self.store.add_labels((r.track_id for r in rows), mood)
+            except sqlite3.Error as exc:
+                failed = exc
+            else:
+                failed = None
+                self.set_labels({r.track_id: mood for r in rows})
         finally:
             QApplication.restoreOverrideCursor()
+        if failed is not None:
+            log.warning("labels not saved: %s", failed)
+            label_not_saved(self, failed, len(rows))
+            return 0
         unreadable = sum(1 for r in selected if r.unreadable)
         same = len(selected) - unreadable - len(rows)
         if mood:

@@ -13,6 +13,7 @@ Ctrl+Z = undo the last decision. Every decision is written to the store at once.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -54,8 +55,9 @@ from tagger.core.retrain import (
     can_retrain,
     reset_model,
 )
-from tagger.core.store import Store
+from tagger.core.store import Store, write_failed_text
 from tagger.core.text import count_text, format_length
+from tagger.ui.db_errors import label_not_saved
 from tagger.ui.playback import Player
 from tagger.ui.review_workers import (
     GeneratorWorker,
@@ -503,7 +505,12 @@ class ReviewView(QWidget):
         if row is None:
             return
         previous = self._labels.get(row.track_id)
-        label_id = self.store.add_label(row.track_id, mood, "review")
+        try:
+            label_id = self.store.add_label(row.track_id, mood, "review")
+        except sqlite3.Error as exc:  # locked by another program, read-only, disk full
+            log.warning("label not saved: %s", exc)
+            label_not_saved(self, exc)
+            return  # the song stays, so the person can try again
         self._labels[row.track_id] = mood
         self._undo.append(Decision(label_id, row.track_id, mood, previous))
         self._session_ids.add(row.track_id)
@@ -520,8 +527,16 @@ class ReviewView(QWidget):
         """Take back the last decision of this session and go back to that song."""
         if not self._undo:
             return
-        d = self._undo.pop()
-        self.store.remove_label_entry(d.label_id)
+        d = self._undo[-1]
+        try:
+            self.store.remove_label_entry(d.label_id)
+        except sqlite3.Error as exc:
+            log.warning("label not taken back: %s", exc)
+            QMessageBox.warning(
+                self, "Label not taken back", f"The label stays: {write_failed_text(exc)}."
+            )
+            return
+        self._undo.pop()
         self._labels[d.track_id] = d.previous
         self.labelled.emit(d.track_id, d.previous)
         self._refresh_retrain()

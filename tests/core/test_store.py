@@ -186,3 +186,16 @@ def test_missing_under_lists_gone_tracks_that_had_a_mood(tmp_path):
     assert store.missing_under(root, "m1", 5) == [str(root / "label.mp3")]
     assert store.missing_under(tmp_path / "elsewhere", "m1", 4) == []
     store.close()
+
+
+def test_a_locked_database_is_said_to_be_in_use_not_blamed_on_the_disk(capsys):
+    with Store.open_default():
+        pass
+    other = sqlite3.connect(app_dirs().database, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="in use by another program"):
+            Store(app_dirs().database, timeout=0.1)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

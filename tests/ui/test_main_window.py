@@ -1007,3 +1007,43 @@ def test_the_table_sort_is_kept_across_restarts(qtbot, make_window, small_librar
     assert again.proxy.sortOrder() == Qt.SortOrder.DescendingOrder
     header = again.table.horizontalHeader()
     assert header.sortIndicatorSection() == Column.ARTIST
+
+
+def test_a_label_the_locked_database_refuses_is_said_not_lost_silently(
+    qtbot, make_window, small_library, monkeypatch
+):
+    """Another program holding the library database (a write transaction) froze the
+    window for 30 s, then the label silently did not appear (a traceback on stderr). Now
+    the window waits briefly, says so, and shows no label it did not save; the Review
+    tab's decision likewise stays on its song."""
+    import sqlite3
+
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QMessageBox
+
+    import tagger.ui.main_window as mw
+    from tagger.core.paths import app_dirs
+    from tagger.core.store import Store
+
+    monkeypatch.setattr(mw, "GUI_DB_TIMEOUT", 0.2)
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warned.append(text))
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    row = window.rows[0]
+    sel = window.table.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    sel.select(window.proxy.mapFromSource(window.library_model.index_for(row.track_id)), flags)
+    other = sqlite3.connect(app_dirs().database, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        assert window.label_selected("sad") == 0
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert len(warned) == 1 and "not saved" in warned[0] and "in use by another" in warned[0]
+    assert all(r.label is None for r in window.rows)
+    with Store.open_default() as store:
+        assert store.labels_under(small_library) == {}
+    assert window.label_selected("sad") == 1  # free again: it works
+    assert len(warned) == 1

@@ -760,3 +760,40 @@ def test_a_held_back_model_compared_with_the_active_one_offers_two_choices(make_
     seen = _answer_any(monkeypatch, "Keep Current Model")
     view._decide_on_worse(ev)
     assert "Use Bundled Model" not in seen[0] and "Keep the current model" in seen[0][-1]
+
+
+def test_a_decision_the_locked_database_refuses_stays_on_its_song(make_view, monkeypatch):
+    import sqlite3
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from tagger.core.paths import app_dirs
+
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: warned.append(text))
+    view = make_view()
+    view.store.db.execute("PRAGMA busy_timeout=200")
+    first = view.current_row().track_id
+    other = sqlite3.connect(app_dirs().database, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        view.decide("sad")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert len(warned) == 1 and "Your label was not saved" in warned[0]
+    assert view.current_row().track_id == first and not view.can_undo
+    assert view.store.label(first) is None
+    view.decide("sad")  # free again
+    assert view.store.label(first) == "sad" and view.can_undo
+    other = sqlite3.connect(app_dirs().database, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        view.undo()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert len(warned) == 2 and "The label stays" in warned[1]
+    assert view.store.label(first) == "sad" and view.can_undo  # still undoable later
+    view.undo()
+    assert view.store.label(first) is None and not view.can_undo
