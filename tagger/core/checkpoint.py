@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,10 @@ def write_checkpoint(path: str | Path, data: bytes) -> str:
     return model_id_of(data)
 
 
+#: How the app names a retrained model's file: after its model id, a hash of its bytes.
+_USER_MODEL_NAME = re.compile(r"user-([0-9a-f]{16})\.pt")
+
+
 def model_id_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -127,11 +132,24 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: incompatible model ({exc})") from None
     model.eval()
+    bad = [
+        k for k, v in model.state_dict().items() if v.is_floating_point() and not v.isfinite().all()
+    ]
+    if bad:  # every song would come out one mood, with NaN probabilities
+        raise CheckpointError(f"{path} is damaged: invalid numbers (NaN or infinity) in {bad[0]}")
+    model_id = model_id_of(data)
+    named = _USER_MODEL_NAME.fullmatch(path.name)
+    if named and named.group(1) != model_id:
+        # the app names a retrained model after its contents: they changed since
+        raise CheckpointError(f"{path} is damaged: its contents changed since it was saved")
+    provenance = payload.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise CheckpointError(f"{path}: incompatible model (its provenance is not a mapping)")
     return LoadedModel(
         model=model,
         features=features,
         labels=labels,
-        model_id=model_id_of(data),
+        model_id=model_id,
         path=path,
-        provenance=dict(payload.get("provenance", {})),
+        provenance=dict(provenance),
     )

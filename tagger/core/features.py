@@ -69,6 +69,22 @@ class FeatureConfig:
         if unknown:
             raise ValueError(f"unknown feature parameters: {sorted(unknown)}")
         cfg = cls(**d)
+        positive = (
+            "sample_rate",
+            "n_fft",
+            "hop_length",
+            "n_mels",
+            "segment_seconds",
+            "max_windows",
+        )
+        for name in positive:
+            value = getattr(cfg, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(
+                    f"feature parameter {name} must be a positive number, not {value!r}"
+                )
+        if not 0 <= cfg.fmin < cfg.fmax <= cfg.sample_rate / 2:
+            raise ValueError(f"mel band range {cfg.fmin}-{cfg.fmax} Hz is not valid")
         if cfg.scale not in SCALES:
             raise ValueError(f"unknown feature scale {cfg.scale!r}")
         if cfg.version != FEATURES_VERSION:

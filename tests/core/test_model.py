@@ -135,3 +135,64 @@ def test_an_unusable_user_model_says_how_to_fix_it(tiny_model_path, tmp_path, da
     assert len(notes) == 1 and str(user) in notes[0]
     assert "Retrain to make a new one from your labels" in caplog.text
     assert "mood-tagger retrain --reset" in caplog.text
+
+
+def _payload_file(tmp_path, name: str, change) -> Path:
+    """A small valid checkpoint, its payload changed by ``change`` and saved as ``name``."""
+    path = tmp_path / name
+    save_checkpoint(path, MoodCNN(channels=(4,)), FeatureConfig())
+    payload = torch.load(path, weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    return path
+
+
+def test_a_model_with_invalid_numbers_is_refused(tmp_path, caplog):
+    """One NaN weight made every song Happy with NaN probabilities (invalid JSON, and
+    every confidence filter let it through); the bundled model stands in instead."""
+    from tagger.core.models import load_model
+    from tagger.core.settings import update_settings
+
+    def nan_bias(p):
+        p["state_dict"]["head.bias"][0] = float("nan")
+
+    path = _payload_file(tmp_path, "nan.pt", nan_bias)
+    with pytest.raises(CheckpointError, match="invalid numbers"):
+        load_checkpoint(path)
+    update_settings(active_model=str(path))
+    assert load_model().path == bundled_model_path()
+    assert "invalid numbers" in caplog.text
+
+
+def test_a_retrained_model_whose_bytes_changed_is_damaged(tmp_path):
+    """The app names a retrained model after the hash of its bytes: flipped bytes that
+    still load gave another model, used without a word."""
+    model = MoodCNN(channels=(4,))
+    data_path = tmp_path / "x.pt"
+    model_id = save_checkpoint(data_path, model, FeatureConfig())
+    user = tmp_path / f"user-{model_id}.pt"
+    data_path.replace(user)
+    assert load_checkpoint(user).model_id == model_id  # intact: fine
+    with torch.no_grad():
+        model.head.bias += 0.5
+    save_checkpoint(tmp_path / "y.pt", model, FeatureConfig())
+    (tmp_path / "y.pt").replace(user)  # other weights under the old name
+    with pytest.raises(CheckpointError, match="contents changed since it was saved"):
+        load_checkpoint(user)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda p: p.update(provenance=["not", "a", "dict"]), "provenance"),
+        (lambda p: p["features"].update(sample_rate=0), "sample_rate"),
+        (lambda p: p["features"].update(n_mels=-5), "n_mels"),
+        (lambda p: p["features"].update(fmax=99_000.0), "mel band range"),
+    ],
+)
+def test_a_model_with_impossible_parameters_is_incompatible(tmp_path, change, match):
+    """They failed on every song ("none of the files could be analysed") or with a
+    traceback; they are a model problem, said once."""
+    path = _payload_file(tmp_path, "odd.pt", change)
+    with pytest.raises(CheckpointError, match=match):
+        load_checkpoint(path)
