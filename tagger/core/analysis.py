@@ -6,9 +6,12 @@ inference in eval mode with one torch thread per process).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -166,6 +169,21 @@ def _work(path: str) -> SongAnalysis | FileError:
     return analyze_one(_worker_analyzer, path)
 
 
+@contextlib.contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """Start worker processes with Ctrl+C ignored (an ignored signal stays ignored in a
+    spawned child), so that Ctrl+C stops the parent alone: each worker printed a
+    KeyboardInterrupt traceback from inside its imports. Only the main thread can."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -207,7 +225,8 @@ def analyze_many(
 
         leftover: list[str] = []
         try:
-            fill()
+            with _workers_ignore_sigint():  # the first submits start the processes
+                fill()
             while pending:
                 done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 if cancel is not None and cancel.cancelled:

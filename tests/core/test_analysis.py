@@ -190,3 +190,33 @@ def test_an_unexpected_error_is_not_cached_as_the_files_own(tmp_path, bundled_mo
         assert (summary.analysed, summary.failed, summary.cached_errors) == (2, 0, 0)
         rows = library_rows(root, store, bundled_model.model_id)
     assert all(r.scores is not None and not r.error for r in rows)
+
+
+def _sigint_disposition(q) -> None:
+    import signal
+
+    q.put(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+def test_analysis_workers_start_with_ctrl_c_ignored():
+    """Ctrl+C while the workers were starting printed a KeyboardInterrupt traceback from
+    each of them (inside `import torch`); only the parent is to stop on it, and the
+    parent's own handler is back afterwards."""
+    import multiprocessing
+    import signal
+
+    from tagger.core.analysis import _workers_ignore_sigint
+
+    before = signal.getsignal(signal.SIGINT)
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    with _workers_ignore_sigint():
+        p = ctx.Process(target=_sigint_disposition, args=(q,))
+        p.start()
+    assert signal.getsignal(signal.SIGINT) is before
+    assert q.get(timeout=60) is True
+    p.join(30)
+    plain = ctx.Process(target=_sigint_disposition, args=(q,))
+    plain.start()
+    assert q.get(timeout=60) is False  # without it, a child has Python's own handler
+    plain.join(30)
