@@ -50,7 +50,7 @@ def add_optional_views(window: MainWindow) -> None:
             review.labelled.connect(lambda track_id, mood: window.set_label(track_id, mood))
             review.model_changed.connect(
                 lambda path: window.set_model(
-                    path,
+                    None,  # the active model, which that now is: it follows later changes
                     why=(
                         "Your retrained model is active: the library is re-analysed with it"
                         " (its accuracy is in the Review tab)"

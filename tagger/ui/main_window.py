@@ -960,6 +960,13 @@ class MainWindow(QMainWindow):
         if self.root is None:
             return
         self.cancel_analysis()
+        if self.model_arg is None and self.loaded is not None:
+            from tagger.core.models import active_model_path
+
+            if self.loaded.path != active_model_path():
+                # `mood-tagger retrain` (or --reset) changed the active model since it
+                # was loaded: follow it, as the command line does
+                self.loaded, self.model_id = None, ""
         w = GeneratorWorker(analysis_job, str(self.root), self.loaded or self.model_arg, self.jobs)
         w.signals.yielded.connect(lambda ev, w=w: self._on_analysis_yielded(w, ev))
         w.signals.progress.connect(lambda ev, w=w: self._on_analysis_progress(w, ev))

@@ -180,8 +180,11 @@ def test_review_stays_on_its_song_through_a_re_analysis(
     said: list[str] = []
     say = window.say
     window.say = lambda text, timeout_ms=0: (said.append(text), say(text, timeout_ms))
+    from tagger.core.settings import update_settings
+
     with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
-        review.model_changed.emit(str(other))  # what a finished retrain does
+        update_settings(active_model=str(other))  # what a finished retrain does
+        review.model_changed.emit(str(other))
     assert any(t.startswith("Your retrained model is active") for t in said), said
     assert window.model_id != song.model_id
     assert review.current_row().track_id == song.track_id
@@ -225,9 +228,14 @@ def test_the_app_starts_with_badly_typed_settings(qapp, small_library, tiny_mode
         encoding="utf-8",
     )
     seen = {}
+    before = {id(w) for w in QApplication.topLevelWidgets()}
 
     def poll() -> None:
-        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        wins = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, MainWindow) and id(w) not in before
+        ]
         if wins and wins[0].isVisible():
             seen["shown"] = True
             wins[0].close()
@@ -237,3 +245,37 @@ def test_the_app_starts_with_badly_typed_settings(qapp, small_library, tiny_mode
     QTimer.singleShot(0, poll)
     assert run_app(None, model=tiny_model_path) == 0
     assert seen == {"shown": True}
+
+
+def test_the_window_follows_a_model_change_made_on_the_command_line(
+    qtbot, make_window, small_library, tmp_path
+):
+    """`mood-tagger retrain` (or --reset) in a terminal while the app is open: F5 or
+    opening a folder kept analysing with the model loaded at start, while the Review tab
+    already said "your retrained model" is in use."""
+    import torch
+
+    from tagger.core.checkpoint import load_checkpoint, save_checkpoint
+    from tagger.core.features import FeatureConfig
+    from tagger.core.model import MoodCNN
+    from tagger.core.paths import bundled_model_path
+    from tagger.core.settings import load_settings, save_settings, update_settings
+
+    torch.manual_seed(2)
+    other = tmp_path / "retrained.pt"
+    save_checkpoint(other, MoodCNN(channels=(4, 8), dropout=0.0).eval(), FeatureConfig(), {})
+    other_id = load_checkpoint(other).model_id
+    bundled_id = load_checkpoint(bundled_model_path()).model_id
+    window = make_window(model=None, auto_analyse=True)  # the active model, as the app runs
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        window.open_folder(small_library)
+    assert window.model_id == bundled_id
+    update_settings(active_model=str(other))  # what `mood-tagger retrain` does
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        window.start_analysis()  # F5
+    assert window.model_id == other_id
+    assert {r.model_id for r in window.rows if r.scores is not None} == {other_id}
+    save_settings({k: v for k, v in load_settings().items() if k != "active_model"})  # --reset
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        window.open_folder(small_library)
+    assert window.model_id == bundled_id
