@@ -130,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.progress import Progress
     from tagger.core.store import Store
 
+    if args.save is not None and not args.save.strip():
+        raise UsageError("--save needs a name for the playlist definition")
+
     try:
         spec = _spec_from_args(args)
         playlist_format(args.output)

@@ -367,8 +367,10 @@ def relative_location(track: str | Path, playlist_dir: str | Path) -> str:
     except ValueError:
         return track.as_posix()
     rel = rel.replace(os.sep, "/")
-    if rel.startswith("#"):
-        rel = "./" + rel  # a leading '#' would read as a comment line
+    if rel.startswith("#") or rel != rel.lstrip():
+        # a leading '#' would read as a comment line; a leading space (a folder named
+        # " Live") would be stripped by the player
+        rel = "./" + rel
     return rel
 
 

@@ -272,3 +272,16 @@ def test_playlist_length_reads_as_a_player_shows_it():
         "42:05",
         "1:02:03",
     ]
+
+
+@pytest.mark.parametrize("name", ["   ", ""])
+def test_save_with_a_blank_name_is_a_usage_error(music, tmp_path, tiny_model_path, capsys, name):
+    """``--save "   "`` ended in a PlaylistError traceback after the analysis; ``--save ""``
+    saved nothing without a word."""
+    out = tmp_path / "p.m3u8"
+    code = main(
+        ["playlist", str(music), "-o", str(out), "--save", name, "--model", str(tiny_model_path)]
+    )
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "--save needs a name" in err and "Traceback" not in err

@@ -431,3 +431,15 @@ def test_a_playlist_file_is_readable_by_others_and_keeps_its_mode(tmp_path, file
     (tmp_path / "dir.m3u8").mkdir()
     with pytest.raises(PlaylistError, match=r"dir\.m3u8 is a folder"):  # not ".dir.m3u8.q0z.tmp"
         write_playlist(tmp_path / "dir.m3u8", files)
+
+
+def test_a_folder_name_with_a_leading_space_survives_in_an_m3u_line(tmp_path):
+    """`` Live/Album/04 x.mp3`` was written as it is, and players strip a line's leading
+    spaces, so the entry pointed at "Live/..."; it is written ``./ Live/...``."""
+    from tagger.core.playlists import relative_location
+
+    track = tmp_path / " Live" / "Album" / "04 x.mp3"
+    line = relative_location(track, tmp_path)
+    assert line == "./ Live/Album/04 x.mp3"
+    assert (tmp_path / line.strip()).resolve() == track.resolve()
+    assert relative_location(tmp_path / "Live" / "a.mp3", tmp_path) == "Live/a.mp3"
