@@ -700,6 +700,18 @@ class PlaylistView(QWidget):
             return
         if Path(path).suffix.lower() not in FORMATS:  # a bare name: the chosen type's suffix
             path += ".xspf" if chosen == XSPF_FILTER else ".m3u8"
+            # the dialog asked about replacing the name as typed, not this one
+            if Path(path).exists() and (
+                QMessageBox.question(
+                    self,
+                    "Export playlist",
+                    f"{Path(path).name} already exists. Replace it?",
+                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                    QMessageBox.StandardButton.No,
+                )
+                != QMessageBox.StandardButton.Yes
+            ):
+                return
         try:
             out = self.export_to(path)
         except (PlaylistError, OSError) as exc:
@@ -710,9 +722,8 @@ class PlaylistView(QWidget):
         except OSError as exc:
             log.warning("could not remember the export folder: %s", exc)
         n = len(self._playlist.rows) if self._playlist else 0
-        self.summary.setText(
-            self.summary.text() + f" · exported {count_text(n, 'song')} to {out.name}"
-        )
+        base = self.summary.text().split(" · exported ")[0]  # said once, not once per export
+        self.summary.setText(base + f" · exported {count_text(n, 'song')} to {out.name}")
 
     def _on_save_button_clicked(self) -> None:
         # named as Export names it (the box was empty for a new playlist)

@@ -459,3 +459,30 @@ def test_a_playlist_under_a_minute_is_not_0_min():
     assert format_total(59.6) == "1 min"
     assert format_total(42 * 60 + 10) == "42 min"
     assert format_total(3900) == "1 h 5 min"
+
+
+@pytest.mark.parametrize("answer", ["No", "Yes"])
+def test_export_asks_before_replacing_the_file_it_adds_a_suffix_to(
+    view, qtbot, tmp_path, monkeypatch, answer
+):
+    """ "list.txt" typed: the file written is list.txt.m3u8, which the dialog never asked
+    about; an existing one was replaced without a word. And the summary said "exported"
+    once more at every export."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    target = tmp_path / "list.txt.m3u8"
+    target.write_text("keep me\n", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(tmp_path / "list.txt"), ""))
+    asked: list[str] = []
+    button = getattr(QMessageBox.StandardButton, answer)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda p, t, text, *a: asked.append(text) or button
+    )
+    view.export_button.click()
+    assert asked == ["list.txt.m3u8 already exists. Replace it?"]
+    if answer == "No":
+        assert target.read_text(encoding="utf-8") == "keep me\n"
+        return
+    assert target.read_text(encoding="utf-8").startswith("#EXTM3U")
+    view.export_button.click()
+    assert view.summary.text().count(" · exported ") == 1
