@@ -165,10 +165,14 @@ def run(args: argparse.Namespace) -> int:
             )
             save_failed = True
     if not playlist.rows:
-        print(
-            f"mood-tagger: no songs match (of {len(rows)} in {root}); nothing written",
-            file=sys.stderr,
-        )
+        if playlist.matched:  # the filters let songs through; the length limit did not
+            why = (
+                f"{count_text(playlist.matched, 'song')} match, but the first is longer "
+                f"than --max-minutes {spec.max_minutes:g}"
+            )
+        else:
+            why = f"no songs match (of {len(rows)} in {root})"
+        print(f"mood-tagger: {why}; nothing written", file=sys.stderr)
         return 1
     try:
         path = write_playlist(args.output, playlist.rows, title=args.title or spec.name)

@@ -285,3 +285,15 @@ def test_save_with_a_blank_name_is_a_usage_error(music, tmp_path, tiny_model_pat
     assert code == 2 and not out.exists()
     err = capsys.readouterr().err
     assert "--save needs a name" in err and "Traceback" not in err
+
+
+def test_a_minutes_limit_shorter_than_the_first_song_says_so(
+    music, tmp_path, tiny_model_path, capsys
+):
+    """It said "no songs match" although every song matched the filters."""
+    out = tmp_path / "p.m3u8"
+    args = ["playlist", str(music), "-o", str(out), "--model", str(tiny_model_path)]
+    assert main([*args, "--max-minutes", "0.001"]) == 1 and not out.exists()
+    err = capsys.readouterr().err
+    assert "match, but the first is longer than --max-minutes 0.001" in err
+    assert "no songs match" not in err
