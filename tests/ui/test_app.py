@@ -214,12 +214,14 @@ def test_a_rectangle_on_the_mood_map_becomes_the_playlist(make_window, tmp_path)
     assert mood_map.selected_ids() == []
 
 
-def test_the_app_starts_with_badly_typed_settings(qapp, small_library, tiny_model_path):
+def test_the_app_starts_with_badly_typed_settings(make_window, small_library):
     """A hand-edited settings file (``"last_folder": 7``, a number for the recent list, a
-    geometry that is not base64 text) stopped the app at start with a TypeError."""
+    geometry that is not base64 text) stopped the app at start with a TypeError: in the
+    folder to open, the window's geometry and the Open Recent menu."""
     import json
 
     from tagger.core.paths import app_dirs
+    from tagger.ui.main_window import default_folder
 
     path = app_dirs().settings_file
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,24 +229,15 @@ def test_the_app_starts_with_badly_typed_settings(qapp, small_library, tiny_mode
         json.dumps({"last_folder": 7, "recent_folders": 3, "window_geometry": "é"}),
         encoding="utf-8",
     )
-    seen = {}
-    before = {id(w) for w in QApplication.topLevelWidgets()}
-
-    def poll() -> None:
-        wins = [
-            w
-            for w in QApplication.topLevelWidgets()
-            if isinstance(w, MainWindow) and id(w) not in before
-        ]
-        if wins and wins[0].isVisible():
-            seen["shown"] = True
-            wins[0].close()
-            return
-        QTimer.singleShot(20, poll)
-
-    QTimer.singleShot(0, poll)
-    assert run_app(None, model=tiny_model_path) == 0
-    assert seen == {"shown": True}
+    folder = default_folder(None)
+    assert folder is None or folder.is_dir()
+    window = make_window(folder)
+    window.show()
+    assert window.isVisible()
+    assert window.open_folder(small_library)  # and the recent list is written afresh
+    assert json.loads(path.read_text(encoding="utf-8"))["recent_folders"] == [
+        str(small_library.resolve())
+    ]
 
 
 def test_the_window_follows_a_model_change_made_on_the_command_line(
