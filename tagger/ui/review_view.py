@@ -925,8 +925,7 @@ class ReviewView(QWidget):
         model, or keep the current one."""
         choice = self._ask_use_worse(ev)
         if choice == "bundled":
-            self.reset_to_bundled()
-            if self.retrain_message.text().startswith("Using the bundled model"):
+            if self.reset_to_bundled():
                 self.retrain_message.setText(
                     f"Using the bundled model again: the retrained one did not do better. "
                     f"{self._estimate_text(ev)} The library is re-analysed with it."
@@ -946,9 +945,10 @@ class ReviewView(QWidget):
         self._say_retrained(used)
         return used
 
-    def reset_to_bundled(self) -> None:
+    def reset_to_bundled(self) -> bool:
+        """Go back to the bundled model; False (and said in the view) when it could not."""
         if self.retraining:
-            return
+            return False
         self._keep_keys()
         try:
             reset_model()
@@ -959,12 +959,13 @@ class ReviewView(QWidget):
                 f"({exc.strerror or exc}). Is the settings folder read-only or the disk "
                 "full? The current model stays in use."
             )
-            return
+            return False
         self.retrain_message.setText(
             "Using the bundled model again; the library is re-analysed with it."
         )
         self._refresh_retrain()
         self.model_changed.emit(None)
+        return True
 
     # -- lifetime -----------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 10_000) -> bool:

@@ -699,6 +699,14 @@ def _answer_any(monkeypatch, button: str) -> list[list[str]]:
     return seen
 
 
+def _held_back(**kw):
+    """A retrained model held back: it got 50% of 12 labels against 90% before."""
+    from tagger.core.retrain import RetrainResult
+
+    common = dict(model_path=None, model_id="new", n_labels=12, n_used=12, before=0.9)
+    return RetrainResult(**common, after=0.5, folds=3, activated=False, data=b"x", **kw)
+
+
 @pytest.mark.parametrize("button", ["Use Bundled Model", "Keep Current Model"])
 def test_a_held_back_model_that_lost_to_the_bundled_one_offers_it(
     qtbot, make_view, monkeypatch, button
@@ -706,24 +714,12 @@ def test_a_held_back_model_that_lost_to_the_bundled_one_offers_it(
     """An earlier retrained model is active and the new one lost to the bundled model: the
     question offers the bundled model (it said "keep the current model", which was never
     scored); choosing it goes back to it, as Reset does."""
-    from tagger.core.retrain import RetrainResult
     from tagger.core.settings import save_settings
 
     view = make_view()
     save_settings({**load_settings(), "active_model": str(bundled_model_path())})
-    ev = RetrainResult(
-        model_path=None,
-        model_id="new",
-        base_model_id="earlier",
-        n_labels=12,
-        n_used=12,
-        before=0.9,
-        after=0.5,
-        folds=3,
-        before_model="the bundled model",
-        before_model_id="bundled",
-        activated=False,
-        data=b"x",
+    ev = _held_back(
+        base_model_id="earlier", before_model="the bundled model", before_model_id="bundled"
     )
     assert not ev.before_is_active
     seen = _answer_any(monkeypatch, button)
@@ -741,22 +737,8 @@ def test_a_held_back_model_that_lost_to_the_bundled_one_offers_it(
 
 
 def test_a_held_back_model_compared_with_the_active_one_offers_two_choices(make_view, monkeypatch):
-    from tagger.core.retrain import RetrainResult
-
     view = make_view()
-    ev = RetrainResult(
-        model_path=None,
-        model_id="new",
-        base_model_id="same",
-        n_labels=12,
-        n_used=12,
-        before=0.9,
-        after=0.5,
-        folds=3,
-        before_model_id="same",
-        activated=False,
-        data=b"x",
-    )
+    ev = _held_back(base_model_id="same", before_model_id="same")
     seen = _answer_any(monkeypatch, "Keep Current Model")
     view._decide_on_worse(ev)
     assert "Use Bundled Model" not in seen[0] and "Keep the current model" in seen[0][-1]
