@@ -93,10 +93,14 @@ def _spec_from_args(args: argparse.Namespace) -> PlaylistSpec:
 
     spec = PlaylistSpec()
     if args.saved:
-        saved = load_definitions()
+        problems: list[str] = []
+        saved = load_definitions(problems=problems)
         if args.saved not in saved:
             known = ", ".join(saved) or "none"
-            raise PlaylistError(f"no saved playlist named {args.saved!r} (saved: {known})")
+            text = f"no saved playlist named {args.saved!r} (saved: {known})"
+            if problems:  # not "none saved" when the file is there but unreadable
+                text += "; " + "; ".join(problems)
+            raise PlaylistError(text)
         spec = saved[args.saved]
     changes = {
         "moods": tuple(dict.fromkeys(args.mood)) if args.mood else None,

@@ -465,17 +465,24 @@ def check_output_folder(path: str | Path) -> None:
 def write_playlist(path: str | Path, rows: Iterable[LibraryRow], title: str = "") -> Path:
     """Write ``rows`` to ``path`` (format from the suffix), atomically. Returns the path.
 
+    A symbolic link is written through, as an editor does: its target gets the playlist
+    and the link stays; M3U entries stay relative to the link's folder, where the playlist
+    is opened from.
+
     Raises PlaylistError for a bad suffix or a missing folder, OSError for write failures.
     """
     path = Path(path).expanduser().absolute()
     fmt = playlist_format(path)
     check_output_folder(path)
+    target = path.resolve() if path.is_symlink() else path
+    if target != path:
+        check_output_folder(target)  # a link into a folder that is gone
     if fmt == "m3u8":
         data = m3u8_text(rows, path.parent).encode("utf-8")
     else:
         data = xspf_bytes(rows, title or path.stem)
-    atomic_write(path, data)
-    log.info("wrote playlist %s", path)
+    atomic_write(target, data)
+    log.info("wrote playlist %s", path if target == path else f"{path} (-> {target})")
     return path
 
 
@@ -486,23 +493,37 @@ def definitions_path() -> Path:
     return app_dirs().data / "playlists.json"
 
 
-def load_definitions(path: Path | None = None) -> dict[str, PlaylistSpec]:
-    """Saved playlist definitions by name (unreadable entries are logged and skipped)."""
+def load_definitions(
+    path: Path | None = None, problems: list[str] | None = None
+) -> dict[str, PlaylistSpec]:
+    """Saved playlist definitions by name. An unreadable file or entry is logged and
+    skipped; its description is appended to ``problems`` when given, so that a caller can
+    tell "none saved" from "the saved ones could not be read"."""
     path = path or definitions_path()
+
+    def problem(text: str) -> None:
+        log.warning("%s", text)
+        if problems is not None:
+            problems.append(text)
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable playlist definitions %s: %s", path, exc)
+        problem(f"the saved playlists in {path} cannot be read: {exc}")
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("playlists", []), list):
+        problem(f"the saved playlists in {path} cannot be read: not a playlists file")
         return {}
     out: dict[str, PlaylistSpec] = {}
-    items = data.get("playlists", []) if isinstance(data, dict) else []
-    for item in items if isinstance(items, list) else []:
+    for item in data.get("playlists", []):
         try:
             spec = PlaylistSpec.from_dict(item)
-        except (PlaylistError, AttributeError) as exc:
-            log.warning("skipping a saved playlist in %s: %s", path, exc)
+        except (PlaylistError, AttributeError, TypeError) as exc:
+            name = item.get("name") if isinstance(item, dict) else None
+            what = f"saved playlist {name!r}" if isinstance(name, str) else "a saved playlist"
+            problem(f"skipped {what} in {path}: {exc}")
             continue
         if spec.name:
             out[spec.name] = spec
@@ -513,7 +534,7 @@ def _keep_unreadable(path: Path) -> None:
     """Before overwriting a definitions file that does not parse, keep a copy of it."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
+        if isinstance(data, dict) and isinstance(data.get("playlists", []), list):
             return
     except FileNotFoundError:
         return

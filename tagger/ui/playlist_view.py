@@ -644,10 +644,16 @@ class PlaylistView(QWidget):
             self.map_clear.setEnabled(False)
 
     def _reload_saved(self, select: str | None = None) -> None:
+        problems: list[str] = []
         with QSignalBlocker(self.saved):
             self.saved.clear()
-            for name in load_definitions():
+            for name in load_definitions(problems=problems):
                 self.saved.addItem(name)
+            # a file that cannot be read is not "none saved yet": say so where one looks
+            self.saved.setPlaceholderText(
+                "(saved playlists unreadable)" if problems else "(none saved yet)"
+            )
+            self.saved.setToolTip("\n".join(problems))
             # one is always chosen when there are any: the placeholder says "none saved yet"
             found = self.saved.findText(select) if select is not None else -1
             self.saved.setCurrentIndex(max(0, found) if self.saved.count() else -1)

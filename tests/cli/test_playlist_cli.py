@@ -260,6 +260,13 @@ def test_save_and_regenerate_a_definition(music, tmp_path, tiny_model_path, caps
     assert m3u8_paths(out) == first[:2]
     assert run(music, out, tiny_model_path, "--saved", "Nope") == 2
     assert "no saved playlist named 'Nope'" in capsys.readouterr().err
+    # a damaged definitions file is said to be damaged, not "none saved"
+    from tagger.core.playlists import definitions_path
+
+    definitions_path().write_text("{broken", encoding="utf-8")
+    assert run(music, out, tiny_model_path, "--saved", "Top 3") == 2
+    err = capsys.readouterr().err
+    assert "no saved playlist named 'Top 3' (saved: none)" in err and "cannot be read" in err
 
 
 def test_playlist_length_reads_as_a_player_shows_it():

@@ -443,3 +443,46 @@ def test_a_folder_name_with_a_leading_space_survives_in_an_m3u_line(tmp_path):
     assert line == "./ Live/Album/04 x.mp3"
     assert (tmp_path / line.strip()).resolve() == track.resolve()
     assert relative_location(tmp_path / "Live" / "a.mp3", tmp_path) == "Live/a.mp3"
+
+
+def test_a_playlist_written_over_a_symlink_keeps_the_link(tmp_path, files):
+    """The rename replaced the link with a file: the linked playlist (on a media server's
+    share, say) never changed. Now the link's target gets the playlist."""
+    shared = tmp_path / "share"
+    shared.mkdir()
+    target = shared / "evening.m3u8"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "music" / "evening.m3u8"
+    link.symlink_to(target)
+    assert write_playlist(link, files) == link
+    assert link.is_symlink() and link.resolve() == target
+    lines = [x for x in target.read_text(encoding="utf-8").splitlines() if x[:1] != "#"]
+    # entries are relative to the folder the playlist is opened from: the link's
+    assert [(link.parent / x).resolve() for x in lines] == [Path(r.path).resolve() for r in files]
+    dangling = tmp_path / "gone.xspf"
+    dangling.symlink_to(tmp_path / "no-such-folder" / "x.xspf")
+    with pytest.raises(PlaylistError, match="the folder for the playlist does not exist"):
+        write_playlist(dangling, files)
+
+
+def test_an_unreadable_definitions_file_is_not_reported_as_none_saved(tmp_path):
+    from tagger.core.playlists import definitions_path
+
+    p = definitions_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    assert load_definitions(problems=problems) == {} and problems == []  # no file: none saved
+    for text in ("{broken", "[1, 2]", '{"playlists": 3}'):
+        p.write_text(text, encoding="utf-8")
+        problems = []
+        assert load_definitions(problems=problems) == {}
+        assert len(problems) == 1 and "cannot be read" in problems[0], text
+    p.write_text(json.dumps({"playlists": [{"name": "bad", "moods": ["x"]}]}), encoding="utf-8")
+    problems = []
+    assert load_definitions(problems=problems) == {}
+    assert problems and "skipped saved playlist 'bad'" in problems[0]
+    # saving over a file whose playlists are not a list keeps a copy first
+    p.write_text('{"playlists": {"a": 1}}', encoding="utf-8")
+    save_definition(PlaylistSpec(name="new"))
+    kept = [q for q in p.parent.iterdir() if q.name.startswith("playlists.json.unreadable-")]
+    assert len(kept) == 1

@@ -486,3 +486,22 @@ def test_export_asks_before_replacing_the_file_it_adds_a_suffix_to(
     assert target.read_text(encoding="utf-8").startswith("#EXTM3U")
     view.export_button.click()
     assert view.summary.text().count(" · exported ") == 1
+
+
+def test_an_unreadable_saved_playlists_file_is_not_shown_as_none_saved(view):
+    from tagger.core.playlists import definitions_path
+
+    view.show()
+    assert view.saved.placeholderText() == "(none saved yet)"
+    p = definitions_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("{broken", encoding="utf-8")
+    view.hide()
+    view.show()
+    assert view.saved.count() == 0
+    assert view.saved.placeholderText() == "(saved playlists unreadable)"
+    assert "cannot be read" in view.saved.toolTip()
+    save_definition(PlaylistSpec(name="Evening", moods=("calm",)))  # keeps a copy, then saves
+    view.hide()
+    view.show()
+    assert view.saved.currentText() == "Evening" and view.saved.toolTip() == ""
