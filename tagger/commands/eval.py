@@ -31,9 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def labelled_files(root, ignored: list[str] | None = None) -> list[tuple[str, int]]:
+def labelled_files(
+    root, ignored: list[str] | None = None, found: list[str] | None = None
+) -> list[tuple[str, int]]:
     """(file, mood index) for audio under mood-named sub-folders; other sub-folders' names
-    go into ``ignored``."""
+    go into ``ignored``, the mood-named ones into ``found``."""
     from tagger.core.scan import iter_audio_files
 
     files = []
@@ -43,6 +45,8 @@ def labelled_files(root, ignored: list[str] | None = None) -> list[tuple[str, in
             if ignored is not None:
                 ignored.append(sub.name)
             continue
+        if found is not None:
+            found.append(sub.name)
         files += [(str(f), MOODS.index(mood)) for f in iter_audio_files(sub)]
     return files
 
@@ -57,9 +61,13 @@ def run(args: argparse.Namespace) -> int:
 
     root = folder_arg(args.path)
     ignored: list[str] = []
-    files = labelled_files(root, ignored)
+    found: list[str] = []
+    files = labelled_files(root, ignored, found)
     for name in ignored:
         print(f"ignored sub-folder {name!r}: not a mood name", file=sys.stderr)
+    if not files and found:
+        names = ", ".join(f"{n}/" for n in found)
+        raise UsageError(f"no audio files in the mood sub-folders of {root}: {names}")
     if not files:
         raise UsageError(
             f"no labelled audio in {root}: expected sub-folders named {', '.join(MOODS)} or Q1..Q4"

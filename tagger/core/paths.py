@@ -36,7 +36,9 @@ class AppDirs:
         return self.config / "settings.json"
 
     def ensure(self) -> AppDirs:
-        for p in (self.data, self.config, self.cache, self.logs, self.user_models):
+        """Create the folders the app's data needs. Not ``logs``: the log file is optional,
+        and a log folder that cannot be made must not stop the app (the logger skips it)."""
+        for p in (self.data, self.config, self.cache, self.user_models):
             p.mkdir(parents=True, exist_ok=True)
         return self
 

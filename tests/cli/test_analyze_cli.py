@@ -289,3 +289,15 @@ def test_an_unwritable_data_folder_is_one_line(
         if how == "no data folder"
         else "unable to open database file"
     ) in err
+
+
+def test_a_log_folder_that_cannot_be_made_does_not_stop_the_commands(
+    library, app_home, capsys
+):
+    """A file named ``logs`` in the app's folder made every command refuse to run ("cannot
+    create the app's data folder .../logs"); only the log file needs that folder."""
+    (app_home / "logs").write_text("not a folder")
+    assert main(["-q", "analyze", str(library), "--jobs", "1"]) == 0
+    assert main(["-q", "write", str(library), "--dry-run"]) == 0
+    assert "cannot create" not in capsys.readouterr().err
+    assert (app_home / "logs").read_text() == "not a folder"

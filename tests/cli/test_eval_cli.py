@@ -47,6 +47,13 @@ def test_eval_without_labelled_folders_is_a_usage_error(tmp_path, capsys):
     write_audio(tmp_path / "misc" / "a.wav", 3.0)
     assert main(["eval", str(tmp_path)]) == 2
     assert "no labelled audio" in capsys.readouterr().err
+    # a mood folder that is there but holds no audio is named, not "expected sub-folders"
+    (tmp_path / "Calm").mkdir()
+    (tmp_path / "Calm" / "notes.txt").write_text("x")
+    assert main(["eval", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no audio files in the mood sub-folders" in err and "Calm/" in err
+    assert "expected sub-folders" not in err
 
 
 def test_eval_where_no_file_can_be_analysed_says_why_for_each(tmp_path, capsys):
