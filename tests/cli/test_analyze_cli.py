@@ -291,9 +291,7 @@ def test_an_unwritable_data_folder_is_one_line(
     ) in err
 
 
-def test_a_log_folder_that_cannot_be_made_does_not_stop_the_commands(
-    library, app_home, capsys
-):
+def test_a_log_folder_that_cannot_be_made_does_not_stop_the_commands(library, app_home, capsys):
     """A file named ``logs`` in the app's folder made every command refuse to run ("cannot
     create the app's data folder .../logs"); only the log file needs that folder."""
     (app_home / "logs").write_text("not a folder")
