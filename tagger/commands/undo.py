@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from tagger.commands.common import ProgressBar, folder_arg, list_reasons
@@ -28,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     failures: list[tuple[str, str]] = []
     kept: list[tuple[str, str]] = []
     summary = None
+    restored, total = 0, 0
     bar = ProgressBar("restoring", enabled=not args.quiet)
     with Store.open_default() as store:
         # a scan first (cheap when nothing changed), as `write` and `forget` do: files or
@@ -36,12 +38,26 @@ def run(args: argparse.Namespace) -> int:
             pass
         try:
             for event in undo_last(root, store):
-                if isinstance(event, WriteOutcome) and not event.ok:
+                if isinstance(event, WriteOutcome) and event.ok:
+                    restored += 1
+                elif isinstance(event, WriteOutcome):
                     (kept if event.kept else failures).append((event.path, event.error or ""))
                 elif isinstance(event, WriteSummary):
                     summary = event
-                elif getattr(event, "stage", "") == "undo" and event.done:
-                    bar.update(event.done, event.total, force=event.done == event.total)
+                elif getattr(event, "stage", "") == "undo":
+                    total = event.total
+                    if event.done:
+                        bar.update(event.done, event.total, force=event.done == event.total)
+        except KeyboardInterrupt:  # Ctrl+C: say how far it got, and how to finish
+            bar.close()
+            if total:
+                out.write(
+                    f"interrupted: restored {count_text(restored, 'file')} of {total} in "
+                    f"{root}; run `mood-tagger undo {shlex.quote(args.folder)}` again to "
+                    "restore the rest\n"
+                )
+                out.flush()
+            raise
         finally:
             bar.close()
     if summary is None or summary.batch_id is None:

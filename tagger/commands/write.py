@@ -7,6 +7,7 @@ model; ``write`` does not run the analysis itself, it says so and stops.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         if tracks and len(unanalysed) == len(tracks):
             raise UsageError(
                 f"{root} has not been analysed with the active model; "
-                f"run `mood-tagger analyze {args.folder}` first"
+                f"run `mood-tagger analyze {shlex.quote(args.folder)}` first"
             )
         every = plan_write(root, store, model_id, args.min_confidence, energy_valence)
         changes = keeping_existing(every) if keep_existing else every
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
                     f" of {len(changes)}\n"
                 )
                 if done:
-                    out.write(f"undo with: mood-tagger undo {args.folder}\n")
+                    out.write(f"undo with: mood-tagger undo {shlex.quote(args.folder)}\n")
                 out.flush()
                 raise
             finally:
@@ -171,11 +172,11 @@ def run(args: argparse.Namespace) -> int:
             written = summary.written if summary else 0
             out.write(f"wrote the mood of {count_text(written, 'file')} in {root}\n")
             if written:
-                out.write(f"undo with: mood-tagger undo {args.folder}\n")
+                out.write(f"undo with: mood-tagger undo {shlex.quote(args.folder)}\n")
     if unanalysed:
         out.write(
             f"{count_text(len(unanalysed), 'file')} not analysed yet {_was(unanalysed)} skipped "
-            f"(run `mood-tagger analyze {args.folder}`):\n"
+            f"(run `mood-tagger analyze {shlex.quote(args.folder)}`):\n"
         )
         _list_some(out, sorted(unanalysed), root)
     if missing:

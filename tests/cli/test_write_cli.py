@@ -703,6 +703,40 @@ def test_ctrl_c_during_a_write_says_what_was_written_and_undo_counts_only_that(
     assert {p: tag_dump(p) for p in files} == before
 
 
+def test_ctrl_c_during_an_undo_says_how_many_were_restored(
+    music, tiny_model_path, capsys, monkeypatch
+):
+    """An interrupted undo said only "interrupted": not how far it got, nor that running
+    it again finishes the job. The folder in the command to paste is quoted."""
+    import tagger.core.tagwrite as tagwrite
+    from tagger.core.tagwrite import WriteOutcome
+
+    spaced = music.rename(music.with_name("my music"))
+    files = sorted(p for p in spaced.rglob("*.*") if p.is_file())
+    before = {p: tag_dump(p) for p in files}
+    _analyze(spaced, tiny_model_path, capsys)
+    assert main(["write", str(spaced), "--model", str(tiny_model_path)]) == 0
+    assert f"undo with: mood-tagger undo '{spaced}'\n" in capsys.readouterr().out
+    real = tagwrite.undo_last
+
+    def interrupted(*args, **kwargs):
+        ok = 0
+        for event in real(*args, **kwargs):
+            yield event
+            ok += isinstance(event, WriteOutcome) and event.ok
+            if ok == 3:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(tagwrite, "undo_last", interrupted)
+    assert main(["undo", str(spaced)]) == 130
+    out = capsys.readouterr().out
+    assert f"interrupted: restored 3 files of 4 in {spaced}; " in out, out
+    assert f"run `mood-tagger undo '{spaced}'` again" in out
+    monkeypatch.setattr(tagwrite, "undo_last", real)
+    assert main(["undo", str(spaced)]) == 0
+    assert {p: tag_dump(p) for p in files} == before
+
+
 def test_undo_finds_a_moved_write_without_an_analyze_first(music, tiny_model_path, capsys):
     """Renaming the music folder (or moving an album) between `write` and `undo` gave
     "nothing to undo", or "file not found" for every moved file, unless `analyze` ran
