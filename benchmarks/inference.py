@@ -19,18 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tagger.core.analysis import Analyzer
 from tagger.core.models import load_model
 from tests.audio_factory import write_audio
-
-
-def per_segment_ms(model, features, batch: int, repeats: int) -> float:
-    x = torch.rand(batch, 1, features.n_mels, features.segment_frames) * 3
-    with torch.inference_mode():
-        model.predict_proba(x)  # warm-up
-        best = float("inf")
-        for _ in range(repeats):
-            t = time.perf_counter()
-            model.predict_proba(x)
-            best = min(best, time.perf_counter() - t)
-    return best / batch * 1000
+from training.train import per_segment_ms
 
 
 def main() -> int:

@@ -121,10 +121,11 @@ def write_model_card(path: Path, report: dict[str, Any]) -> None:
     spread_gap = max(fold_f1) - min(fold_f1)
     inf = report.get("inference")
     cost = (
-        f"- Inference cost (one CPU thread): {inf['ms_per_segment_batch1']:.1f} ms per"
-        f" {feats['segment_seconds']:g}-s segment at batch 1,"
-        f" {inf['ms_per_segment_batch32']:.1f} ms at batch 32; weights"
-        f" {inf['weights_mb']:.1f} MB."
+        "- Inference cost (one CPU thread, best of 30 and of 5 runs):"
+        f" {inf['ms_per_segment_batch1']:.1f} ms per {feats['segment_seconds']:g}-s segment"
+        f" at\n  batch 1, {inf['ms_per_segment_batch32']:.1f} ms at batch 32; weights"
+        f" {inf['weights_mb']:.1f} MB. `python benchmarks/inference.py`\n  measures it on"
+        " your machine."
         if inf
         else ""
     )
