@@ -36,10 +36,10 @@ def labelled_files(
 ) -> list[tuple[str, int]]:
     """(file, mood index) for audio under mood-named sub-folders; other sub-folders' names
     go into ``ignored``, the mood-named ones into ``found``."""
-    from tagger.core.scan import iter_audio_files
+    from tagger.core.scan import is_hidden, iter_audio_files
 
     files = []
-    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not is_hidden(p.name)):
         mood = parse_mood(sub.name)
         if mood is None:
             if ignored is not None:

@@ -205,6 +205,12 @@ def _not_mounted(folder: str, mount_points: set[str]) -> bool:
     return real in mount_points and not os.path.ismount(real)
 
 
+def is_hidden(name: str) -> bool:
+    """A dot name (``.git``, ``.Trash-1000``, macOS's ``._Song.mp3``) is hidden; one that
+    starts with two or more dots is a name, as bands spell them (``...And Oceans``)."""
+    return name.startswith(".") and not name.startswith("..")
+
+
 def iter_audio_files(
     root: str | Path, errors: list[tuple[str, str]] | None = None
 ) -> Iterator[Path]:
@@ -238,9 +244,9 @@ def iter_audio_files(
         if mount_points and _not_mounted(dirpath, mount_points):
             assert errors is not None
             errors.append((printable(dirpath), NOT_MOUNTED))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))
         for name in sorted(filenames):
-            if name.startswith("."):
+            if is_hidden(name):
                 continue
             if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
                 yield Path(dirpath) / name

@@ -29,6 +29,18 @@ def test_walk_finds_audio_and_skips_hidden_nonaudio_and_loops(tmp_path):
     assert found == ["A/B/01 x.wav", "A/B/02 y.FLAC"]
 
 
+def test_a_band_whose_name_starts_with_dots_is_not_hidden(tmp_path):
+    """ "...And Oceans" (and "...And You Will Know Us by the Trail of Dead") were skipped
+    as hidden folders: their songs never reached the library. One dot still hides:
+    ``.Trash-1000``, and macOS's ``._Song.mp3`` resource files on a shared drive."""
+    write_audio(tmp_path / "...And Oceans" / "Album" / "01 Of Devilish Tongues.wav", 2.0)
+    write_audio(tmp_path / ".Trash-1000" / "files" / "x.wav", 2.0)
+    (tmp_path / "...And Oceans" / "Album" / "._01 Of Devilish Tongues.wav").write_bytes(b"\0")
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_audio_files(tmp_path)]
+    assert found == ["...And Oceans/Album/01 Of Devilish Tongues.wav"]
+    assert path_fallback(tmp_path / found[0], tmp_path)[:2] == ("...And Oceans", "Album")
+
+
 def test_path_fallback_parts(tmp_path):
     p = tmp_path / "Nina Simone" / "Pastel Blues" / "03 - Be My Husband.mp3"
     assert path_fallback(p, tmp_path) == ("Nina Simone", "Pastel Blues", "Be My Husband", 3)
