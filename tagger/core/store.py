@@ -399,6 +399,12 @@ class Store:
             )
             self.db.executemany("DELETE FROM tracks WHERE id = ?", ids)  # cascades
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (another program, or a
+        worker thread's store) commits to the database; this connection's own commits
+        leave it alone (SQLite's ``PRAGMA data_version``)."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def set_mood_tag(self, track_ids: Iterable[int], mood_tag: str | None) -> None:
         """The mood tag a file holds now, read by an undo that left the file alone: its
         size/mtime stay as they were, so a scan still reads a changed file again."""

@@ -475,6 +475,8 @@ class MainWindow(QMainWindow):
         self._model_why = ""  # said once the model set by set_model() is loaded
         self._last_view_push = 0.0
         self._closing = False
+        #: the store's data_version when the rows were last read (None: never)
+        self._seen_version: int | None = None
         self._detail_shown_analysis: str | None = None
 
         self.library_model = LibraryModel(self)
@@ -827,9 +829,34 @@ class MainWindow(QMainWindow):
         """
         if self.root is None or self._closing:
             return
+        try:
+            self._seen_version = self.store.data_version()  # before: a change meanwhile counts
+        except sqlite3.Error:
+            self._seen_version = None
         rows = library_rows(self.root, self.store, self.model_id)
         self._rows_arrived(rows)
         self._resort()
+
+    def follow_other_changes(self) -> bool:
+        """Show what another program changed in the library since the rows were read:
+        ``mood-tagger write``, ``undo``, ``label`` or ``forget`` run in a terminal while the
+        app is open. Called when the window becomes active; only while nothing runs here
+        (a running job refreshes the rows when it ends). True if the rows were re-read."""
+        if self.root is None or self._closing or self._jobs_running:
+            return False
+        try:
+            version = self.store.data_version()
+        except sqlite3.Error:
+            return False
+        if version == self._seen_version:
+            return False
+        self.refresh_rows()
+        return True
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.follow_other_changes()
 
     def set_label(self, track_id: int, mood: str | None) -> None:
         """Show a label that was just stored for ``track_id`` (None: label cleared).

@@ -1047,3 +1047,32 @@ def test_a_label_the_locked_database_refuses_is_said_not_lost_silently(
         assert store.labels_under(small_library) == {}
     assert window.label_selected("sad") == 1  # free again: it works
     assert len(warned) == 1
+
+
+def test_changes_made_on_the_command_line_show_when_the_window_is_active_again(
+    qtbot, make_window, small_library, tiny_model_path
+):
+    """`mood-tagger label` or `write` run in a terminal while the app was open: the table
+    kept its old labels and "Mood tag in file" column until a rescan."""
+    from PySide6.QtCore import QEvent
+
+    from tagger.cli import main
+
+    window = make_window()
+    wait_analysed(qtbot, window, small_library)
+    window.refresh_rows()  # the rows as read now; the workers' commits are behind them
+    assert not window.follow_other_changes()  # nothing changed since
+    first = sorted(window.rows, key=lambda r: r.path)[0]
+    other = next(m for m in MOODS if m != first.mood)
+    assert main(["-q", "label", other, first.path]) == 0
+    assert window.library_model.row_for(first.track_id).label is None  # not seen yet
+    # the window becoming active again (offscreen windows never do: pretend it did)
+    window.isActiveWindow = lambda: True
+    QApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
+    assert window.library_model.row_for(first.track_id).label == other
+    assert not window.follow_other_changes()
+    assert main(["-q", "write", str(small_library), "--model", str(tiny_model_path)]) == 0
+    assert window.follow_other_changes()
+    rows = [window.library_model.row_for(r.track_id) for r in window.rows]
+    assert all(r.mood_tag == display_name(r.mood) for r in rows)  # was None: never written
+    assert window.library_model.row_for(first.track_id).mood_tag == display_name(other)
