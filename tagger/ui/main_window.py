@@ -88,7 +88,7 @@ from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name
 from tagger.core.progress import Progress
 from tagger.core.scan import ScanResult
 from tagger.core.settings import load_settings, update_settings
-from tagger.core.store import Store
+from tagger.core.store import Store, StoreError
 from tagger.core.text import count_text, name_in
 from tagger.ui.db_errors import GUI_DB_TIMEOUT, label_not_saved
 from tagger.ui.detail_pane import DetailPane
@@ -151,6 +151,15 @@ def mood_icon(mood: str, size: int = 14) -> QIcon:
     p.drawEllipse(1, 1, size - 2, size - 2)
     p.end()
     return QIcon(pm)
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """Which file ``path`` is now (device, inode); None if there is none."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def default_folder(folder: str | Path | None) -> Path | None:
@@ -456,6 +465,7 @@ class MainWindow(QMainWindow):
         #: The GUI thread's store (workers open their own). It waits at most 3 s for
         #: another process's write: longer would freeze the window.
         self.store = Store.open_default(timeout=GUI_DB_TIMEOUT)
+        self._store_file = _file_key(self.store.path)
         self.recovery_box: QMessageBox | None = None
         if self.store.recovered_from is not None:
             QTimer.singleShot(0, self._tell_store_recovered)
@@ -842,7 +852,12 @@ class MainWindow(QMainWindow):
         ``mood-tagger write``, ``undo``, ``label`` or ``forget`` run in a terminal while the
         app is open. Called when the window becomes active; only while nothing runs here
         (a running job refreshes the rows when it ends). True if the rows were re-read."""
-        if self.root is None or self._closing or self._jobs_running:
+        if self._closing or self._jobs_running:
+            return False
+        if _file_key(self.store.path) != self._store_file:
+            self._reopen_store()
+            return True
+        if self.root is None:
             return False
         try:
             version = self.store.data_version()
@@ -852,6 +867,45 @@ class MainWindow(QMainWindow):
             return False
         self.refresh_rows()
         return True
+
+    def _reopen_store(self) -> None:
+        """The database file was deleted or replaced while open (the app's data folder
+        cleared to start afresh, say): labels would go on into the deleted file and be lost
+        at exit. Open the one now there (a new one if none) and scan the folder into it."""
+        log.warning(
+            "the library database %s was deleted or replaced; opening it again", self.store.path
+        )
+        try:
+            store = Store.open_default(timeout=GUI_DB_TIMEOUT)
+        except (StoreError, sqlite3.Error) as exc:
+            log.error("cannot open the library database again: %s", exc)
+            return
+        self.store.close()
+        self.store, self._store_file = store, _file_key(store.path)
+        for v in self._views:
+            fn = getattr(v, "set_store", None)
+            if callable(fn):
+                fn(store)
+        self._seen_version = None
+        if store.recovered_from is not None:
+            self._tell_store_recovered()
+        elif self.isVisible():  # the status bar's line would be gone once the scan ends
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                APP_TITLE,
+                "The library database was deleted or replaced by another program while the "
+                "app was open. The app now uses the database that is there (a new, empty one "
+                "if there is none), so songs it does not know are analysed again.\n\n"
+                f"Database: {store.path}",
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.open()
+            self.recovery_box = box
+        log.info("opened the library database again: %s", store.path)
+        if self.root is not None:
+            self.refresh_rows()
+            self.start_analysis()
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

@@ -346,6 +346,14 @@ class ReviewView(QWidget):
         self._rebuild_queue()
         self._refresh_retrain()  # labels may have come from elsewhere (the CLI, another view)
 
+    def set_store(self, store: Any) -> None:
+        """The window opened another database (the old one was deleted or replaced): its
+        label ids mean nothing there, so this session's Ctrl+Z history goes."""
+        self.store = store
+        self._undo.clear()
+        self._session_ids.clear()
+        self._refresh_retrain()
+
     def set_root(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
         self._undo.clear()

@@ -1076,3 +1076,38 @@ def test_changes_made_on_the_command_line_show_when_the_window_is_active_again(
     rows = [window.library_model.row_for(r.track_id) for r in window.rows]
     assert all(r.mood_tag == display_name(r.mood) for r in rows)  # was None: never written
     assert window.library_model.row_for(first.track_id).mood_tag == display_name(other)
+
+
+def test_a_database_deleted_while_the_app_is_open_is_opened_again(
+    qtbot, make_window, small_library
+):
+    """The library database deleted (the data folder cleared to start afresh): the
+    window went on writing labels into the deleted file, lost when the app quit, while
+    its workers made a new one. Now it opens the new one when it is active again."""
+    from tagger.core.store import Store
+    from tagger.ui.review_view import ReviewView
+
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    review = ReviewView(window.store, small_library, lambda: window.loaded)
+    window.add_view(review, "Review")
+    path = window.store.path
+    old = window.store
+    window.refresh_rows()
+    assert not window.follow_other_changes()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        assert window.follow_other_changes()
+    assert window.store is not old and review.store is window.store
+    box = window.recovery_box
+    assert box is not None and box.isVisible() and "deleted or replaced" in box.text()
+    box.close()
+    assert len(window.rows) == 12 and all(r.scores is not None for r in window.rows)
+    target = window.rows[0]
+    window.store.add_label(target.track_id, "sad")
+    with Store(path) as on_disk:  # in the file that is there, not in a deleted one
+        assert list(on_disk.labels_under(small_library).values()) == ["sad"]
+    window.follow_other_changes()  # the workers' commits: the rows are read once more
+    assert not window.follow_other_changes() and window.store.path.exists()
