@@ -53,6 +53,7 @@ def load_settings(path: Path | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         log.warning("ignoring settings %s: not a JSON object", path)
         return {}
+    data = {k: v for k, v in data.items() if v is not None}  # null: not set
     bad = [k for k, v in data.items() if not _well_typed(k, v)]
     for key in bad:
         log.warning("ignoring setting %r in %s: %r is not a valid value", key, path, data[key])
@@ -73,7 +74,9 @@ def save_settings(settings: dict[str, Any], path: Path | None = None) -> None:
 
 
 def update_settings(**changes: Any) -> dict[str, Any]:
+    """Change some settings and save them all; a value of None unsets its setting."""
     s = load_settings()
     s.update(changes)
+    s = {k: v for k, v in s.items() if v is not None}
     save_settings(s)
     return s

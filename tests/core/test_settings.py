@@ -67,3 +67,16 @@ def test_updating_keeps_good_values_and_drops_bad_ones():
     update_settings(recent_folders=["/a"])
     saved = json.loads(app_dirs().settings_file.read_text(encoding="utf-8"))
     assert saved == {"playlist_export_dir": "/x", "recent_folders": ["/a"]}
+
+
+def test_a_setting_saved_as_unset_is_no_warning(caplog):
+    """The window saves ``splitter_sizes=None`` when the split was never dragged: every
+    later start warned ten times that None "is not a valid value"."""
+    update_settings(splitter_sizes=[600, 300], library_sort=[1, 0])
+    update_settings(splitter_sizes=None, library_sort=None, last_folder="/music")
+    raw = json.loads(app_dirs().settings_file.read_text(encoding="utf-8"))
+    assert raw == {"last_folder": "/music"}  # unset, not stored as null
+    _write({"splitter_sizes": None, "last_folder": "/music"})  # as earlier versions saved
+    with caplog.at_level(logging.WARNING):
+        assert load_settings() == {"last_folder": "/music"}
+    assert caplog.text == ""
