@@ -208,6 +208,7 @@ class DetailPane(QWidget):
         self._worker: GeneratorWorker | None = None
         self._workers: list[GeneratorWorker] = []
         self._cache: OrderedDict[str, SpectrogramReady] = OrderedDict()
+        self._stopped = False
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self._start_spectrogram)
 
@@ -386,7 +387,7 @@ class DetailPane(QWidget):
             self._worker = None
 
     def _start_spectrogram(self) -> None:
-        if self._row is None or self._row.scores is None or self._loaded is None:
+        if self._stopped or self._row is None or self._row.scores is None or self._loaded is None:
             return
         w = GeneratorWorker(spectrogram_job, self._row.path, self._loaded)
         w.signals.yielded.connect(self._on_worker_yielded)
@@ -400,6 +401,10 @@ class DetailPane(QWidget):
             self._workers.remove(w)
 
     def cancel_all(self) -> None:
+        """Stop for good (the window is closing): cancel the running jobs and start no
+        new one, not even the one a selection change just before asked for."""
+        self._stopped = True
+        self._debounce.stop()
         for w in self._workers:
             w.cancel()
 

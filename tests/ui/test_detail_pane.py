@@ -74,3 +74,24 @@ def test_energy_and_valence_read_as_in_the_tables(qtbot):
     qtbot.addWidget(pane)
     assert pane.axes.value_text(0.2) == "0.20"
     assert pane.probs.value_text(0.2) == "20%"  # probabilities stay percentages
+
+
+def test_a_selection_just_before_closing_starts_no_job_after_it(qtbot, tiny_model_path, tmp_path):
+    """The spectrogram of a song selected less than 150 ms before the window closed was
+    started after the shutdown had waited for the jobs: it ran into deleted signals and
+    put three tracebacks on stderr at exit."""
+    from dataclasses import replace
+
+    from tagger.core.checkpoint import load_checkpoint
+    from tagger.core.moods import MoodScores
+    from tests.audio_factory import write_audio
+
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    pane.set_model(load_checkpoint(tiny_model_path))
+    song = write_audio(tmp_path / "a.wav", 3.0)
+    pane.show_row(replace(_row(str(song)), scores=MoodScores((0.1, 0.2, 0.3, 0.4))))
+    assert pane._debounce.isActive()  # the job would start once the selection settles
+    pane.cancel_all()
+    qtbot.wait(400)
+    assert pane._workers == [] and pane._worker is None
