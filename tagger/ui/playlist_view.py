@@ -169,8 +169,10 @@ class PlaylistTableModel(QAbstractTableModel):
                 return format_length(r.duration) if r.duration else ""
         elif role == Qt.ItemDataRole.DecorationRole and col == 4 and r.mood:
             return QColor(COLOURS[r.mood])
-        elif role == Qt.ItemDataRole.ToolTipRole:
-            return r.path
+        elif role == Qt.ItemDataRole.ToolTipRole:  # whole, where a narrow table cuts it
+            who = " — ".join(x for x in (r.artist, r.album) if x)
+            title = r.title or Path(r.path).stem
+            return f"{title}\n{who}\n{r.path}" if who else f"{title}\n{r.path}"
         elif role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 5, 6, 7):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -217,10 +219,15 @@ class _WheelScrollsForm(QObject):
 
 class _TextColumnsFit(QObject):
     """Title, Artist and Album share what the table's width leaves (200:140:140, at least
-    60 pixels each), so a narrow window still shows Mood, Energy and Length. Qt's Stretch
-    mode kept the title at its widest, pushing the rest behind a scrollbar."""
+    60 pixels each), so a narrow window still shows Mood, Energy and Length. Where even
+    that does not fit, Album and then Artist are hidden until there is room again (a
+    cell's tooltip has the whole entry). Qt's Stretch mode kept the title at its widest,
+    pushing the rest behind a scrollbar."""
 
     SHARES: ClassVar[dict[int, int]] = {1: 200, 2: 140, 3: 140}
+    #: the text columns given up first when there is no room for them
+    GIVE_UP: ClassVar[tuple[int, ...]] = (3, 2)
+    MIN_WIDTH = 60
 
     def __init__(self, table: QTableView) -> None:
         super().__init__(table)
@@ -234,11 +241,22 @@ class _TextColumnsFit(QObject):
 
     def fit(self) -> None:
         hh = self._table.horizontalHeader()
-        fixed = sum(hh.sectionSize(c) for c in range(hh.count()) if c not in self.SHARES)
+        fixed = sum(
+            hh.sectionSize(c)
+            for c in range(hh.count())
+            if c not in self.SHARES and not hh.isSectionHidden(c)
+        )
         room = max(0, self._table.viewport().width() - fixed)
-        total = sum(self.SHARES.values())
-        for col, share in self.SHARES.items():
-            hh.resizeSection(col, max(60, room * share // total))
+        shown = list(self.SHARES)
+        for col in self.GIVE_UP:
+            if room >= self.MIN_WIDTH * len(shown):
+                break
+            shown.remove(col)
+        for col in self.SHARES:
+            self._table.setColumnHidden(col, col not in shown)
+        total = sum(self.SHARES[c] for c in shown)
+        for col in shown:
+            hh.resizeSection(col, max(self.MIN_WIDTH, room * self.SHARES[col] // total))
 
 
 class PlaylistView(QWidget):

@@ -505,3 +505,28 @@ def test_an_unreadable_saved_playlists_file_is_not_shown_as_none_saved(view):
     view.hide()
     view.show()
     assert view.saved.currentText() == "Evening" and view.saved.toolTip() == ""
+
+
+def test_an_800_pixel_window_gives_up_album_before_mood_and_length(qtbot, rows):
+    """At 800 x 600 the three text columns' minimums pushed Valence and Length behind a
+    scrollbar, with each text column cut to a few letters."""
+    v = PlaylistView()
+    qtbot.addWidget(v)
+    v.set_rows(rows)
+    v.resize(790, 560)
+    v.show()
+    qtbot.waitExposed(v)
+    hh = v.table.horizontalHeader()
+
+    def in_view() -> bool:
+        return hh.length() <= v.table.viewport().width()
+
+    qtbot.waitUntil(in_view, timeout=2000)
+    assert not hh.isSectionHidden(7) and not hh.isSectionHidden(4)  # Length and Mood
+    assert hh.isSectionHidden(3) and hh.sectionSize(1) >= 60  # Album went; Title stays
+    first = v.model.row_at(0)
+    tip = v.model.data(v.model.index(0, 1), Qt.ItemDataRole.ToolTipRole)
+    assert first.path in tip and f"{first.artist} — {first.album}" in tip
+    v.resize(1400, 700)
+    qtbot.waitUntil(lambda: not hh.isSectionHidden(3), timeout=2000)
+    assert not hh.isSectionHidden(2) and in_view()
