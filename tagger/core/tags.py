@@ -401,6 +401,34 @@ def mood_keys(family: str, fields: tuple[str, ...] = ("mood",)) -> tuple[str, ..
     return tuple(dict.fromkeys(keys))
 
 
+class _DropWatch(dict):
+    """mutagen's frame classes by ID (its ``known_frames``), noting each frame it drops
+    while reading because the content does not parse (text not in its declared encoding,
+    a truncated field): saving the tag would lose such a frame for good."""
+
+    def __init__(self, frames: dict) -> None:
+        super().__init__(frames)
+        self.dropped: list[str] = []
+
+    def __getitem__(self, name: str) -> Any:
+        return _WatchedFrame(super().__getitem__(name), name, self.dropped)
+
+
+class _WatchedFrame:
+    def __init__(self, cls: Any, name: str, dropped: list[str]) -> None:
+        self._cls, self._name, self._dropped = cls, name, dropped
+
+    def _fromData(self, header: Any, flags: int, data: bytes) -> Any:  # noqa: N802 (mutagen's)
+        from mutagen.id3 import ID3JunkFrameError
+
+        try:
+            return self._cls._fromData(header, flags, data)
+        except ID3JunkFrameError:
+            if data[1:].strip(b"\0"):  # an empty value (an encoding byte alone) is no loss
+                self._dropped.append(self._name)
+            raise
+
+
 def prepare_for_write(f: mutagen.FileType) -> str:
     """Make ``f`` ready for a mood write and return its family.
 
@@ -425,10 +453,21 @@ def prepare_for_write(f: mutagen.FileType) -> str:
     elif isinstance(tags, ID3) and not added:
         if tags.version < (2, 3, 0):
             raise TagError(path, "ID3v2.2 tags cannot be written (update them to v2.3 first)")
+        from mutagen.id3 import Frames
+
+        watch = _DropWatch(Frames)
         try:
-            f.tags = type(tags)(f.filename, translate=False, load_v1=False)
+            f.tags = type(tags)(f.filename, translate=False, load_v1=False, known_frames=watch)
         except Exception as exc:
             raise TagError(path, f"cannot read tags: {exc}") from None
+        if watch.dropped:
+            names = ", ".join(dict.fromkeys(watch.dropped))
+            raise TagError(
+                path,
+                f"its ID3 tag has frames that cannot be read ({names}: text not in the "
+                "encoding the frame declares, or damaged); writing would delete them, so "
+                "the file is left as it is (a tag editor can repair them)",
+            )
     family = family_of(f)
     if family not in WRITABLE_FAMILIES:
         raise TagError(path, f"writing {family or 'these'} tags is not supported")

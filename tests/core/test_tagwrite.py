@@ -811,3 +811,67 @@ def test_undo_gives_a_tagged_file_whose_tag_grew_back_byte_for_byte(fmt, tmp_pat
     original, audio = path.read_bytes(), audio_hash(path)
     _write_then_undo(root, path, tmp_path, scores=True)
     assert path.read_bytes() == original and audio_hash(path) == audio
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes([(n >> 21) & 127, (n >> 14) & 127, (n >> 7) & 127, n & 127])
+
+
+def _raw_id3v24(frames: list[tuple[bytes, bytes]], audio: bytes) -> bytes:
+    body = b"".join(fid + _syncsafe(len(d)) + b"\0\0" + d for fid, d in frames) + b"\0" * 64
+    return b"ID3\x04\x00\x00" + _syncsafe(len(body)) + body + audio
+
+
+def _frame_ids(path: Path) -> list[str]:
+    data = path.read_bytes()[10:]
+    out, i = [], 0
+    while data[i : i + 4].strip(b"\0"):
+        size = int.from_bytes(data[i + 4 : i + 8], "big")  # small: syncsafe = plain here
+        out.append(data[i : i + 4].decode())
+        i += 10 + size
+    return out
+
+
+@pytest.mark.parametrize("ext", ["mp3", "wav"])
+def test_a_tag_with_frames_mutagen_cannot_read_is_left_as_it_is(ext, tmp_path):
+    """An artist and album flagged UTF-8 but stored in cp1251 (as broken taggers write):
+    mutagen drops such frames when it reads, so the write saved the tag without them and
+    undo could not bring them back. Such a file is now refused with the reason; an empty
+    frame (an encoding byte alone) is no loss and does not stop the write."""
+    root = tmp_path / "music"
+    plain = write_audio(root / "Kino" / "Album" / f"plain.{ext}", 2.0)
+    if ext == "wav":
+        f = mutagen.File(plain)
+        f.add_tags()
+        f.tags.add(mutagen.id3.TIT2(encoding=3, text="Good title"))
+        f.tags.add(mutagen.id3.TPE1(encoding=3, text="Кино"))
+        f.save()
+        data = plain.read_bytes()
+        broken = data.replace("Кино".encode(), "Кино".encode("cp1251") + b"\xff\xff\xff\xff")
+        assert broken != data and len(broken) == len(data)  # same frame size, bad bytes
+        bad = root / "Kino" / "Album" / "bad.wav"
+        bad.write_bytes(broken)
+    else:
+        audio = plain.read_bytes()
+        bad = root / "Kino" / "Album" / "bad.mp3"
+        frames = [
+            (b"TIT2", b"\x03Good title"),
+            (b"TPE1", b"\x03" + "Кино".encode("cp1251")),
+            (b"TALB", b"\x03" + "Группа крови".encode("cp1251")),
+        ]
+        bad.write_bytes(_raw_id3v24(frames, audio))
+        empty = root / "Kino" / "Album" / "empty.mp3"
+        empty.write_bytes(_raw_id3v24([(b"TIT2", b"\x03Title"), (b"TPE2", b"\x03")], audio))
+    before = bad.read_bytes()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    errors = dict(summary.errors)
+    assert list(errors) == [str(bad)], errors
+    assert "frames that cannot be read (TPE1" in errors[str(bad)]
+    assert "writing would delete them" in errors[str(bad)]
+    assert bad.read_bytes() == before
+    if ext == "mp3":
+        assert _frame_ids(bad) == ["TIT2", "TPE1", "TALB"]
+        assert read_tags(empty).mood == "Happy"  # written: the empty TPE2 held nothing
+    assert read_tags(plain).mood == "Happy"
