@@ -471,7 +471,35 @@ def prepare_for_write(f: mutagen.FileType) -> str:
     family = family_of(f)
     if family not in WRITABLE_FAMILIES:
         raise TagError(path, f"writing {family or 'these'} tags is not supported")
+    if family == "vorbis" and not added:
+        _refuse_replaced_text(path, f.tags)
     return family
+
+
+_REPLACEMENT = "\ufffd"
+
+
+def _refuse_replaced_text(path: Path, tags: Any) -> None:
+    """mutagen reads a Vorbis comment that is not UTF-8 (a legacy cp1251 ``ARTIST=``)
+    with each bad byte replaced by U+FFFD, and would save it so: the original text lost
+    for good. Refuse such a file. A U+FFFD that the file really holds (its UTF-8 bytes are
+    there as often) is text like any other."""
+    texts = [getattr(tags, "vendor", "") or ""] + [k + v for k, v in tags]
+    seen = sum(t.count(_REPLACEMENT) for t in texts)
+    if not seen:
+        return
+    try:
+        held = path.read_bytes().count(_REPLACEMENT.encode("utf-8"))
+    except OSError as exc:
+        raise TagError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    if held < seen:
+        keys = sorted({k.upper() for k, v in tags if _REPLACEMENT in k + v})
+        raise TagError(
+            path,
+            f"its comments hold text that is not UTF-8 ({', '.join(keys) or 'vendor'}); "
+            "writing would replace it with '\ufffd' for good, so the file is left as it "
+            "is (a tag editor can convert it)",
+        )
 
 
 def has_tag(f: mutagen.FileType) -> bool:

@@ -875,3 +875,29 @@ def test_a_tag_with_frames_mutagen_cannot_read_is_left_as_it_is(ext, tmp_path):
         assert _frame_ids(bad) == ["TIT2", "TPE1", "TALB"]
         assert read_tags(empty).mood == "Happy"  # written: the empty TPE2 held nothing
     assert read_tags(plain).mood == "Happy"
+
+
+@pytest.mark.parametrize("ext", ["flac", "ogg", "opus"])
+def test_a_comment_that_is_not_utf8_is_not_replaced_by_question_marks(ext, tmp_path):
+    """A legacy cp1251 ``ARTIST=`` was saved back as U+FFFD, the real name lost, and undo
+    kept the loss. Such a file is refused; a U+FFFD the comment really holds is written."""
+    root = tmp_path / "music"
+    bad = write_audio(root / "Kino" / "Album" / f"bad.{ext}", 2.0)
+    real = write_audio(root / "Kino" / "Album" / f"real.{ext}", 2.0)
+    for p, artist in ((bad, "QZQZ"), (real, "odd \ufffd name")):
+        f = mutagen.File(p)
+        f.tags["TITLE"] = p.stem
+        f.tags["ARTIST"] = artist
+        f.save()
+    data = bad.read_bytes()
+    bad.write_bytes(data.replace(b"ARTIST=QZQZ", b"ARTIST=" + "Кино".encode("cp1251")))
+    assert bad.read_bytes() != data
+    before = bad.read_bytes()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    errors = dict(summary.errors)
+    assert list(errors) == [str(bad)], errors
+    assert "not UTF-8 (ARTIST)" in errors[str(bad)]
+    assert bad.read_bytes() == before
+    assert read_tags(real).mood == "Happy" and read_tags(real).artist == "odd \ufffd name"
