@@ -634,13 +634,25 @@ class Store:
         return batch_id
 
     def set_journal_status(
-        self, batch_id: int, track_id: int, status: str, error: str | None = None
+        self,
+        batch_id: int,
+        track_id: int,
+        status: str,
+        error: str | None = None,
+        new_values: dict | None = None,
     ) -> None:
+        """Set an entry's status (and error); ``new_values`` replaces what it says the
+        write made (e.g. with the file's size after it)."""
         with self.db:
             self.db.execute(
                 "UPDATE tag_journal SET status = ?, error = ? WHERE batch_id = ? AND track_id = ?",
                 (status, error, batch_id, track_id),
             )
+            if new_values is not None:
+                self.db.execute(
+                    "UPDATE tag_journal SET new_values = ? WHERE batch_id = ? AND track_id = ?",
+                    (json.dumps(new_values), batch_id, track_id),
+                )
 
     def journal(self, batch_id: int) -> list[JournalEntry]:
         rows = self.db.execute(

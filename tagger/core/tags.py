@@ -418,7 +418,7 @@ class _WatchedFrame:
     def __init__(self, cls: Any, name: str, dropped: list[str]) -> None:
         self._cls, self._name, self._dropped = cls, name, dropped
 
-    def _fromData(self, header: Any, flags: int, data: bytes) -> Any:  # noqa: N802 (mutagen's)
+    def _fromData(self, header: Any, flags: int, data: bytes) -> Any:
         from mutagen.id3 import ID3JunkFrameError
 
         try:

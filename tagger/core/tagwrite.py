@@ -693,7 +693,10 @@ def _write_all(
         else:
             mood = _mood_of(entry.new_values["family"], entry.new_values["fields"])
             _record_identity(store, entry.track_id, entry.path, identity, st, mood)
-            store.set_journal_status(batch_id, entry.track_id, "written")
+            # the size the write left: undo gives the old size back only to a file that
+            # still has it (one shrunk since, by a cover removed elsewhere, is not padded)
+            done = {**entry.new_values, "size": st.st_size}
+            store.set_journal_status(batch_id, entry.track_id, "written", new_values=done)
             written += 1
             counts[0] = written
             yield WriteOutcome(entry.path, True)
@@ -792,7 +795,7 @@ def _undo_all(
                     None,
                     remove_empty=not entry.old_values.get("had_tags", True),
                     synced=synced,
-                    size_before=entry.old_values.get("size"),
+                    size_before=_size_to_restore(entry, was.st_size),
                 )
                 before = (was.st_size, was.st_mtime_ns)
                 _record_identity(
@@ -819,6 +822,21 @@ def _undo_all(
             counts[0] += 0 if untouched else 1
             yield WriteOutcome(entry.path, True)
         yield Progress("undo", n, len(entries), entry.path)
+
+
+def _size_to_restore(entry: JournalEntry, size_now: int) -> int | None:
+    """The size an undo gives the file back (its size before the write, so its old bytes
+    too), or None to leave the padding to mutagen: when the file's size changed since the
+    write, something else (another tagger removing a cover) changed it, and padding it
+    back to the old size would fill it with that much nothing. Journals written before
+    the size after the write was kept size back a file that did not shrink."""
+    before = entry.old_values.get("size")
+    after = entry.new_values.get("size")
+    if before is None:
+        return None
+    if after is None:
+        return before if size_now >= before else None
+    return before if size_now == after else None
 
 
 def _record_mood(store: Store, track_id: int, path: str, mood: str | None) -> None:

@@ -901,3 +901,45 @@ def test_a_comment_that_is_not_utf8_is_not_replaced_by_question_marks(ext, tmp_p
     assert "not UTF-8 (ARTIST)" in errors[str(bad)]
     assert bad.read_bytes() == before
     assert read_tags(real).mood == "Happy" and read_tags(real).artist == "odd \ufffd name"
+
+
+@pytest.mark.parametrize("ext", ["flac", "mp3"])
+def test_undo_does_not_pad_a_file_back_that_shrank_since_the_write(ext, tmp_path):
+    """The cover (500 kB) removed in another tagger after a write: undo padded the file
+    back to its old size, 500 kB of nothing. A file as the write left it still comes back
+    byte for byte."""
+    import mutagen.flac
+
+    root = tmp_path / "music"
+    p = write_audio(root / "A" / "B" / f"01 song.{ext}", 2.0)
+    cover = os.urandom(200_000)
+    f = mutagen.File(p)
+    if ext == "flac":
+        pic = mutagen.flac.Picture()
+        pic.type, pic.mime, pic.data = 3, "image/jpeg", cover
+        f.add_picture(pic)
+    else:
+        if f.tags is None:
+            f.add_tags()
+        f.tags.add(mutagen.id3.APIC(encoding=3, mime="image/jpeg", type=3, data=cover))
+    f.save()
+    twin = root / "A" / "B" / f"02 twin.{ext}"
+    twin.write_bytes(p.read_bytes())
+    original = twin.read_bytes()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 2
+    f = mutagen.File(p)  # the cover removed elsewhere
+    if ext == "flac":
+        f.clear_pictures()
+    else:
+        f.tags.delall("APIC")
+    f.save()
+    shrunk = p.stat().st_size
+    assert shrunk < len(original) - 150_000
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 2
+    assert p.stat().st_size <= shrunk + 4096  # not padded back by the cover's size
+    assert read_tags(p).mood is None and mutagen.File(p) is not None
+    assert twin.read_bytes() == original  # untouched since the write: byte for byte
