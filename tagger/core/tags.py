@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -347,13 +348,32 @@ def _with_riff_info(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
     )
 
 
+def _has_id3v1(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-128, os.SEEK_END)
+            return fh.read(3) == b"TAG"
+    except OSError:
+        return False
+
+
+def _names(tags: Any, row: Any) -> tuple[str | None, ...]:
+    return tuple(_first_text(tags, k) for k in (row.title, row.artist, row.album, row.tracknumber))
+
+
 def _with_ape_names(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
     """An MP3's APEv2 tag (foobar2000, Mp3tag and MP3Gain write them) fills the title,
-    artist, album and track number its ID3 tag lacks. The mood is not read from it: the
-    app writes an MP3's mood to ID3 only, so an APEv2 mood would go stale beside it."""
+    artist, album and track number its ID3v2 tag lacks, before its ID3v1 tag does: v1
+    holds 30 characters of Latin-1, so an APEv2 "Сплин" must not lose to a v1 "?????".
+    The mood is not read from it: the app writes an MP3's mood to ID3 only, so an APEv2
+    mood would go stale beside it."""
+    from mutagen.id3 import ID3
     from mutagen.mp3 import MP3
 
-    if not isinstance(f, MP3) or not _lacks_names(info):
+    if not isinstance(f, MP3):
+        return info
+    v1 = _has_id3v1(path)
+    if not v1 and not _lacks_names(info):
         return info
     from mutagen.apev2 import APEv2
 
@@ -362,14 +382,30 @@ def _with_ape_names(path: Path, f: mutagen.FileType, info: TagInfo) -> TagInfo:
     except (mutagen.MutagenError, OSError, ValueError, EOFError):
         return info  # no APEv2 tag (the usual case), or one too broken to use
     try:
-        row = TAG_TABLE["ape"]
-        return _fill_names(
-            info,
-            *(_first_text(ape, k) for k in (row.title, row.artist, row.album, row.tracknumber)),
-        )
+        ape_names = _names(ape, TAG_TABLE["ape"])
     except Exception as exc:  # odd item contents: keep what the ID3 tag gave
         log.info("ignoring the APEv2 tag of %s: %s", path, exc)
         return info
+    if not v1:
+        return _fill_names(info, *ape_names)
+    # mutagen merges the v1 fields into the tag it read: start again from v2 alone
+    base = dataclasses.replace(info, title=None, artist=None, album=None, tracknumber=None)
+    tags = f.tags
+    if isinstance(tags, ID3) and tags.version >= (2, 2, 0):
+        try:
+            v2 = ID3(path, load_v1=False)
+            base = _fill_names(base, *_names(v2, TAG_TABLE[family_of(f) or "id3"]))
+        except Exception as exc:
+            log.info("re-reading the ID3v2 tag of %s without v1: %s", path, exc)
+            return _fill_names(info, *ape_names)
+    merged = _fill_names(base, *ape_names)
+    return dataclasses.replace(  # and last what only v1 has
+        merged,
+        title=merged.title or info.title,
+        artist=merged.artist or info.artist,
+        album=merged.album or info.album,
+        tracknumber=merged.tracknumber or info.tracknumber,
+    )
 
 
 # -- writing the mood ----------------------------------------------------------------

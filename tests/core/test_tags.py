@@ -248,3 +248,51 @@ def test_a_wavs_riff_info_names_are_read(tmp_path, before_data):
     info = read_tags(path)
     assert (info.title, info.artist) == ("ID3 Title", "Café")
     assert mutagen.File(path).info.length == pytest.approx(1.0, abs=0.01)  # audio intact
+
+
+def _id3v1(title: str, artist: str, album: str, track: int = 0) -> bytes:
+    def field(text: str, n: int) -> bytes:
+        return text.encode("latin-1", "replace")[:n].ljust(n, b"\0")
+
+    return (
+        b"TAG"
+        + field(title, 30)
+        + field(artist, 30)
+        + field(album, 30)
+        + b"2001"
+        + b"\0" * 28
+        + b"\0"
+        + bytes([track])
+        + b"\xff"
+    )
+
+
+def test_an_mp3s_apev2_names_win_over_its_30_character_id3v1(tmp_path):
+    """foobar2000's old default, APEv2 + ID3v1: mutagen merges the v1 fields into the ID3
+    tag it reads, so the names came from v1, cut at 30 characters and "?" for anything
+    not Latin-1. APEv2 now ranks above v1 (and ID3v2 above both)."""
+    from mutagen.apev2 import APEv2
+
+    from tests.audio_factory import write_audio
+
+    long_title = "The Rise and Fall of Ziggy Stardust and the Spiders"
+    v1_only = write_audio(tmp_path / "v1.mp3", seconds=1.0)
+    with open(v1_only, "ab") as fh:
+        fh.write(_id3v1(long_title, "Сплин", "Гранатовый альбом", 5))
+    assert read_tags(v1_only).title == long_title[:30]  # v1 alone: what it has is used
+    path = write_audio(tmp_path / "a.mp3", seconds=1.0)
+    ape = APEv2()  # as foobar2000 lays them out: APEv2, then ID3v1 last
+    ape.update({"Title": long_title, "Artist": "Сплин", "Album": "Гранатовый альбом"})
+    ape.save(path)
+    with open(path, "ab") as fh:
+        fh.write(_id3v1(long_title, "Сплин", "Гранатовый альбом", 5))
+    assert read_tags(path).tracknumber == 5  # mutagen still reads the v1 tag
+    assert _names(read_tags(path)) == (long_title, "Сплин", "Гранатовый альбом", 5)
+
+    both = make_tagged(tmp_path / "both.mp3", "mp3v24")  # ID3v2 names stay first
+    ape = APEv2()
+    ape.update({"Title": "Ape", "Artist": "Ape", "Album": "Ape"})
+    ape.save(both)
+    with open(both, "ab") as fh:
+        fh.write(_id3v1("v1 title", "v1 artist", "v1 album"))
+    assert _names(read_tags(both))[:2] == ("Tïtle", "Ärtist")
