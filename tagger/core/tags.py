@@ -869,7 +869,7 @@ def _save_keeping_v1(f: mutagen.FileType, v2_version: int, size_before: int | No
 
 def _padding_back_to(path: str, size_before: int | None) -> Callable[[Any], int] | None:
     """A mutagen ``padding`` callback that gives a file ``size_before`` bytes
-    again (an undo after a write had to grow the tag), or the default padding where it cannot;
+    again (an undo after a write had to grow the tag), or as close to that as it can;
     None without ``size_before`` (a write: mutagen's default)."""
     import os
 
@@ -878,8 +878,9 @@ def _padding_back_to(path: str, size_before: int | None) -> Callable[[Any], int]
     grown = os.path.getsize(path) - size_before
 
     def padding(info: Any) -> int:
-        wanted = info.padding - grown
-        return wanted if wanted >= 0 else info.get_default_padding()
+        # below 0: the tag renders longer than it was read (another tool wrote it more
+        # tightly than mutagen can), so none at all comes closest to the old file
+        return max(info.padding - grown, 0)
 
     return padding
 

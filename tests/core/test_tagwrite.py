@@ -943,3 +943,33 @@ def test_undo_does_not_pad_a_file_back_that_shrank_since_the_write(ext, tmp_path
     assert p.stat().st_size <= shrunk + 4096  # not padded back by the cover's size
     assert read_tags(p).mood is None and mutagen.File(p) is not None
     assert twin.read_bytes() == original  # untouched since the write: byte for byte
+
+
+def test_undo_of_a_tag_written_more_tightly_than_mutagen_writes_comes_back_near_its_size(
+    tmp_path,
+):
+    """An ID3v2.4 tag without padding or text terminators (valid, as other tools write
+    it) renders a few bytes longer in mutagen; undo then gave it mutagen's default padding,
+    1-3 kB more, rather than none."""
+    root = tmp_path / "music"
+    plain = write_audio(root / "A" / "B" / "src.mp3", 3.0)
+    data = plain.read_bytes()
+    n = int.from_bytes(bytes(b & 127 for b in data[6:10]), "big")  # bits 7 clear: syncsafe
+    frames = [(b"TIT2", b"\x03Tight title"), (b"TPE1", b"\x03Tight artist")]
+    body = b"".join(fid + _syncsafe(len(d)) + b"\0\0" + d for fid, d in frames)
+    tight = root / "A" / "B" / "01 tight.mp3"
+    tight.write_bytes(b"ID3\x04\x00\x00" + _syncsafe(len(body)) + body + data[10 + n :])
+    plain.unlink()
+    tags_before, audio_before, size_before = (
+        tag_dump(tight),
+        audio_hash(tight),
+        tight.stat().st_size,
+    )
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 1 and tight.stat().st_size > size_before
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 1
+    assert tag_dump(tight) == tags_before and audio_hash(tight) == audio_before
+    assert abs(tight.stat().st_size - size_before) <= 16
