@@ -494,7 +494,10 @@ def _tags_unreadable(path: str, tag_error: str) -> FileError:
 
 def preflight(changes: Sequence[PlannedChange], store: Store) -> list[tuple[str, str]]:
     """(path, message) for planned files that cannot be written now (gone, changed since
-    the scan, read-only, tags unreadable), without opening any file: for a dry run."""
+    the scan, read-only, tags unreadable, or tags the write would refuse: ID3v2.2, frames
+    that do not parse, comments that are not UTF-8), as a dry run and the app's preview
+    list them. Each file's tags are read (not written): the preview says what the write
+    will do."""
     problems = []
     for change in changes:
         try:
@@ -508,8 +511,12 @@ def preflight(changes: Sequence[PlannedChange], store: Store) -> list[tuple[str,
             if (st.st_size, st.st_mtime_ns) != (track.size, track.mtime_ns):
                 raise FileError(change.path, "file changed since it was scanned; scan again")
             _check_writable(real, st)
+            prepare_for_write(open_file(real))  # in memory: refuses what the write would
         except FileError as exc:
             problems.append((change.path, str(exc)))
+        except Exception as exc:  # an odd file: the write would fail on it too
+            log.info("preflight of %s: %s", change.path, exc)
+            problems.append((change.path, f"cannot read tags: {exc}"))
     return problems
 
 

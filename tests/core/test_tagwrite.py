@@ -973,3 +973,25 @@ def test_undo_of_a_tag_written_more_tightly_than_mutagen_writes_comes_back_near_
     assert summary.written == 1
     assert tag_dump(tight) == tags_before and audio_hash(tight) == audio_before
     assert abs(tight.stat().st_size - size_before) <= 16
+
+
+def test_the_dry_run_lists_files_the_write_would_refuse(tmp_path):
+    """An ID3v2.2 MP3 (old iTunes rips) was "1 file would be written" in a dry run and the
+    app's preview; the write then failed on it. The preflight now reads each file's tags."""
+    from tagger.core.tagwrite import preflight
+
+    root = tmp_path / "music"
+    src = write_audio(root / "A" / "B" / "src.mp3", 2.0)
+    data = src.read_bytes()
+    n = int.from_bytes(bytes(b & 127 for b in data[6:10]), "big")
+    frame = b"TT2" + (8).to_bytes(3, "big") + b"\x00Old rip"
+    v22 = root / "A" / "B" / "01 v22.mp3"
+    v22.write_bytes(b"ID3\x02\x00\x00" + _syncsafe(len(frame)) + frame + data[10 + n :])
+    src.rename(root / "A" / "B" / "02 fine.mp3")
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    changes = plan_write(root, store, MODEL)
+    assert len(changes) == 2
+    problems = dict(preflight(changes, store))
+    assert list(problems) == [str(v22)] and "ID3v2.2" in problems[str(v22)]
+    assert read_tags(v22).title == "Old rip"  # readable all the same
