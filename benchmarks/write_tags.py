@@ -31,6 +31,7 @@ from tagger.core.tagwrite import (  # noqa: E402
     WriteSummary,
     apply_write,
     plan_write,
+    preflight,
     undo_last,
 )
 from tests.tag_factory import make_tagged  # noqa: E402
@@ -86,6 +87,12 @@ def main() -> int:
         changes = plan_write(root, store, "no-model")
         plan_s = time.perf_counter() - t0
         print(f"plan: {len(changes)} changes in {plan_s:.2f} s")
+        t0 = time.perf_counter()
+        problems = preflight(changes, store)  # what a dry run and the app's preview add
+        print(
+            f"preflight (reads every file's tags): {len(problems)} problems in "
+            f"{time.perf_counter() - t0:.2f} s"
+        )
         t0 = time.perf_counter()
         summary = run(apply_write(changes, store, root))
         write_s = time.perf_counter() - t0
