@@ -83,7 +83,7 @@ def plan_job(
             model_id,
             min_confidence=opts.min_confidence,
             energy_valence=opts.energy_valence,
-            keep_existing=opts.keep_existing,
+            keep_existing=False,  # the dialog leaves them out, and so can say how many
             only=frozenset(only) if only is not None else None,
         )
         problems = preflight(changes, store)
@@ -126,6 +126,10 @@ def _note_tip(note: Any) -> str:
     if note.kind == "unreadable":
         return f"{note.path}\nCould not be analysed, so there is no mood to write: {note.reason}"
     return f"{note.path}\nNo mood to write: {note.reason}"
+
+
+#: the score tags' keys in a PlannedChange's ``extra``, and the words the app uses for them
+_SCORE_NAMES = (("arousal", "energy"), ("valence", "valence"))
 
 
 class ChangesModel(QAbstractTableModel):
@@ -183,7 +187,8 @@ class ChangesModel(QAbstractTableModel):
             return _value(c.old_value) or "(none)"
         if col == 2:
             extra = getattr(c, "extra", None) or {}
-            more = ", ".join(f"{k} {v}" for k, v in sorted(extra.items()))
+            # named as the option and the tables name them (the tag is MOOD_AROUSAL)
+            more = ", ".join(f"{name} {extra[key]}" for key, name in _SCORE_NAMES if key in extra)
             return _value(c.new_value) + (f"  ({more})" if more else "")
         if col == 3:
             conf = self.confidences.get(c.track_id)
@@ -282,6 +287,8 @@ class WritePreviewDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        # a cut path keeps its file name in view: "Bob Marley…/01 Track 1.mp3"
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setShowGrid(False)
         self.table.setTabKeyNavigation(False)  # Tab goes on to the buttons, not cell by cell
         hh = self.table.horizontalHeader()
@@ -304,6 +311,16 @@ class WritePreviewDialog(QDialog):
         fm = self.fontMetrics()
         self.resize(fm.horizontalAdvance("M") * 76, fm.height() * 26)
         self.set_changes(changes, problems)
+
+    def _fit_new_value_column(self) -> None:
+        """Wide enough for the longest value the options can give ("Aggressive (energy
+        100, valence 100)" was cut to "Aggressive (arousal 10…"), without measuring every
+        row (50,000 changes open at once)."""
+        fm = self.table.fontMetrics()
+        widest = "Aggressive  (energy 100, valence 100)" if self.energy_valence.isChecked() else ""
+        want = max(16 * fm.horizontalAdvance("M"), fm.horizontalAdvance(widest) + 2 * fm.height())
+        if self.table.columnWidth(2) < want:
+            self.table.setColumnWidth(2, want)
 
     def cell(self, row: int, column: int) -> str:
         """The text shown at ``(row, column)`` of the preview table."""
@@ -333,9 +350,17 @@ class WritePreviewDialog(QDialog):
     def set_changes(self, changes: Sequence[Any], problems: Sequence[tuple[str, str]] = ()) -> None:
         """Show ``changes``; those in ``problems`` are listed as not writable and skipped,
         and files without a mood (NoMood notes among ``changes``) are listed last, in grey."""
+        from tagger.core.tagwrite import keeping_existing
+
         bad = dict(problems)
         notes = [c for c in changes if _is_note(c)]
         changes = [c for c in changes if not _is_note(c)]
+        kept = 0
+        if self.keep_existing.isChecked():
+            before = len(changes)
+            changes = keeping_existing(changes)
+            kept = before - len(changes)
+        self._fit_new_value_column()
         self.changes = [c for c in changes if c.path not in bad]
         n, skipped = len(self.changes), len(changes) - len(self.changes)
         if n:
@@ -358,6 +383,12 @@ class WritePreviewDialog(QDialog):
             text += (
                 f" {skipped} file{'s' if skipped != 1 else ''} cannot be written and will be "
                 "skipped (in red; hover for why)."
+            )
+        if kept:  # "Keep mood tags already in files" made the list shorter: by how many
+            text += (
+                f" {count_text(kept, 'file')} keep{'s' if kept == 1 else ''} the mood tag "
+                f"{'it has' if kept == 1 else 'they have'} (a prediction would have "
+                "replaced it)."
             )
         threshold = self.min_confidence.value() / 100
         low = sum(1 for c in self.confidences.values() if c < threshold)
@@ -430,7 +461,14 @@ class WriteResultDialog(QDialog):
             item = QTableWidgetItem(name_in(path, root) if root is not None else Path(path).name)
             item.setToolTip(path)
             self.table.setItem(i, 0, item)
-            self.table.setItem(i, 1, QTableWidgetItem(why))
+            reason = QTableWidgetItem(why)
+            reason.setToolTip(why)
+            self.table.setItem(i, 1, reason)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        em = self.fontMetrics().horizontalAdvance("M")
+        self.table.horizontalHeader().setResizeContentsPrecision(200)  # 10,000 failures
+        self.table.resizeColumnToContents(0)
+        self.table.setColumnWidth(0, min(self.table.columnWidth(0), 28 * em))
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setVisible(bool(rows))
         lay.addWidget(self.table)
@@ -438,5 +476,6 @@ class WriteResultDialog(QDialog):
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
         lay.addWidget(buttons)
-        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 40)
+        self.setMinimumWidth(em * 40)
+        self.resize(em * 56, self.sizeHint().height())
         self.setWindowModality(Qt.WindowModality.WindowModal)

@@ -182,8 +182,19 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
             (shown, lambda: dlg().min_confidence.setValue(0)),
             (lambda: dlg().row_count() == 12, lambda: dlg().energy_valence.setChecked(True)),
             (
-                lambda: dlg().ok_button.isEnabled() and "arousal" in rows()[0][2],
-                lambda: (seen.update(ev=rows(), ev_intro=dlg().intro.text()), dlg().reject()),
+                lambda: dlg().ok_button.isEnabled() and "energy" in rows()[0][2],
+                lambda: (
+                    seen.update(
+                        ev=rows(),
+                        ev_intro=dlg().intro.text(),
+                        fits=[  # the whole value in view ("Happy (arousal 95, val…")
+                            dlg().table.fontMetrics().horizontalAdvance(r[2])
+                            < dlg().table.columnWidth(2)
+                            for r in rows()
+                        ],
+                    ),
+                    dlg().reject(),
+                ),
             ),
         ]
     )
@@ -198,7 +209,8 @@ def test_preview_options_plan_again(qtbot, make_window, small_library):
     # the ones left out are counted (18 predictions became 16 without a word)
     left_out = 12 - len(seen["high"])
     assert f"{left_out} predictions under 100 % confidence are left out." in seen["intro"]
-    assert all("valence" in r[2] for r in seen["ev"])
+    assert all("valence" in r[2] and "arousal" not in r[2] for r in seen["ev"])
+    assert all(seen["fits"])  # named and shown as the option says: energy
     assert "Only the mood, energy and valence tags are changed" in seen["ev_intro"]
     assert all(read_tags(r.path).mood is None for r in window.rows)
 
@@ -344,7 +356,7 @@ def test_keep_existing_mood_tags_from_the_preview(qtbot, make_window, small_libr
             ),
             (
                 lambda: dlg().row_count() == 11 and dlg().ok_button.isEnabled(),
-                lambda: (seen.update(kept=files()), dlg().accept()),
+                lambda: (seen.update(kept=files(), intro=dlg().intro.text()), dlg().accept()),
             ),
         ]
     )
@@ -353,6 +365,7 @@ def test_keep_existing_mood_tags_from_the_preview(qtbot, make_window, small_libr
     assert blocker.args[0].written == 11
     name = tagged.relative_to(small_library).as_posix()
     assert name in seen["all"] and seen["all"] - seen["kept"] == {name}
+    assert "1 file keeps the mood tag it has" in seen["intro"]  # the list lost it: said
     assert read_tags(tagged).mood == "Chill"  # left as it was
     assert all(read_tags(r.path).mood for r in window.rows)
     assert load_settings()["write_keep_existing"] is True
