@@ -119,6 +119,8 @@ APP_TITLE = "Mood Tagger"
 MAX_RECENT = 10
 #: Title keeps at least this many ems while the other columns can give way.
 TITLE_MIN_EM = 14
+#: how wide Artist and Album grow (ems) where the table has room to spare
+WIDE_NAME_EM = 20
 #: Widths (ems) the other columns may shrink to in a small window, below their header
 #: labels (elided, in full in their tooltips). Mood keeps its chip width.
 SQUEEZED_EM = {
@@ -315,6 +317,14 @@ class LibraryTableView(QTableView):
         title = TITLE_MIN_EM * em
         room = self.viewport().width() - title
         widths = fit_widths(self._width_levels, room)
+        # a wide table: Artist and Album share the room Title does not need ("Barenaked
+        # Lad…" beside a half-empty Title column), each up to WIDE_NAME_EM
+        spare = room - sum(widths.values())
+        for col in (Column.ARTIST, Column.ALBUM):
+            if spare > 0:
+                widths[col] = min(
+                    max(widths[col], round(WIDE_NAME_EM * em)), widths[col] + spare // 4
+                )
         hh = self.horizontalHeader()
         self._fitting = True
         try:
