@@ -70,7 +70,15 @@ def is_silent(wav: np.ndarray) -> bool:
     """True when the decoded windows hold no sound (RMS under ``SILENCE_DBFS``)."""
     if wav.size == 0:
         return True
-    rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64))))
+    # each window without its DC offset, as the features see it: a constant (a silent
+    # track through a faulty converter) is no sound, and level normalisation would turn
+    # its hiss up; and without its first and last twentieth, where the resampler rings on the
+    # step from nothing to that constant
+    w = np.atleast_2d(wav).astype(np.float64)
+    edge = w.shape[1] // 20 if w.shape[1] >= 200 else 0
+    core = w[:, edge : w.shape[1] - edge]
+    ac = core - core.mean(axis=1, keepdims=True)
+    rms = float(np.sqrt(np.mean(np.square(ac))))
     return rms < 10 ** (SILENCE_DBFS / 20)
 
 
@@ -121,6 +129,8 @@ class Analyzer:
     def analyze(self, path: str | Path) -> SongAnalysis:
         duration, starts, patches = self.patches(path)
         probs = self.song_probabilities(patches)
+        if not np.isfinite(probs).all():  # never stored, nor written as invalid JSON
+            raise DecodeError(path, "the analysis gave no valid mood (the audio is damaged?)")
         return SongAnalysis(
             path=str(path),
             scores=MoodScores.from_probabilities(probs.tolist()),

@@ -364,6 +364,10 @@ def _frame_array(frame) -> np.ndarray:
     return arr
 
 
+#: the largest float sample kept (60 dB over full scale); beyond it, clipped
+FLOAT_LIMIT = 1000.0
+
+
 def _to_mono_float(arr: np.ndarray, fmt: str) -> np.ndarray:
     """Raw samples of sample format ``fmt`` -> mono float32 (mean of channels, like librosa)."""
     arr = arr.astype(np.float32, copy=False)
@@ -373,9 +377,12 @@ def _to_mono_float(arr: np.ndarray, fmt: str) -> np.ndarray:
         arr = arr / 2147483648.0
     elif fmt == "u8":
         arr = (arr - 128.0) / 128.0
-    elif not np.isfinite(arr).all():
-        # float files can hold NaN/Inf samples (a broken export): treat them as silence
-        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+    else:  # float: may go past full scale, and a broken export holds anything
+        if not np.isfinite(arr).all():  # NaN/Inf samples: read as silence
+            arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+        # one sample of 1e30 made the power overflow and every probability NaN; 60 dB
+        # over full scale is far past any real master
+        arr = np.clip(arr, -FLOAT_LIMIT, FLOAT_LIMIT)
     return arr.mean(axis=0) if arr.shape[0] > 1 else arr[0]
 
 

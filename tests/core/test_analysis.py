@@ -220,3 +220,43 @@ def test_analysis_workers_start_with_ctrl_c_ignored():
     plain.start()
     assert q.get(timeout=60) is False  # without it, a child has Python's own handler
     plain.join(30)
+
+
+def test_one_huge_float_sample_gives_a_mood_not_nan(tmp_path, bundled_model):
+    """A single sample of 1e30 in a float WAV (finite, so not cleaned as NaN/Inf was)
+    made the power overflow: every probability NaN, stored as a success, written as
+    invalid JSON. Such samples are clipped; a non-finite result is an error, never a mood."""
+    import soundfile as sf
+
+    y = np.stack([write_tone(20.0)] * 2, axis=1)
+    y[100_000, 0] = 1e30
+    path = tmp_path / "spike.wav"
+    sf.write(path, y, 44100, subtype="FLOAT")
+    analyzer = Analyzer(bundled_model)
+    result = analyze_one(analyzer, path)
+    assert not isinstance(result, FileError), result
+    assert np.isfinite(result.scores.probabilities).all()
+
+    analyzer.song_probabilities = lambda patches: np.full(4, np.nan)  # whatever the cause
+    err = analyze_one(analyzer, path)
+    assert isinstance(err, FileError) and "no valid mood" in str(err)
+
+
+def test_a_dc_offset_alone_is_silent(tmp_path, bundled_model):
+    """A constant 0.5 (or a silent track's hiss on a DC offset, from a faulty converter)
+    read as -6 dBFS of sound and got a confident "aggressive"."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    n = 20 * 44100
+    dc = tmp_path / "dc.wav"
+    sf.write(dc, np.full(n, 0.5, np.float32), 44100, subtype="PCM_16")
+    hiss = tmp_path / "dc hiss.wav"
+    sf.write(hiss, (0.05 + 1e-4 * rng.standard_normal(n)).astype(np.float32), 44100)
+    analyzer = Analyzer(bundled_model)
+    for path in (dc, hiss):
+        err = analyze_one(analyzer, path)
+        assert isinstance(err, FileError) and str(err) == SILENT_MESSAGE, (path, err)
+    music = tmp_path / "tone on dc.wav"
+    sf.write(music, write_tone(20.0) + 0.05, 44100, subtype="FLOAT")
+    assert analyze_one(analyzer, music).scores.mood in MOODS
