@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"tagger.commands.{name}").register(sub)
     # -v / -q also work after the command (`mood-tagger write ~/Music -q`); there they
     # default to "not given", so they never undo the same option given before it.
-    for command in sub.choices.values():
+    for command in {id(c): c for c in sub.choices.values()}.values():  # aliases: once
         _add_global_options(command, default=False)
         command.formatter_class = _HelpFormatter
     return ap
@@ -135,12 +135,38 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_app(getattr(args, "folder", None))
 
 
+def _mistyped_command(word: str) -> str | None:
+    """The command ``word`` looks like a typo of, when it is no path that exists (a bare
+    word is the GUI's folder argument only if it is there)."""
+    import difflib
+
+    if word.startswith("-") or word in {"gui", "analyse", *COMMANDS} or os.path.exists(word):
+        return None
+    if os.sep in word or (os.altsep and os.altsep in word):
+        return None
+    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     rest = [a for a in argv if not _GLOBAL_OPTION.fullmatch(a)]
+    if len(rest) == 1 and rest[0] == "help" and not os.path.exists("help"):
+        parser.print_help()
+        return 0
+    if len(rest) == 1 and (guess := _mistyped_command(rest[0])):
+        # `mood-tagger retrian` opened the app on a folder "retrian" that is not there
+        print(
+            f"mood-tagger: error: unknown command {rest[0]!r} (did you mean {guess!r}?); "
+            "`mood-tagger --help` lists them",
+            file=sys.stderr,
+        )
+        return 2
     if not rest or (
-        len(rest) == 1 and not rest[0].startswith("-") and rest[0] not in {"gui", *COMMANDS}
+        len(rest) == 1
+        and not rest[0].startswith("-")
+        and rest[0] not in {"gui", "analyse", *COMMANDS}
     ):
         # `mood-tagger [-v|-q] [FOLDER]`: the GUI, global options kept
         argv = [*(a for a in argv if _GLOBAL_OPTION.fullmatch(a)), "gui", *rest]

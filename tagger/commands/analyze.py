@@ -14,7 +14,9 @@ from tagger.core.text import count_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("analyze", help="analyse the mood of every song in a folder")
+    p = sub.add_parser(
+        "analyze", aliases=["analyse"], help="analyse the mood of every song in a folder"
+    )
     p.add_argument("folder", metavar="FOLDER", help="music folder (Artist/Album/Track.ext)")
     p.add_argument("--json", metavar="FILE", help="write one JSON object per audio file")
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")

@@ -299,3 +299,27 @@ def test_a_log_folder_that_cannot_be_made_does_not_stop_the_commands(library, ap
     assert main(["-q", "write", str(library), "--dry-run"]) == 0
     assert "cannot create" not in capsys.readouterr().err
     assert (app_home / "logs").read_text() == "not a folder"
+
+
+def test_a_mistyped_command_is_an_error_not_the_app_on_a_missing_folder(
+    monkeypatch, capsys, tmp_path, library
+):
+    """`mood-tagger retrian` opened the app on a folder "retrian" (with a display) or said
+    there was no display; `mood-tagger help` did the same. A folder that exists still
+    opens the app, whatever its name; "analyse" is "analyze" as the help text spells it."""
+    import tagger.cli as cli
+
+    monkeypatch.chdir(tmp_path)
+    opened = []
+    monkeypatch.setattr(cli, "cmd_gui", lambda args: opened.append(args.folder) or 0)
+    assert main(["retrian"]) == 2
+    assert "unknown command 'retrian' (did you mean 'retrain'?)" in capsys.readouterr().err
+    assert main(["-q", "modle"]) == 2 and opened == []
+    assert main(["help"]) == 0 and "COMMAND" in capsys.readouterr().out
+    (tmp_path / "model").mkdir()
+    (tmp_path / "modle").mkdir()  # a folder of that name is there: the app opens it
+    assert main(["modle"]) == 0 and opened == ["modle"]
+    assert main(["Music"]) == 0 and opened[-1] == "Music"  # no command is near: the app
+    capsys.readouterr()
+    assert main(["-q", "analyse", str(library), "--jobs", "1"]) == 0
+    assert "analysed" in capsys.readouterr().out
