@@ -164,7 +164,7 @@ def _limit_native_threads() -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
-    except ImportError:  # pragma: no cover - threadpoolctl comes with librosa's deps
+    except ImportError:  # pragma: no cover - a declared dependency; optional here
         pass
 
 

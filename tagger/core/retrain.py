@@ -379,7 +379,7 @@ def _is_bundled(loaded: LoadedModel) -> bool:
 def _blas_threads(n: int) -> contextlib.AbstractContextManager[object]:
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with librosa's deps
+    except ImportError:  # pragma: no cover - a declared dependency; optional here
         return contextlib.nullcontext()
     return threadpool_limits(n, user_api="blas")
 
