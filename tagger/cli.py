@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import logging.handlers
@@ -118,7 +119,57 @@ def _no_display() -> bool:
     return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
 
 
+def _reachable(display: str) -> bool:
+    """Whether an X11 server answers at ``display`` (``:0``, ``unix:1``, ``host:10.0``): a
+    stale DISPLAY (after ``ssh -X``, in tmux) made Qt abort the process."""
+    import socket
+
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdecimal():
+        return True  # a form this does not know: let Qt try
+    try:
+        if host in ("", "unix") or host.startswith("/"):
+            path = f"/tmp/.X11-unix/X{number}"
+            for address in (path, "\0" + path):  # the file, or Linux's abstract socket
+                with socket.socket(socket.AF_UNIX) as s, contextlib.suppress(OSError):
+                    s.settimeout(1.0)
+                    s.connect(address)
+                    return True
+            return False
+        with socket.create_connection((host, 6000 + int(number)), timeout=2.0):
+            return True
+    except OSError:
+        return False
+
+
+def _unreachable_display() -> str | None:
+    """Why no window can open on the display the environment names, or None."""
+    env = os.environ
+    if _no_display() or env.get("QT_QPA_PLATFORM"):
+        return None
+    wayland = env.get("WAYLAND_DISPLAY")
+    if wayland:
+        path = os.path.join(env.get("XDG_RUNTIME_DIR", ""), wayland)
+        if os.path.exists(path):
+            return None
+    display = env.get("DISPLAY")
+    if display and _reachable(display):
+        return None
+    shown = f"DISPLAY={display}" if display else f"WAYLAND_DISPLAY={wayland}"
+    return shown
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    if (bad := _unreachable_display()) is not None:
+        print(
+            f"mood-tagger: the graphical display ({bad}) cannot be reached, so the app "
+            "cannot open (a display left over from an ssh -X session?).\nThe command line "
+            "works without one: `mood-tagger analyze FOLDER`, and `mood-tagger --help` for "
+            "the rest.",
+            file=sys.stderr,
+        )
+        return 1
     if _no_display():
         print(
             "mood-tagger: no graphical display found (DISPLAY and WAYLAND_DISPLAY are not "

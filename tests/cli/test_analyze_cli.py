@@ -323,3 +323,25 @@ def test_a_mistyped_command_is_an_error_not_the_app_on_a_missing_folder(
     capsys.readouterr()
     assert main(["-q", "analyse", str(library), "--jobs", "1"]) == 0
     assert "analysed" in capsys.readouterr().out
+
+
+def test_a_display_that_cannot_be_reached_is_said_not_aborted_on(monkeypatch, capsys):
+    """A stale DISPLAY (after ssh -X, inside tmux): Qt printed "could not connect to
+    display" and aborted the process (exit 134). The command now says so and exits 1."""
+    import socket
+
+    from tagger.cli import _reachable
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("X11 sockets")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":9876")
+    assert main([]) == 1
+    err = capsys.readouterr().err
+    assert "(DISPLAY=:9876) cannot be reached" in err and "mood-tagger analyze FOLDER" in err
+    with socket.socket(socket.AF_UNIX) as server:  # an X server's (abstract) socket
+        server.bind("\0/tmp/.X11-unix/X9876")
+        server.listen(8)  # never accepted: room for the three probes
+        assert _reachable(":9876") and _reachable(":9876.0") and _reachable("unix:9876")
+    assert not _reachable(":9876")
