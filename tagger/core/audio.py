@@ -151,7 +151,10 @@ def _duration(container, stream, path: Path | None = None) -> float:
     header = _header_length(path)
     # An MP3 without a length header, or one whose header FFmpeg missed (junk before the
     # first frame): count its frames instead of trusting a guess.
-    if header.mp3 and (header.mp3_guess or abs(header.seconds - d) > 1.0):
+    # And any file whose length is not declared at all (a FLAC whose STREAMINFO says 0
+    # samples, "unknown", as streaming encoders write): its windows would all sit at 0 s.
+    unknown = d <= 0 and header.seconds <= 0
+    if unknown or (header.mp3 and (header.mp3_guess or abs(header.seconds - d) > 1.0)):
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
         scanned = _SCANNED.get(key)
@@ -475,12 +478,11 @@ def _ogg_complete(path: Path) -> bool:
     return bool(flags & 0x04) and at + header + body == len(tail)
 
 
-_OGG = (".ogg", ".oga", ".opus")
-
-
 def _check_tail(reader: _Reader) -> None:
     """Raise DecodeError if no audio can be decoded near the declared end of the file."""
-    if reader.path.suffix.lower() in _OGG and not _ogg_complete(reader.path):
+    # by the container, not the name: an MP3 named .ogg is no cut-off Ogg stream
+    ogg = "ogg" in reader.container.format.name.split(",")
+    if ogg and not _ogg_complete(reader.path):
         raise DecodeError(reader.path, "truncated file: the Ogg stream is cut off")
     if reader.declared <= 2 * _TRUNCATION_SLACK_S:
         return

@@ -224,3 +224,30 @@ def test_odd_unicode_names(tmp_path):
     odd.parent.mkdir()
     shutil.copy(src, odd)
     assert audio.load_windows(Path(odd), [0.0], 5.0, 22050).shape == (1, 110250)
+
+
+def test_a_flac_that_declares_no_length_is_measured(tmp_path):
+    """STREAMINFO total_samples = 0 ("unknown", as streaming encoders write it) read as a
+    length of 0: one window at 0 s for the whole song, and no too-short check."""
+    from tagger.core import audio
+
+    p = write_audio(tmp_path / "a.flac", 30.0, kind="bright")
+    b = bytearray(p.read_bytes())
+    b[21] &= 0xF0  # the top 4 bits of the 36-bit sample count
+    b[22:26] = b"\0\0\0\0"
+    p.write_bytes(bytes(b))
+    assert abs(audio.probe(p).duration - 30.0) < 0.1
+
+
+def test_an_mp3_named_ogg_is_read_as_what_it_is(tmp_path):
+    """It failed as "truncated file: the Ogg stream is cut off": the Ogg check went by the
+    file name. A FLAC named .mp3 was already fine."""
+    import shutil
+
+    from tagger.core import audio
+
+    src = write_audio(tmp_path / "a.mp3", 12.0)
+    for name in ("a.ogg", "a.opus"):
+        shutil.copy(src, tmp_path / name)
+        wav = audio.load_windows(tmp_path / name, [0.0, 6.0], 5.0, 16000)
+        assert wav.shape == (2, 80000) and float(abs(wav).max()) > 0.01
