@@ -144,6 +144,15 @@ def _scanned_duration(container, stream) -> float:
 _SCANNED: dict[tuple[str, int, int], float] = {}
 
 
+def _is_flac(path: Path) -> bool:
+    """Whether ``path`` starts as a FLAC stream does (not just any file named .flac)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"fLaC"
+    except OSError:
+        return False
+
+
 def _duration(container, stream, path: Path | None = None) -> float:
     d = _header_duration(container, stream)
     if path is None:
@@ -151,9 +160,9 @@ def _duration(container, stream, path: Path | None = None) -> float:
     header = _header_length(path)
     # An MP3 without a length header, or one whose header FFmpeg missed (junk before the
     # first frame): count its frames instead of trusting a guess.
-    # And any file whose length is not declared at all (a FLAC whose STREAMINFO says 0
-    # samples, "unknown", as streaming encoders write): its windows would all sit at 0 s.
-    unknown = d <= 0 and header.seconds <= 0
+    # And a FLAC that declares no length (STREAMINFO's 0 samples, "unknown", as streaming
+    # encoders write): its windows would all sit at 0 s.
+    unknown = d <= 0 and header.seconds <= 0 and _is_flac(path)
     if unknown or (header.mp3 and (header.mp3_guess or abs(header.seconds - d) > 1.0)):
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
