@@ -143,38 +143,29 @@ def _reachable(display: str) -> bool:
         return False
 
 
-def _unreachable_display() -> str | None:
-    """Why no window can open on the display the environment names, or None."""
+def _display_problem() -> str | None:
+    """Why no window can open on this machine's display (Qt would abort the process), or
+    None: no display named at all, or one named that does not answer."""
     env = os.environ
-    if _no_display() or env.get("QT_QPA_PLATFORM"):
+    if _no_display():
+        return "no graphical display found (DISPLAY and WAYLAND_DISPLAY are not set)"
+    if env.get("QT_QPA_PLATFORM"):
         return None
     wayland = env.get("WAYLAND_DISPLAY")
-    if wayland:
-        path = os.path.join(env.get("XDG_RUNTIME_DIR", ""), wayland)
-        if os.path.exists(path):
-            return None
+    if wayland and os.path.exists(os.path.join(env.get("XDG_RUNTIME_DIR", ""), wayland)):
+        return None
     display = env.get("DISPLAY")
     if display and _reachable(display):
         return None
     shown = f"DISPLAY={display}" if display else f"WAYLAND_DISPLAY={wayland}"
-    return shown
+    return f"the graphical display ({shown}) cannot be reached (left over from ssh -X?)"
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    if (bad := _unreachable_display()) is not None:
+    if (why := _display_problem()) is not None:
         print(
-            f"mood-tagger: the graphical display ({bad}) cannot be reached, so the app "
-            "cannot open (a display left over from an ssh -X session?).\nThe command line "
-            "works without one: `mood-tagger analyze FOLDER`, and `mood-tagger --help` for "
-            "the rest.",
-            file=sys.stderr,
-        )
-        return 1
-    if _no_display():
-        print(
-            "mood-tagger: no graphical display found (DISPLAY and WAYLAND_DISPLAY are not "
-            "set), so the app cannot open.\nThe command line works without one: "
-            "`mood-tagger analyze FOLDER`, and `mood-tagger --help` for the rest.",
+            f"mood-tagger: {why}, so the app cannot open.\nThe command line works without "
+            "one: `mood-tagger analyze FOLDER`, and `mood-tagger --help` for the rest.",
             file=sys.stderr,
         )
         return 1
@@ -186,12 +177,16 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return run_app(getattr(args, "folder", None))
 
 
+#: words that name a command (or its alias), never a folder to open
+_COMMAND_WORDS = frozenset({"gui", "analyse", *COMMANDS})
+
+
 def _mistyped_command(word: str) -> str | None:
     """The command ``word`` looks like a typo of, when it is no path that exists (a bare
     word is the GUI's folder argument only if it is there)."""
     import difflib
 
-    if word.startswith("-") or word in {"gui", "analyse", *COMMANDS} or os.path.exists(word):
+    if word.startswith("-") or word in _COMMAND_WORDS or os.path.exists(word):
         return None
     if os.sep in word or (os.altsep and os.altsep in word):
         return None
@@ -215,9 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     if not rest or (
-        len(rest) == 1
-        and not rest[0].startswith("-")
-        and rest[0] not in {"gui", "analyse", *COMMANDS}
+        len(rest) == 1 and not rest[0].startswith("-") and rest[0] not in _COMMAND_WORDS
     ):
         # `mood-tagger [-v|-q] [FOLDER]`: the GUI, global options kept
         argv = [*(a for a in argv if _GLOBAL_OPTION.fullmatch(a)), "gui", *rest]

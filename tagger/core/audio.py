@@ -389,11 +389,11 @@ def _to_mono_float(arr: np.ndarray, fmt: str) -> np.ndarray:
         arr = arr / 2147483648.0
     elif fmt == "u8":
         arr = (arr - 128.0) / 128.0
-    else:  # float: may go past full scale, and a broken export holds anything
-        if not np.isfinite(arr).all():  # NaN/Inf samples: read as silence
-            arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
-        # one sample of 1e30 made the power overflow and every probability NaN; 60 dB
-        # over full scale is far past any real master
+    elif not (np.abs(arr) <= FLOAT_LIMIT).all():  # one pass; NaN fails the test too
+        # float: a broken export holds anything. NaN/Inf samples are read as silence; one
+        # of 1e30 made the power overflow and every probability NaN, so past 60 dB over
+        # full scale (far past any real master) samples are clipped
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
         arr = np.clip(arr, -FLOAT_LIMIT, FLOAT_LIMIT)
     return arr.mean(axis=0) if arr.shape[0] > 1 else arr[0]
 

@@ -671,28 +671,33 @@ def test_files_that_could_not_be_analysed_are_a_note_not_a_failure(music, tiny_m
     assert {p: p.read_bytes() for p in bad.values()} == before
 
 
-def test_ctrl_c_during_a_write_says_what_was_written_and_undo_counts_only_that(
-    music, tiny_model_path, capsys, monkeypatch
-):
-    """Ctrl+C after two of four files: `write` said only "interrupted", and `undo` then
-    said "4 file(s) updated", counting the two files never written."""
-    import tagger.core.tagwrite as tagwrite
+def _ctrl_c_after(real, files: int):
+    """``real`` (apply_write or undo_last), with Ctrl+C pressed once ``files`` files are done."""
     from tagger.core.tagwrite import WriteOutcome
-
-    _analyze(music, tiny_model_path, capsys)
-    files = sorted(p for p in music.rglob("*.*") if p.is_file())
-    before = {p: tag_dump(p) for p in files}
-    real = tagwrite.apply_write
 
     def interrupted(*args, **kwargs):
         ok = 0
         for event in real(*args, **kwargs):
             yield event
             ok += isinstance(event, WriteOutcome) and event.ok
-            if ok == 2:
+            if ok == files:
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr(tagwrite, "apply_write", interrupted)
+    return interrupted
+
+
+def test_ctrl_c_during_a_write_says_what_was_written_and_undo_counts_only_that(
+    music, tiny_model_path, capsys, monkeypatch
+):
+    """Ctrl+C after two of four files: `write` said only "interrupted", and `undo` then
+    said "4 file(s) updated", counting the two files never written."""
+    import tagger.core.tagwrite as tagwrite
+
+    _analyze(music, tiny_model_path, capsys)
+    files = sorted(p for p in music.rglob("*.*") if p.is_file())
+    before = {p: tag_dump(p) for p in files}
+    real = tagwrite.apply_write
+    monkeypatch.setattr(tagwrite, "apply_write", _ctrl_c_after(real, 2))
     assert main(["write", str(music), "--model", str(tiny_model_path)]) == 130
     out, err = capsys.readouterr()
     assert "interrupted: wrote the mood of 2 files in " in out and " of 4\n" in out, out
@@ -709,7 +714,6 @@ def test_ctrl_c_during_an_undo_says_how_many_were_restored(
     """An interrupted undo said only "interrupted": not how far it got, nor that running
     it again finishes the job. The folder in the command to paste is quoted."""
     import tagger.core.tagwrite as tagwrite
-    from tagger.core.tagwrite import WriteOutcome
 
     spaced = music.rename(music.with_name("my music"))
     files = sorted(p for p in spaced.rglob("*.*") if p.is_file())
@@ -718,16 +722,7 @@ def test_ctrl_c_during_an_undo_says_how_many_were_restored(
     assert main(["write", str(spaced), "--model", str(tiny_model_path)]) == 0
     assert f"undo with: mood-tagger undo '{spaced}'\n" in capsys.readouterr().out
     real = tagwrite.undo_last
-
-    def interrupted(*args, **kwargs):
-        ok = 0
-        for event in real(*args, **kwargs):
-            yield event
-            ok += isinstance(event, WriteOutcome) and event.ok
-            if ok == 3:
-                raise KeyboardInterrupt
-
-    monkeypatch.setattr(tagwrite, "undo_last", interrupted)
+    monkeypatch.setattr(tagwrite, "undo_last", _ctrl_c_after(real, 3))
     assert main(["undo", str(spaced)]) == 130
     out = capsys.readouterr().out
     assert f"interrupted: restored 3 files of 4 in {spaced}; " in out, out
