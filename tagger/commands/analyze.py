@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
 from tagger.core.audio import FORMATS_TEXT
@@ -18,7 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analyze", aliases=["analyse"], help="analyse the mood of every song in a folder"
     )
     p.add_argument("folder", metavar="FOLDER", help="music folder (Artist/Album/Track.ext)")
-    p.add_argument("--json", metavar="FILE", help="write one JSON object per audio file")
+    p.add_argument(
+        "--json",
+        metavar="FILE",
+        help="write one JSON object per audio file (to FILE; '-': to standard output, "
+        "the summary then going to standard error)",
+    )
     p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
     p.add_argument(
         "--jobs",
@@ -44,12 +50,22 @@ def row_json(row) -> dict:
         "valence": s.valence if s else None,
         "confidence": s.confidence if s else None,
         "model": row.model_id,
-        "error": row.error if not s else None,
+        # why a song has no mood: it could not be read (error), or it has nothing to
+        # classify (no_mood: silent, too short), which is no failure
+        "error": None if s or row.no_mood else row.error,
+        "no_mood": row.no_mood,
     }
+
+
+def _write_json_lines(f: TextIO, rows) -> None:
+    for row in rows:
+        f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
 
 
 def _json_path(name: str) -> Path:
     """The ``--json`` file; UsageError when it cannot be one (checked before analysing)."""
+    if name == "-":
+        return None
     path = Path(name).expanduser()
     if path.is_dir():
         raise UsageError(f"--json needs a file name, not a folder: {name}")
@@ -66,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from tagger.core.store import Store
 
     root = folder_arg(args.folder)
+    to_stdout = args.json == "-"
     json_path = _json_path(args.json) if args.json else None  # before the long analysis
     loaded = load_model(args.model)
     bar = ProgressBar("analysing", enabled=not args.quiet)
@@ -84,11 +101,12 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         rows = library_rows(root, store, loaded.model_id)
     json_failed = False
-    if json_path is not None:
+    if to_stdout:
+        _write_json_lines(sys.stdout, rows)
+    elif json_path is not None:
         try:
             with open(json_path, "w", encoding="utf-8") as f:
-                for row in rows:
-                    f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
+                _write_json_lines(f, rows)
         except OSError as exc:  # e.g. the disk filled up; the results stay in the library
             print(f"mood-tagger: cannot write {args.json}: {exc}", file=sys.stderr)
             json_failed = True
@@ -96,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     no_mood = [r for r in rows if r.no_mood and not r.label]
     # unreadable (labelled or not), or not analysed and not labelled: each row counts once
     errors = [r for r in rows if r.unreadable or (r.mood is None and not r.no_mood)]
-    out = sys.stdout
+    out = sys.stderr if to_stdout else sys.stdout  # stdout holds only the JSON Lines
     out.write(f"{count_text(len(rows), 'audio file')} in {root}\n")
     if not rows:
         out.write(f"  (Mood Tagger reads {FORMATS_TEXT} files, in sub-folders too)\n")

@@ -2,7 +2,8 @@
 
 PATH holds one sub-folder per mood (``happy/ aggressive/ sad/ calm/`` or ``Q1/ .. Q4/``,
 any case); every audio file below a sub-folder carries that label. Prints the metrics as
-JSON (the same as the training report) and a readable confusion matrix.
+JSON on standard output (the same as the training report) and a readable confusion matrix
+on standard error.
 """
 
 from __future__ import annotations
@@ -92,11 +93,10 @@ def run(args: argparse.Namespace) -> int:
     order = sorted(probs)
     report = song_metrics(np.array([probs[p] for p in order]), np.array([labels[p] for p in order]))
     report.update(model=loaded.model_id, errors=errors)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))  # stdout holds only the JSON: `eval PATH > r.json`
     print(
         f"\nconfusion matrix (rows = true mood, columns = predicted), {report['n']} "
-        f"song{'s' if report['n'] != 1 else ''}:",
-        file=sys.stdout,
+        f"song{'s' if report['n'] != 1 else ''}:\n{format_confusion(report['confusion'])}",
+        file=sys.stderr,
     )
-    print(format_confusion(report["confusion"]))
     return 0

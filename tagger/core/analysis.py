@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +30,7 @@ from tagger.core.errors import (
     DecodeError,
     FileError,
     UnexpectedError,
+    no_mood_reason,
 )
 from tagger.core.features import segment_patches
 from tagger.core.moods import MoodScores
@@ -210,12 +212,44 @@ def analyze_many(
     (spawned, so it is safe from a GUI thread); results are the same either way.
     """
     todo = [str(p) for p in paths]
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    if jobs == 1 or len(todo) <= 2:
-        yield from _analyze_serial(todo, loaded, cancel)
+    if not todo:
         return
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    jobs = 1 if len(todo) <= 2 else min(jobs, len(todo))
+    log.info("analysing %d song(s) with model %s, %d process(es)", len(todo), loaded.model_id, jobs)
+    start = time.monotonic()
+    done = failed = without_mood = 0
+    songs = (
+        _analyze_serial(todo, loaded, cancel)
+        if jobs == 1
+        else _analyze_pool(todo, loaded, jobs, cancel)
+    )
+    for path, result in songs:
+        done += 1
+        if isinstance(result, FileError) and no_mood_reason(result.message):
+            without_mood += 1
+            log.info("no mood for %s: %s", path, result.message)
+        elif isinstance(result, FileError):
+            failed += 1
+            log.info("could not analyse %s: %s", path, result.message)
+        else:
+            log.debug("%s: %s, confidence %.2f", path, result.scores.mood, result.scores.confidence)
+        yield path, result
+    log.info(
+        "analysed %d of %d song(s) in %.1f s: %d could not be read, %d silent or too short",
+        done,
+        len(todo),
+        time.monotonic() - start,
+        failed,
+        without_mood,
+    )
+
+
+def _analyze_pool(
+    todo: list[str], loaded: LoadedModel, jobs: int, cancel: CancelToken | None
+) -> Iterator[tuple[str, SongAnalysis | FileError]]:
+    """:func:`analyze_many` over ``jobs`` spawned worker processes."""
     ctx = multiprocessing.get_context("spawn")
-    jobs = min(jobs, len(todo))
     with ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=ctx,

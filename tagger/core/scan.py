@@ -461,4 +461,14 @@ def scan(
         gone = present - set(result.paths) - {old for old, _new in result.moved}
         store.mark_missing(gone)
         result.removed = len(gone)
+    log.info(
+        "scanned %s%s: %d audio file(s), %d new or changed, %d gone, %d moved, %d unreadable",
+        root,
+        " (cancelled)" if cancelled else "",
+        len(result.paths),
+        result.new_or_changed,
+        result.removed,
+        len(result.moved),
+        len(result.errors),
+    )
     yield result

@@ -25,6 +25,7 @@ KEYS = {
     "confidence",
     "model",
     "error",
+    "no_mood",
 }
 
 
@@ -345,3 +346,48 @@ def test_a_display_that_cannot_be_reached_is_said_not_aborted_on(monkeypatch, ca
         server.listen(8)  # never accepted: room for the three probes
         assert _reachable(":9876") and _reachable(":9876.0") and _reachable("unix:9876")
     assert not _reachable(":9876")
+
+
+def test_json_to_standard_output_keeps_it_pure_and_tells_no_mood_from_errors(
+    tmp_path, capsys, tiny_model_path, monkeypatch
+):
+    """``--json -`` writes the JSON Lines to stdout (the summary goes to stderr, so the
+    output pipes into jq); a silent or too-short song has ``no_mood``, not an ``error``."""
+    import numpy as np
+    import soundfile as sf
+
+    album = tmp_path / "music" / "A" / "B"
+    write_audio(album / "1 song.wav", 6.0)
+    album.mkdir(parents=True, exist_ok=True)
+    sf.write(album / "2 silent.flac", np.zeros(44100 * 6, np.float32), 44100)
+    write_audio(album / "3 short.wav", 0.3)
+    (album / "4 broken.mp3").write_bytes(b"not audio")
+    args = ["-q", "analyze", str(tmp_path / "music"), "--model", str(tiny_model_path)]
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, "--json", "-", "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    rows = {Path(r["path"]).name: r for r in map(json.loads, captured.out.splitlines())}
+    assert not (tmp_path / "-").exists()
+    assert set(rows) == {"1 song.wav", "2 silent.flac", "3 short.wav", "4 broken.mp3"}
+    assert all(set(r) == KEYS for r in rows.values())
+    song, silent, short, broken = (rows[n] for n in sorted(rows))
+    assert song["mood"] in MOODS and song["error"] is None and song["no_mood"] is None
+    assert silent["mood"] is None and silent["error"] is None and silent["no_mood"] == "silent"
+    assert short["error"] is None and short["no_mood"] == "too short"
+    assert broken["error"] and broken["no_mood"] is None
+    assert "4 audio files in" in captured.err and "No mood" in captured.err
+    assert "analysed 1, 1 could not be read" in captured.err
+
+
+def test_verbose_says_what_the_analysis_does(tmp_path, capsys, tiny_model_path):
+    """``-v`` logs the scan, the analysis and each song that got no mood."""
+    root = tmp_path / "music"
+    write_audio(root / "A" / "B" / "1.wav", 6.0)
+    (root / "A" / "B" / "2.mp3").write_bytes(b"not audio")
+    args = ["-v", "analyze", str(root), "--model", str(tiny_model_path), "--jobs", "1"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "INFO: scanned" in err and "2 audio file(s)" in err
+    assert "INFO: analysing 2 song(s) with model" in err
+    assert "INFO: could not analyse" in err and "2.mp3" in err
+    assert "INFO: analysed 2 of 2 song(s)" in err

@@ -235,6 +235,9 @@ def test_nothing_matches_writes_nothing(music, tmp_path, tiny_model_path, capsys
     assert run(music, out, tiny_model_path, "--labelled-only") == 1
     assert "no songs match" in capsys.readouterr().err
     assert not out.exists()
+    out.write_text("#EXTM3U\nyesterday.mp3\n", encoding="utf-8")  # an older playlist
+    assert run(music, out, tiny_model_path, "--labelled-only") == 1
+    assert out.read_text(encoding="utf-8") == "#EXTM3U\nyesterday.mp3\n"
 
 
 def test_save_and_regenerate_a_definition(music, tmp_path, tiny_model_path, capsys):
