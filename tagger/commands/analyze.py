@@ -36,6 +36,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: The keys of every ``analyze --json`` object, in order.
+JSON_KEYS = (
+    "path",
+    "artist",
+    "album",
+    "title",
+    "mood",
+    "probabilities",
+    "energy",
+    "valence",
+    "confidence",
+    "model",
+    "error",
+    "no_mood",
+)
+
+
 def row_json(row) -> dict:
     """The JSON Lines contract of ``analyze --json`` for one library row."""
     s = row.scores
@@ -57,9 +74,17 @@ def row_json(row) -> dict:
     }
 
 
-def _write_json_lines(f: TextIO, rows) -> None:
+def skipped_json(path: str, reason: str) -> dict:
+    """The JSON Lines object of a file or folder that the scan could not take in (a name
+    that is not UTF-8, an unreadable folder, a broken link, a named pipe): its error."""
+    return dict.fromkeys(JSON_KEYS) | {"path": path, "error": reason}
+
+
+def _write_json_lines(f: TextIO, rows, skipped) -> None:
     for row in rows:
         f.write(json.dumps(row_json(row), ensure_ascii=False) + "\n")
+    for path, reason in skipped:
+        f.write(json.dumps(skipped_json(path, reason), ensure_ascii=False) + "\n")
 
 
 def _json_path(name: str) -> Path:
@@ -100,13 +125,14 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         rows = library_rows(root, store, loaded.model_id)
+    skipped = summary.scan_errors if summary is not None else ()
     json_failed = False
     if to_stdout:
-        _write_json_lines(sys.stdout, rows)
+        _write_json_lines(sys.stdout, rows, skipped)
     elif json_path is not None:
         try:
             with open(json_path, "w", encoding="utf-8") as f:
-                _write_json_lines(f, rows)
+                _write_json_lines(f, rows, skipped)
         except OSError as exc:  # e.g. the disk filled up; the results stay in the library
             print(f"mood-tagger: cannot write {args.json}: {exc}", file=sys.stderr)
             json_failed = True
@@ -124,9 +150,12 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"  {'No mood':<11}{len(no_mood):>6}  (silent or too short)\n")
         for r in no_mood:
             out.write(f"    {r.path}: {r.error}\n")
-    out.write(f"  {'Errors':<11}{len(errors):>6}\n")
+    # and what the scan could not take in: not UTF-8 names, unreadable folders, pipes
+    out.write(f"  {'Errors':<11}{len(errors) + len(skipped):>6}\n")
     for r in errors:
         out.write(f"    {r.path}: {r.error or 'not analysed'}\n")
+    for path, msg in skipped:
+        out.write(f"    {path}: {msg} (skipped)\n")
     if summary is not None:
         # ``analysed`` got a mood in this run; ``failed`` did not (as in the app's summary)
         out.write(
@@ -142,6 +171,4 @@ def run(args: argparse.Namespace) -> int:
         if moved:
             kept = "its mood and label" if moved == 1 else "their moods and labels"
             out.write(f"{count_text(moved, 'moved or renamed file')} kept {kept}\n")
-        for path, msg in summary.scan_errors:
-            out.write(f"  skipped {path}: {msg}\n")
     return 1 if json_failed else 0

@@ -75,17 +75,18 @@ def _exchanged(
     known: dict[str, TrackRow],
     walked: set[str],
     taken: set[int],
-) -> list[tuple[TrackRow, str]]:
+) -> tuple[list[tuple[TrackRow, str]], list[TrackRow]]:
     """(track, its new path) for files renamed among themselves in a way a plain move
-    does not cover: two names swapped, a cycle, or a shift ("03" -> "04", "02" -> "03",
-    "01" -> "02"). Each destination (a ``changed`` path: known, with other contents now;
-    or a ``new`` one) holds what a departed track held, by size and modification time,
-    with the same file name or in the same folder; a departed track is one whose path
-    now holds something else or is gone (and not ``taken`` by a move already). Followed
-    only where every track displaced from a changed path is followed too, so nothing is
-    left without its file or guessed."""
+    does not cover: two names swapped, a cycle, a shift ("03" -> "04", "02" -> "03",
+    "01" -> "02"), or a file renamed onto the name of a song that is gone (``mv a b``).
+    Each destination (a ``changed`` path: known, with other contents now; or a ``new``
+    one) holds what a departed track held, by size and modification time, with the same
+    file name or in the same folder; a departed track is one whose path now holds
+    something else or is gone (and not ``taken`` by a move already). Second: the tracks
+    displaced from a destination and followed nowhere: their file is gone (it was
+    overwritten, or deleted before), and the path is another song's now."""
     if not changed:  # every claim needs a known path with other contents now
-        return []
+        return [], []
     changed_ids = {old.id for old, _r in changed.values()}
     by_identity: dict[tuple[int, int], list[TrackRow]] = {}
     departed = [old for old, _r in changed.values()] + [
@@ -112,15 +113,16 @@ def _exchanged(
             claims[p] = alike[0]
     ids = [t.id for t in claims.values()]
     if len(ids) != len(set(ids)):  # one file claimed twice: copies, not renames
-        return []
-    while True:  # drop claims that would leave a track without a path
-        followed = {t.id for t in claims.values()}
-        stuck = [p for p in claims if p in changed and known[p].id not in followed]
-        if not stuck:
+        return [], []
+    while True:  # a renamed file's old path, if it is still there, holds another's now
+        left = [p for p, t in claims.items() if t.path in changed and t.path not in claims]
+        if not left:  # else its file was copied (``cp -p a b``, then a retagged)
             break
-        for p in stuck:
+        for p in left:
             del claims[p]
-    return [(t, p) for p, t in claims.items()]
+    followed = {t.id for t in claims.values()}
+    displaced = [changed[p][0] for p in claims if p in changed]
+    return [(t, p) for p, t in claims.items()], [t for t in displaced if t.id not in followed]
 
 
 def _same_file_elsewhere(path: str, alike: list[TrackRow], found: set[str]) -> list[TrackRow]:
@@ -404,8 +406,8 @@ def scan(
         ):
             record = _record(path, root, st)
             pending.append(record)
-            if old is not None and p in present:
-                changed[p] = (old, record)
+            if old is not None and (old.size, old.mtime_ns) != (st.st_size, st.st_mtime_ns):
+                changed[p] = (old, record)  # missing ones too: a file renamed onto it?
             elif old is None:
                 new_records[p] = record
             if old is None and (alike := store.tracks_with_identity(st.st_size, st.st_mtime_ns)):
@@ -437,14 +439,20 @@ def scan(
             taken.add(track_id)
             new_records.pop(record["path"], None)
     found = set(result.paths)
-    if exchanged := _exchanged(changed, new_records, known, found, taken):
+    exchanged, displaced = _exchanged(changed, new_records, known, found, taken)
+    if exchanged:
         records = {p: r for p, (_old, r) in changed.items()} | new_records
         dests = [new for _t, new in exchanged]
         # the rows this scan made for never-seen paths that a renamed file now holds
         made_now = [t.id for p in dests if p in new_records and (t := store.track(p))]
-        store.exchange_paths({t.id: new for t, new in exchanged}, drop=made_now)
+        store.exchange_paths(
+            {t.id: new for t, new in exchanged}, drop=made_now, forget=[t.id for t in displaced]
+        )
         store.upsert_tracks([records[new] for new in dests])
         result.moved.extend((t.path, new) for t, new in exchanged)
+        for t in displaced:
+            log.info("%s now holds another song, renamed onto it: its own is forgotten", t.path)
+        result.removed += sum(1 for t in displaced if t.path in present)
     if result.moved:
         _relocate_write_batches(store, root, result.moved)
     cancelled = cancel is not None and cancel.cancelled
@@ -460,7 +468,7 @@ def scan(
         # a moved track's old path is not gone: the track is at its new one
         gone = present - set(result.paths) - {old for old, _new in result.moved}
         store.mark_missing(gone)
-        result.removed = len(gone)
+        result.removed += len(gone)
     log.info(
         "scanned %s%s: %d audio file(s), %d new or changed, %d gone, %d moved, %d unreadable",
         root,

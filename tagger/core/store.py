@@ -334,13 +334,18 @@ class Store:
                 "UPDATE tag_journal SET path = ? WHERE track_id = ?", (new_path, track_id)
             )
 
-    def exchange_paths(self, moves: dict[int, str], drop: Iterable[int] = ()) -> None:
+    def exchange_paths(
+        self, moves: dict[int, str], drop: Iterable[int] = (), forget: Iterable[int] = ()
+    ) -> None:
         """Give each track in ``moves`` its new path, where the paths go round among them
         (two files' names swapped, a cycle or a shift of renames): each new path is one of
         theirs now, or a row in ``drop`` (made by this scan for a path never seen before,
-        with nothing of the person's), which is removed. Their predictions, labels and
-        tag-write journal go with them."""
+        with nothing of the person's), which is removed, or the path of a track in
+        ``forget`` (a song whose file is gone, a moved file now in its place), which is
+        forgotten as :meth:`forget_tracks` does. Their predictions, labels and tag-write
+        journal go with them. One transaction."""
         with self.db:
+            self._forget([(i,) for i in forget])
             self.db.executemany("DELETE FROM tracks WHERE id = ?", ((i,) for i in drop))
             taken = {
                 r[0]
@@ -382,22 +387,25 @@ class Store:
     def forget_tracks(self, track_ids: Iterable[int]) -> None:
         """Delete tracks with their predictions, labels and tag-write journal lines (a
         write batch left with no file goes too, so undo goes to the one before)."""
-        ids = [(i,) for i in track_ids]
         with self.db:
-            batches = {
-                r[0]
-                for i in ids
-                for r in self.db.execute(
-                    "SELECT batch_id FROM tag_journal WHERE track_id = ?", i
-                ).fetchall()
-            }
-            self.db.executemany("DELETE FROM tag_journal WHERE track_id = ?", ids)
-            self.db.executemany(
-                """DELETE FROM write_batches WHERE id = ? AND NOT EXISTS
-                       (SELECT 1 FROM tag_journal WHERE batch_id = ?)""",
-                ((b, b) for b in batches),
-            )
-            self.db.executemany("DELETE FROM tracks WHERE id = ?", ids)  # cascades
+            self._forget([(i,) for i in track_ids])
+
+    def _forget(self, ids: list[tuple[int]]) -> None:
+        """:meth:`forget_tracks`, inside the caller's transaction."""
+        batches = {
+            r[0]
+            for i in ids
+            for r in self.db.execute(
+                "SELECT batch_id FROM tag_journal WHERE track_id = ?", i
+            ).fetchall()
+        }
+        self.db.executemany("DELETE FROM tag_journal WHERE track_id = ?", ids)
+        self.db.executemany(
+            """DELETE FROM write_batches WHERE id = ? AND NOT EXISTS
+                   (SELECT 1 FROM tag_journal WHERE batch_id = ?)""",
+            ((b, b) for b in batches),
+        )
+        self.db.executemany("DELETE FROM tracks WHERE id = ?", ids)  # cascades
 
     def data_version(self) -> int:
         """A number that changes whenever another connection (another program, or a

@@ -391,3 +391,30 @@ def test_verbose_says_what_the_analysis_does(tmp_path, capsys, tiny_model_path):
     assert "INFO: analysing 2 song(s) with model" in err
     assert "INFO: could not analyse" in err and "2.mp3" in err
     assert "INFO: analysed 2 of 2 song(s)" in err
+
+
+def test_what_the_scan_skips_is_an_error_in_the_summary_and_the_json(
+    tmp_path, capsys, tiny_model_path
+):
+    """A file whose name is not UTF-8, or a named pipe called ``x.mp3``, was only a
+    "skipped" line under the summary: the Errors count said 0 and ``--json`` had no
+    object for it, so a script never learnt that a song was left out."""
+    album = tmp_path / "music" / "A" / "B"
+    write_audio(album / "1 song.wav", 6.0)
+    bad = os.fsencode(album) + b"/2 caf\xe9.wav"  # Latin-1, as an old rip names it
+    os.rename(write_audio(album / "2.wav", 6.0), bad)
+    os.mkfifo(album / "3 pipe.mp3")
+    out = tmp_path / "moods.jsonl"
+    args = ["-q", "analyze", str(tmp_path / "music"), "--model", str(tiny_model_path)]
+    assert main([*args, "--json", str(out), "--jobs", "1"]) == 0
+    stdout = capsys.readouterr().out
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert all(set(r) == KEYS for r in rows)
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert set(by_name) == {"1 song.wav", "2 caf\ufffd.wav", "3 pipe.mp3"}
+    assert by_name["1 song.wav"]["error"] is None and by_name["1 song.wav"]["mood"] in MOODS
+    for name in ("2 caf\ufffd.wav", "3 pipe.mp3"):
+        assert by_name[name]["error"] and by_name[name]["mood"] is None
+    assert "UTF-8" in by_name["2 caf\ufffd.wav"]["error"]
+    assert "Errors" in stdout and "     2\n" in stdout.split("Errors", 1)[1][:20]
+    assert "3 pipe.mp3: " in stdout and "(skipped)" in stdout

@@ -369,9 +369,11 @@ def test_files_renumbered_by_a_shift_keep_their_tracks(tmp_path):
         assert len(store.tracks_under(album, present_only=False)) == 3
 
 
-def test_a_swap_with_a_copy_in_it_is_not_guessed(tmp_path):
+@pytest.mark.parametrize("then_retagged", [False, True])
+def test_a_swap_with_a_copy_in_it_is_not_guessed(tmp_path, then_retagged):
     """A file copied over another (cp -p) is not a swap: the copy's source is still
-    there, unchanged, so nothing moves; nor does half of a swap whose partner was not."""
+    there, so nothing moves, unchanged or retagged since (other size and time): each
+    path keeps its track (b's as a file replaced in place)."""
     album = tmp_path / "music" / "A" / "Album"
     a = write_audio(album / "01 A.wav", 2.0, seed=1)
     b = write_audio(album / "02 B.wav", 2.5, seed=2)
@@ -379,8 +381,10 @@ def test_a_swap_with_a_copy_in_it_is_not_guessed(tmp_path):
         _run(album.parent.parent, store)
         ida, idb = store.track(a).id, store.track(b).id
         shutil.copy2(a, b)
+        if then_retagged:
+            write_audio(a, 2.25, seed=1)
         result = _run(album.parent.parent, store)
-        assert result.moved == []
+        assert result.moved == [] and result.removed == 0
         assert (store.track(a).id, store.track(b).id) == (ida, idb)
 
 
@@ -489,3 +493,38 @@ def test_a_mount_point_with_nothing_mounted_is_reported(tmp_path, monkeypatch):
     fstab.unlink()  # no fstab (macOS, Windows): nothing to report, nothing breaks
     errors = []
     assert len(list(iter_audio_files(tmp_path, errors))) == 1 and errors == []
+
+
+@pytest.mark.parametrize("scanned_between", [False, True])
+def test_a_file_renamed_onto_a_deleted_songs_name_keeps_its_own_track(tmp_path, scanned_between):
+    """``mv a b`` (or b deleted, then a renamed to b's name): the file at b is song a.
+    It took b's track with b's label, and a's track was left missing with a's label; a
+    write then tagged a's audio with b's mood, and retraining learnt it. Now a's track
+    follows its file; b's song is gone, and its track is forgotten. A file at a known
+    path that is no other song's (a re-rip) keeps that path's track."""
+    album = tmp_path / "music" / "A" / "Album"
+    a = write_audio(album / "01 A.wav", 2.0, seed=1)
+    b = write_audio(album / "02 B.wav", 2.5, seed=2)
+    c = write_audio(album / "03 C.wav", 3.0, seed=3)
+    with Store(tmp_path / "db.sqlite3") as store:
+        _run(album.parent.parent, store)
+        ida, idb, idc = (store.track(p).id for p in (a, b, c))
+        store.add_label(ida, "calm")
+        store.add_label(idb, "aggressive")
+        store.add_label(idc, "sad")
+        if scanned_between:
+            b.unlink()
+            assert _run(album.parent.parent, store).removed == 1
+            assert set(store.missing_tracks(album)) == {str(b)}
+        os.replace(a, b)
+        write_audio(c, 3.5, seed=4)  # re-ripped in place
+        result = _run(album.parent.parent, store)
+        assert result.moved == [(str(a), str(b))]
+        assert result.removed == (0 if scanned_between else 1)  # b's song, gone now
+        assert store.track(b).id == ida and store.track(b).title == "B"
+        assert store.track(c).id == idc
+        assert store.labels_under(album) == {str(b): "calm", str(c): "sad"}
+        assert store.missing_tracks(album) == {}
+        assert idb not in {t.id for t in store.tracks_under(album, present_only=False).values()}
+        assert _run(album.parent.parent, store).moved == []  # and it stays so
+        assert store.track(b).id == ida
