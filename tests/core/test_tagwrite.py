@@ -495,6 +495,29 @@ def test_undo_leaves_a_mood_changed_by_someone_else(tmp_path):
     assert read_tags(a).mood == "Calm"
 
 
+def test_undo_after_a_file_was_renamed_onto_another_songs_name(tmp_path):
+    """Both written, then ``mv a b``: undo gave the file now at b what b held before the
+    write (its track stayed with the path), so a's song got b's old mood. It gets its own."""
+    root = tmp_path / "music"
+    a = make_tagged(root / "A" / "B" / "a.flac", "flac", seed=1)
+    b = make_tagged(root / "A" / "B" / "b.flac", "flac", seed=2)
+    for path, mood in ((a, "Calm"), (b, "Sad")):
+        f = mutagen.File(path)
+        f.tags["MOOD"] = mood
+        f.save()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 2 and read_tags(b).mood == "Happy"
+    os.replace(a, b)
+    for _ in scan(root, store):
+        pass
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 1 and summary.failed == 0 and summary.errors == ()
+    assert read_tags(b).mood == "Calm"
+    assert [r.path for r in library_rows(root, store, MODEL)] == [str(b)]
+
+
 def test_undo_records_a_mood_put_back_by_hand(tmp_path):
     """A file someone already restored by hand: undo leaves it and the store says so."""
     root = tmp_path / "music"
