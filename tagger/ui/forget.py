@@ -59,7 +59,8 @@ SHOWN = 5
 def forget_question(missing: Any) -> str:
     """The confirmation: how many songs and labels will be forgotten, and what that means."""
     n, labels = len(missing.paths), missing.labelled
-    text = f"Forget {count_text(n, 'song')} whose files are no longer in {missing.root}"
+    files = "file is" if n == 1 else "files are"
+    text = f"Forget {count_text(n, 'song')} whose {files} no longer in {missing.root}"
     text += f", and {count_text(labels, 'mood label')} of yours?" if labels else "?"
     # which songs, named from the music folder
     names = [name_in(p, missing.root) for p in sorted(missing.paths)[:SHOWN]]

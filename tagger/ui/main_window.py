@@ -1353,7 +1353,11 @@ class MainWindow(QMainWindow):
         item = QListWidgetItem(f"{name} — {message}")
         item.setToolTip(path)
         item.setData(Qt.ItemDataRole.UserRole, path)
-        self.errors_list.addItem(item)
+        # in path order, as the folder reads, not in the order the workers finished
+        at = self.errors_list.count()
+        while at and self.errors_list.item(at - 1).data(Qt.ItemDataRole.UserRole) > path:
+            at -= 1
+        self.errors_list.insertItem(at, item)
         self._update_errors_button()
 
     def _remove_error(self, path: str) -> None:

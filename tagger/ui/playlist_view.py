@@ -592,6 +592,7 @@ class PlaylistView(QWidget):
             self.model.set_rows([])
             self.summary.setText(f"<span style='color:{ERROR_COLOUR}'>{exc}</span>")
             self.export_button.setEnabled(False)
+            self.play_button.setEnabled(False)
             self.preview_changed.emit(None)
             return
         self._playlist = pl

@@ -390,17 +390,19 @@ class ReviewView(QWidget):
         self.group_combo.setCurrentIndex(max(0, i))
         self.group_combo.blockSignals(False)
 
-    def _matches(self, r: LibraryRow) -> bool:
+    def _matches(self, r: LibraryRow, unreviewed: bool = True) -> bool:
+        """In the queue under the filters (``unreviewed``: "Only unreviewed" too)."""
         if r.scores is None:
             return False
         if (
-            self.unreviewed_check.isChecked()
+            unreviewed
+            and self.unreviewed_check.isChecked()
             and self._labels.get(r.track_id) is not None
             and r.track_id not in self._session_ids
         ):
             # reviewed earlier, or labelled elsewhere (the library table, the command
             # line), even the song shown: "Only unreviewed" means it. Songs decided here
-            # in this session stay in place.
+            # stay in place until the filters change (a new queue).
             return False
         mood = self.mood_combo.currentData()
         if mood != ALL and r.predicted_mood != mood:
@@ -450,7 +452,9 @@ class ReviewView(QWidget):
         self._wanted_key = _queue_key(row) if row is not None else None
 
     def _on_filter_changed(self, *_: object) -> None:
-        """New filters: stay on the song if they keep it, else start at the top."""
+        """New filters: a new queue, without the songs decided so far when "Only
+        unreviewed" is ticked; stay on the song if they keep it, else start at the top."""
+        self._session_ids.clear()
         self._rebuild_queue(first=True)
 
     # -- queue navigation ---------------------------------------------------------------
@@ -598,8 +602,10 @@ class ReviewView(QWidget):
                     "Songs not analysed yet appear here as they get their moods "
                     "(File > Rescan Folder, F5, if the analysis was stopped)."
                 )
-            else:
+            elif any(self._matches(r, unreviewed=False) for r in self._rows):
                 text = "Every song matching the filters is reviewed."
+            else:
+                text = "No analysed song matches these filters."
             self.meta_label.setText(text)
             self.prediction_label.clear()
             self.status_label.clear()

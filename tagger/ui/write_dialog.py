@@ -150,6 +150,9 @@ class ChangesModel(QAbstractTableModel):
         self.problems = dict(problems or {})
         self.endResetModel()
 
+    #: what the "From" column can read
+    FROM_VALUES = ("label", "prediction", "can't write", "can't analyse", "silent", "too short")
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.changes)
 
@@ -300,6 +303,10 @@ class WritePreviewDialog(QDialog):
             # never narrower than the header ("Confidence" was "Confiden…" in 7 em)
             needed = hh.sectionSizeFromContents(col).width()
             self.table.setColumnWidth(col, max(width * em, needed))
+        # and as wide as its longest value ("can't analyse" read "can'…lyse" in 7 em)
+        fm = self.table.fontMetrics()
+        longest = max(fm.horizontalAdvance(v) for v in ChangesModel.FROM_VALUES)
+        self.table.setColumnWidth(4, max(self.table.columnWidth(4), longest + 2 * fm.height()))
         lay.addWidget(self.table)
         sb = QDialogButtonBox.StandardButton
         self.buttons = QDialogButtonBox(sb.Ok | sb.Cancel)

@@ -81,3 +81,5 @@ def test_the_question_names_at_most_five_songs(tmp_path):
     text = forget_question(MissingSongs(tmp_path, paths, tuple(range(8))))
     assert "\n  A/B/00.mp3\n" in text and "A/B/04.mp3" in text and "A/B/05.mp3" not in text
     assert "\n  and 3 more\n" in text
+    one = forget_question(MissingSongs(tmp_path, paths[:1], (0,)))
+    assert one.startswith(f"Forget 1 song whose file is no longer in {tmp_path}?")

@@ -51,6 +51,8 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
     assert window.errors_list.count() == 4
     items = [window.errors_list.item(i).text() for i in range(4)]
     assert all(t.startswith("Broken Artist/") for t in items), items  # not the name alone
+    paths = [window.errors_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(4)]
+    assert paths == sorted(paths)  # in folder order, whichever worker finished first
     assert window.errors_button.isVisibleTo(window)
     # the counts in the status bar add up
     text = window.counts_label.text()
@@ -67,6 +69,8 @@ def test_open_library_analyses_every_song(qtbot, make_window, library):
     s = load_settings()
     assert s["last_folder"] == str(library.resolve())
     assert s["recent_folders"][0] == str(library.resolve())
+    window._add_error(str(library / "0 first.mp3"), "test")  # a result before the others
+    assert window.errors_list.item(0).data(Qt.ItemDataRole.UserRole).endswith("0 first.mp3")
 
 
 def test_one_song_reads_as_one_song(qtbot, make_window, tmp_path):

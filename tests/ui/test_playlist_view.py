@@ -138,12 +138,15 @@ def test_min_confidence_is_typed_in_percent(view, qtbot):
 
 
 def test_bad_range_shows_message(view, qtbot):
+    """An empty range says why; Export and Play are off (Play stayed on, doing nothing)."""
+    view.regenerate()
+    assert view.play_button.isEnabled()
     with qtbot.waitSignal(view.preview_changed) as sig:
         view.valence_lo.setValue(0.9)
         view.valence_hi.setValue(0.1)
     assert sig.args[0] is None
     assert view.model.rowCount() == 0 and "empty" in view.summary.text()
-    assert not view.export_button.isEnabled()
+    assert not view.export_button.isEnabled() and not view.play_button.isEnabled()
 
 
 @pytest.mark.parametrize("suffix", [".m3u8", ".xspf"])

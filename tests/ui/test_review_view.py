@@ -779,3 +779,41 @@ def test_a_decision_the_locked_database_refuses_stays_on_its_song(make_view, mon
     assert view.store.label(first) == "sad" and view.can_undo  # still undoable later
     view.undo()
     assert view.store.label(first) is None and not view.can_undo
+
+
+def test_new_filters_leave_out_the_songs_decided_so_far(qtbot, make_view):
+    """Decided songs stay in the queue while the person steps through it; a new filter
+    (or "Only unreviewed" ticked again) is a new queue, and with "Only unreviewed" it
+    held the songs decided earlier in the session too ("1 of 7" with 5 unreviewed)."""
+    view = make_view()
+    assert view.unreviewed_check.isChecked()
+    decided = [view.current_row().track_id]
+    key(qtbot, view, Qt.Key.Key_Return)
+    decided.append(view.current_row().track_id)
+    key(qtbot, view, Qt.Key.Key_3)
+    assert len(view.queue()) == 12  # still there while stepping
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group_key("Band 0")))
+    view.group_combo.setCurrentIndex(0)
+    assert len(view.queue()) == 10
+    assert not {r.track_id for r in view.queue()} & set(decided)
+    view.unreviewed_check.setChecked(False)
+    assert len(view.queue()) == 12
+
+
+def test_filters_that_match_no_song_say_so(make_view):
+    """A mood no song of an album is predicted as read "Every song matching the filters
+    is reviewed", with nothing reviewed."""
+    view = make_view()
+    rows = view.queue()
+    album_moods = {r.predicted_mood for r in rows if (r.artist, r.album) == ("Band 0", "Record 0")}
+    other = next(m for m in ("happy", "aggressive", "sad", "calm") if m not in album_moods)
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group_key("Band 0", "Record 0")))
+    view.mood_combo.setCurrentIndex(view.mood_combo.findData(other))
+    assert view.queue() == [] and view.queue_label.text() == "0 of 0 in queue"
+    assert view.meta_label.text() == "No analysed song matches these filters."
+    view.mood_combo.setCurrentIndex(0)
+    for _ in range(len(view.queue())):
+        view.confirm_button.click()
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group_key("Band 0")))
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group_key("Band 0", "Record 0")))
+    assert view.meta_label.text() == "Every song matching the filters is reviewed."

@@ -280,18 +280,23 @@ def test_preview_and_dry_run_list_the_same_unreadable_files(
     assert "cannot be written" not in out
 
 
-def test_preview_columns_fit_their_headers(qtbot, tmp_path):
+def test_preview_columns_fit_their_headers_and_values(qtbot, tmp_path):
     """Each narrow column is at least as wide as its header ("Confidence" was elided to
-    "Confiden…" in a 7-em column)."""
-    from tagger.core.tagwrite import PlannedChange
+    "Confiden…" in a 7-em column) and its values ("can't analyse" read "can'…lyse")."""
+    from tagger.core.tagwrite import NoMood, PlannedChange
     from tagger.ui.write_dialog import WritePreviewDialog
 
     change = PlannedChange(1, str(tmp_path / "a.mp3"), None, "Calm", "prediction")
-    dlg = WritePreviewDialog([change], str(tmp_path), confidences={1: 0.5})
+    note = NoMood(str(tmp_path / "b.mp3"), "unreadable", "empty file")
+    dlg = WritePreviewDialog([change, note], str(tmp_path), confidences={1: 0.5})
     qtbot.addWidget(dlg)
     hh = dlg.table.horizontalHeader()
     for col in range(1, dlg.model.columnCount()):
         assert hh.sectionSize(col) >= hh.sectionSizeFromContents(col).width(), col
+    assert dlg.cell(1, 4) == "can't analyse"
+    for row in range(dlg.row_count()):
+        size = dlg.table.sizeHintForIndex(dlg.model.index(row, 4)).width()
+        assert 0 < size <= hh.sectionSize(4), dlg.cell(row, 4)
 
 
 def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library, tmp_path):
