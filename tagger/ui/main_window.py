@@ -26,6 +26,7 @@ Extension points for other views (review, playlists, mood map):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import sqlite3
@@ -482,6 +483,7 @@ class MainWindow(QMainWindow):
         self._views: list[QWidget] = []
         self._analysis: GeneratorWorker | None = None
         self._jobs_running: list[GeneratorWorker] = []
+        self._busy_box: QMessageBox | None = None  # "please wait", closed once idle
         self._pending: list[TrackAnalysed] = []
         self._queue: list[int] = []  # track ids waiting for analysis, in order
         self._queue_pos = 0
@@ -1205,7 +1207,24 @@ class MainWindow(QMainWindow):
                 text += f"; {waiting} not analysed yet (Rescan Folder, F5, goes on)"
             self.say(text + ".", 15000)
         self._push_to_views()
+        if not self._jobs_running:
+            self._close_busy_box()
         self.analysis_finished.emit(cancelled)
+
+    def _tell_busy(self, text: str) -> None:
+        """Say that an action must wait, in a box that closes itself once nothing runs
+        (a modal box would go on saying "please wait" after the wait is over)."""
+        self._close_busy_box()
+        box = QMessageBox(QMessageBox.Icon.Information, APP_TITLE, text, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self._busy_box = box
+
+    def _close_busy_box(self) -> None:
+        box, self._busy_box = self._busy_box, None
+        if box is not None:
+            with contextlib.suppress(RuntimeError):  # closed by the person and deleted
+                box.close()
 
     def _flush_results(self) -> None:
         """Apply buffered results to the model in one batch (one dataChanged per run)."""
@@ -1408,12 +1427,33 @@ class MainWindow(QMainWindow):
 
     # -- filter / search / selection --------------------------------------------------
     def _on_mood_filter_toggled(self, _checked: bool) -> None:
-        self.proxy.set_moods(m for m, a in self.mood_actions.items() if a.isChecked())
-        self._update_counts()
+        moods = [m for m, a in self.mood_actions.items() if a.isChecked()]
+        self._refilter(lambda: self.proxy.set_moods(moods))
 
     def _apply_search(self) -> None:
         self._search_timer.stop()
-        self.proxy.set_search(self.search.text())
+        text = self.search.text()
+        self._refilter(lambda: self.proxy.set_search(text))
+
+    def _refilter(self, change) -> None:
+        """Change the table's filter keeping the selected song selected and in view; when
+        it is hidden, select nothing (Qt would make a neighbour current, and the details
+        pane would show a song the person never picked) and show the top."""
+        cur = self.table.currentIndex()
+        row = cur.data(ROW_ROLE) if cur.isValid() else None
+        change()
+        if row is not None:
+            idx = self.proxy.mapFromSource(self.library_model.index_for(row.track_id))
+            if idx.isValid():
+                if self.table.currentIndex() != idx:
+                    self.select_track(row.track_id)
+                self.table.scrollTo(idx, QAbstractItemView.ScrollHint.PositionAtCenter)
+            else:
+                self.table.selectionModel().clear()  # current and selection
+                self._show_detail(None)
+                self.table.scrollToTop()
+        else:
+            self.table.scrollToTop()
         self._update_counts()
 
     def _on_search_return_pressed(self) -> None:
@@ -1566,6 +1606,8 @@ class MainWindow(QMainWindow):
     def _job_done(self, w: GeneratorWorker) -> None:
         if w in self._jobs_running:
             self._jobs_running.remove(w)
+        if not self._jobs_running and not self.analysing:
+            self._close_busy_box()
 
     def _on_job_progress(self, ev: Progress) -> None:
         self.progress.show()
@@ -1589,9 +1631,7 @@ class MainWindow(QMainWindow):
         if self.root is None or not tagwrite_available() or not self.model_id:
             return
         if self.analysing:
-            QMessageBox.information(
-                self, APP_TITLE, "Please wait for the analysis to finish (or stop it) first."
-            )
+            self._tell_busy("Please wait for the analysis to finish (or stop it) first.")
             return
         only = None
         if selection_only:
@@ -1767,9 +1807,7 @@ class MainWindow(QMainWindow):
             self.forget_finished.emit(None)
             return
         if self.analysing or self._jobs_running:
-            QMessageBox.information(
-                self, APP_TITLE, "Please wait for the analysis or tag write to finish first."
-            )
+            self._tell_busy("Please wait for the analysis or tag write to finish first.")
             self.forget_finished.emit(None)
             return
         self.forget_missing_action.setEnabled(False)

@@ -1118,3 +1118,58 @@ def test_a_database_deleted_while_the_app_is_open_is_opened_again(
         assert list(on_disk.labels_under(small_library).values()) == ["sad"]
     window.follow_other_changes()  # the workers' commits: the rows are read once more
     assert not window.follow_other_changes() and window.store.path.exists()
+
+
+def test_please_wait_box_closes_when_the_analysis_ends(qtbot, make_window, small_library):
+    """Write Tags while analysing said "please wait" in a modal box that stayed open (and
+    went on saying so) after the analysis had finished."""
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window()
+    window.show()
+    with qtbot.waitSignal(window.track_analysed, timeout=TIMEOUT):
+        window.open_folder(small_library)
+    assert window.analysing
+    window.write_tags()
+    box = window._busy_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "wait for the analysis" in box.text()
+    qtbot.waitUntil(lambda: window._busy_box is None, timeout=TIMEOUT)
+    assert not window.analysing
+    assert not any(
+        isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets()
+    )
+
+
+def test_search_keeps_the_selected_song_or_selects_none(qtbot, make_window, small_library):
+    """A search that hid the selected song made a neighbour current (the details pane showed
+    a song the person never picked), and one that kept it left the view scrolled where the
+    song no longer was."""
+    window = make_window()
+    window.resize(900, 260)  # a few rows tall: scrolling matters
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    assert window.proxy.rowCount() == 12
+    table = window.table
+    band1 = [window.proxy.row_at(i) for i in range(12)]
+    band1 = [r for r in band1 if "Band 1" in r.path]
+    first = band1[0]  # the first of Band 1's six: the first row once "Band 1" is searched
+    window.select_track(first.track_id)
+    table.scrollToBottom()  # the person scrolled on, away from the selected song
+    assert table.verticalScrollBar().value() > 0
+    # a search that keeps it: still selected and brought into view
+    window.search.setText("Band 1")
+    window._apply_search()
+    assert window.proxy.rowCount() == 6
+    current = table.currentIndex()
+    assert current.isValid() and current.data(ROW_ROLE).track_id == first.track_id
+    assert window.detail.row.track_id == first.track_id
+    assert table.viewport().rect().contains(table.visualRect(current))
+    # a search that hides it: nothing selected, nothing else in its place
+    window.search.setText("Band 0")
+    window._apply_search()
+    assert 0 < window.proxy.rowCount() < 12
+    assert not window.table.selectionModel().hasSelection()
+    assert not window.table.currentIndex().isValid()
+    assert window.detail.row is None
+    assert window.table.verticalScrollBar().value() == 0
