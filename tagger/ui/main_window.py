@@ -133,9 +133,11 @@ SQUEEZED_EM = {
     Column.TAG: 7,
     Column.STATUS: 6.5,
 }
-#: ...and in a window too small even for those, the narrowest the text and number
-#: columns get (Mood and Status keep their contents' width) before the table scrolls.
+#: ...and in a window too small even for those, the narrowest the number columns get
+#: before the table scrolls. Mood and Status keep their contents' width, and Artist and
+#: Album their squeezed one: at 3.5 ems they read "Bj…", "Ho…" and said nothing.
 FLOOR_EM = 3.5
+FLOOR_KEEPS = (Column.MOOD, Column.STATUS, Column.ARTIST, Column.ALBUM)
 #: The details pane's share of the Library tab unless dragged, and its widest (ems) then.
 DETAIL_SHARE = 0.22
 DETAIL_MAX_EM = 30
@@ -301,8 +303,7 @@ class LibraryTableView(QTableView):
         contents[st] = min(labels[st], max(contents[st], status_w))
         # a small window: the rest give way further (elided) before Title does
         floor = {
-            c: w if c in (Column.MOOD, Column.STATUS) else min(w, round(FLOOR_EM * em))
-            for c, w in contents.items()
+            c: w if c in FLOOR_KEEPS else min(w, round(FLOOR_EM * em)) for c, w in contents.items()
         }
         self._width_levels = [defaults, labels, contents, floor]
         self._auto_widths = True
@@ -742,7 +743,9 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(self.fontMetrics().horizontalAdvance("M") * 16)
         self.progress.setFormat("%v / %m")
-        self.progress.setTextVisible(True)
+        # the count is in the label beside it: Fusion drew the part of the text just past
+        # the bar's filled end white on white ("30 / 60" with a missing slash)
+        self.progress.setTextVisible(False)
         self.eta_label = QLabel()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop analysing (Esc); results so far are kept")
@@ -1173,9 +1176,9 @@ class MainWindow(QMainWindow):
         left = ev.total - ev.done
         if ev.done > self._analyse_base and left > 0:
             eta = elapsed / (ev.done - self._analyse_base) * left
-            self.eta_label.setText(f"Analysing · about {_duration(eta)} left")
+            self.eta_label.setText(f"Analysing {ev.done} / {ev.total} · {_duration(eta)} left")
         elif left > 0:
-            self.eta_label.setText("Analysing…")
+            self.eta_label.setText(f"Analysing {ev.done} / {ev.total}…")
         else:
             self.eta_label.setText("")
 
@@ -1617,7 +1620,9 @@ class MainWindow(QMainWindow):
         self.eta_label.show()
         waiting = ev.stage == "wait"  # another process is writing the same library
         self.eta_label.setText(
-            "Waiting for another write to finish…" if waiting else "Writing tags…"
+            "Waiting for another write to finish…"
+            if waiting
+            else f"Writing tags {ev.done} / {ev.total}…"
         )
 
     def write_tags(

@@ -284,7 +284,12 @@ class ReviewView(QWidget):
         self.reset_button = QPushButton("Reset to bundled model")
         self.cancel_button = QPushButton("Cancel")
         self.retrain_progress = QProgressBar()
+        # its count is in a label: Fusion drew the text just past the filled end white on
+        # white
+        self.retrain_progress.setTextVisible(False)
         self.retrain_progress.setVisible(False)
+        self.retrain_stage = QLabel()
+        self.retrain_stage.setVisible(False)
         self.cancel_button.setVisible(False)
         self.retrain_message = QLabel(self._model_in_use())
         self.retrain_message.setWordWrap(True)
@@ -296,6 +301,7 @@ class ReviewView(QWidget):
         rb = QHBoxLayout()
         rb.addWidget(self.retrain_button)
         rb.addWidget(self.reset_button)
+        rb.addWidget(self.retrain_stage)
         rb.addWidget(self.retrain_progress, 1)
         rb.addWidget(self.cancel_button)
         rl.addLayout(rb)
@@ -847,7 +853,9 @@ class ReviewView(QWidget):
         self.retrain_progress.setRange(0, max(1, ev.total))
         self.retrain_progress.setValue(ev.done)
         stage = "Reading songs" if ev.stage == "features" else "Fine-tuning and checking"
-        self.retrain_progress.setFormat(f"{stage}: %v/%m")
+        self.retrain_progress.setFormat(f"{stage}: %v/%m")  # what a screen reader says
+        self.retrain_stage.setText(f"{stage}: {ev.done} / {ev.total}")
+        self.retrain_stage.setVisible(True)
         if ev.stage != "features" and self.retrain_message.text() != "Cancelling…":
             # it still said "Reading your labelled songs…" beside "Fine-tuning: 0/6"
             self.retrain_message.setText("Fine-tuning the model on your labels, and checking it…")
@@ -923,6 +931,7 @@ class ReviewView(QWidget):
         self._keep_keys()
         self._retrain_worker = None
         self.retrain_progress.setVisible(False)
+        self.retrain_stage.setVisible(False)
         self.cancel_button.setVisible(False)
         result = getattr(self, "_retrain_result", None)
         if cancelled and result is None:

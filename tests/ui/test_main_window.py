@@ -854,6 +854,11 @@ def test_title_stays_readable_in_a_small_window(qtbot, make_window, small_librar
     tiny = widths()
     assert tiny[Column.TITLE] == TITLE_MIN_EM * em  # the least it gets; the table scrolls
     assert tiny[Column.MOOD] == big[Column.MOOD] and tiny[Column.STATUS] >= widest + pad
+    # names stay readable ("Bj…", "Ho…" at 3.5 ems); the numbers give way instead
+    from tagger.ui.main_window import SQUEEZED_EM
+
+    for c in (Column.ARTIST, Column.ALBUM):
+        assert tiny[c] >= round(SQUEEZED_EM[c] * em) > tiny[Column.ENERGY], c
     assert tiny[Column.TITLE] + tiny[Column.ARTIST] + tiny[Column.MOOD] < table.viewport().width()
 
     window.resize(1800, 1000)
@@ -1173,3 +1178,20 @@ def test_search_keeps_the_selected_song_or_selects_none(qtbot, make_window, smal
     assert not window.table.currentIndex().isValid()
     assert window.detail.row is None
     assert window.table.verticalScrollBar().value() == 0
+
+
+def test_the_analysis_count_is_beside_the_bar_not_over_it(qtbot, make_window, small_library):
+    """Fusion drew the part of "30 / 60" just past the bar's filled end white on white."""
+    window = make_window()
+    window.show()
+    seen = []
+
+    def look(_ev) -> None:
+        seen.append((window.eta_label.text(), window.progress.isTextVisible()))
+
+    window.track_analysed.connect(look)
+    wait_analysed(qtbot, window, small_library)
+    assert seen
+    for text, over in seen:
+        assert not over
+        assert re.match(r"Analysing \d+ / 12( · .+ left|…)$", text), text
