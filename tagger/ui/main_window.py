@@ -1481,7 +1481,16 @@ class MainWindow(QMainWindow):
 
     def _on_table_current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
         sel = self.table.selectionModel()
-        if current.isValid() and not sel.isRowSelected(current.row(), QModelIndex()):
+        # Ctrl/Shift+click: Qt makes the row current first and then toggles or extends
+        # the selection itself (selecting the row here made Ctrl's toggle deselect it)
+        extending = QApplication.keyboardModifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        )
+        if (
+            current.isValid()
+            and not extending
+            and not sel.isRowSelected(current.row(), QModelIndex())
+        ):
             # focus alone makes a row current: select it so the highlight matches the pane
             sel.select(
                 current,

@@ -1195,3 +1195,37 @@ def test_the_analysis_count_is_beside_the_bar_not_over_it(qtbot, make_window, sm
     for text, over in seen:
         assert not over
         assert re.match(r"Analysing \d+ / 12( · .+ left|…)$", text), text
+
+
+def test_ctrl_click_adds_songs_to_the_selection(qtbot, make_window, small_library):
+    """Ctrl+click made the row current, the window selected it alone, and Qt's Ctrl toggle
+    then deselected it: no row stayed selected and the selection actions went grey."""
+    window = make_window()
+    window.resize(1000, 700)
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    table = window.table
+    vp = table.viewport()
+
+    def click(row: int, mods=Qt.KeyboardModifier.NoModifier) -> None:
+        rect = table.visualRect(window.proxy.index(row, 0))
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, mods, rect.center())
+
+    click(0)
+    click(2, Qt.KeyboardModifier.ControlModifier)
+    click(4, Qt.KeyboardModifier.ControlModifier)
+    chosen = {window.proxy.row_at(r).track_id for r in (0, 2, 4)}
+    assert {r.track_id for r in window.selected_rows()} == chosen
+    assert window.write_selection_action.isEnabled()
+    click(2, Qt.KeyboardModifier.ControlModifier)  # Ctrl+click again: out of the selection
+    assert {r.track_id for r in window.selected_rows()} == chosen - {
+        window.proxy.row_at(2).track_id
+    }
+    click(6, Qt.KeyboardModifier.ShiftModifier)  # Shift: the range from the anchor
+    assert len(window.selected_rows()) >= 3
+    click(1)  # a plain click: that song alone
+    assert [r.track_id for r in window.selected_rows()] == [window.proxy.row_at(1).track_id]
+    # focus alone (Tab into the table) still selects the current row, as before
+    window.table.selectionModel().clear()
+    window.table.setCurrentIndex(window.proxy.index(3, 0))
+    assert [r.track_id for r in window.selected_rows()] == [window.proxy.row_at(3).track_id]
