@@ -312,6 +312,44 @@ def _check_writable(path: str, st: os.stat_result) -> None:
         raise FileError(path, "the folder is not writable")
 
 
+#: Extended attributes a copy need not keep when it cannot: the kernel or a security
+#: module sets these (an SELinux label comes from the folder), not the person.
+_SYSTEM_XATTRS = ("security.", "trusted.")
+
+
+def _keep_file_attributes(path: str, real: str, tmp: str, st: os.stat_result) -> None:
+    """Give the copy ``tmp`` what the original ``real`` has besides its bytes: owner and
+    group, mode (after the owner: a chown clears set-group-ID), and extended attributes,
+    which hold POSIX ACLs and desktop tags and ratings (``user.xdg.tags``). A file whose
+    owner or attributes the copy cannot keep is not written (FileError): replacing it
+    would change who may open it, or drop what other programs stored on it."""
+    if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except OSError:
+            raise FileError(
+                path, "the file belongs to another user, which a rewritten copy cannot keep"
+            ) from None
+    os.chmod(tmp, stat.S_IMODE(st.st_mode))
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(real)
+    except OSError:  # a file system without extended attributes: nothing to keep
+        return
+    for name in names:
+        try:
+            os.setxattr(tmp, name, os.getxattr(real, name))
+        except OSError as exc:
+            if name.startswith(_SYSTEM_XATTRS):
+                log.debug("%s: extended attribute %s not copied: %s", path, name, exc)
+                continue
+            what = "access control list" if name.startswith("system.posix_acl") else name
+            raise FileError(
+                path, f"cannot keep its {what} on the rewritten copy ({exc.strerror or exc})"
+            ) from None
+
+
 def _fsync_dir(folder: str) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -434,10 +472,7 @@ def _rewrite(
             raise TagError(path, "the mood tag changed since the batch was planned")
         apply_snapshot(f, family, target)
         save_file(f, family, remove_empty=remove_empty, size_before=size_before)
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-            with contextlib.suppress(OSError):
-                os.chown(tmp, st.st_uid, st.st_gid)
+        _keep_file_attributes(path, real, tmp, st)
         wfd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(wfd)
@@ -809,10 +844,7 @@ def _undo_all(
                     store, entry.track_id, entry.path, before, st, _mood_of(family, old)
                 )
             else:
-                _record_mood(store, entry.track_id, entry.path, _mood_of(family, current))
-                raise UndoConflict(
-                    entry.path, "the mood tag was changed since the write; left as is"
-                )
+                _undo_what_is_unchanged(entry, family, old, new, current, store, synced)
         except UndoConflict as exc:
             kept.append((entry.path, str(exc)))
             store.set_journal_status(batch_id, entry.track_id, "skipped", str(exc))
@@ -829,6 +861,38 @@ def _undo_all(
             counts[0] += 0 if untouched else 1
             yield WriteOutcome(entry.path, True)
         yield Progress("undo", n, len(entries), entry.path)
+
+
+def _undo_what_is_unchanged(
+    entry: JournalEntry,
+    family: str,
+    old: dict[str, Snapshot],
+    new: dict[str, Snapshot],
+    current: dict[str, Snapshot],
+    store: Store,
+    synced: set[str],
+) -> None:
+    """Someone changed some of the keys the write set: those stay as they are now, the
+    others (energy and valence written beside a mood retagged by hand) get their old
+    values back. Always raises UndoConflict, saying what was kept."""
+    changed = [k for k in current if not same_state({k: current[k]}, {k: new.get(k)})]
+    target = {k: current[k] if k in changed else old.get(k) for k in current}
+    if not same_state(target, current):
+        was = _stat(os.path.realpath(entry.path))
+        st = _rewrite(entry.path, family, current, target, None, synced=synced)
+        before = (was.st_size, was.st_mtime_ns)
+        _record_identity(store, entry.track_id, entry.path, before, st, _mood_of(family, target))
+    else:
+        _record_mood(store, entry.track_id, entry.path, _mood_of(family, current))
+    row = TAG_TABLE[family]
+    names = {row.mood: "mood", row.arousal: "energy", row.valence: "valence"}
+    what = [names[k] for k in changed if k in names] or ["mood"]
+    tags = " and ".join(dict.fromkeys(what))
+    restored = " (the rest restored)" if not same_state(target, current) else ""
+    noun = "tags were" if len(set(what)) > 1 else "tag was"
+    raise UndoConflict(
+        entry.path, f"the {tags} {noun} changed since the write; left as is{restored}"
+    )
 
 
 def _size_to_restore(entry: JournalEntry, size_now: int) -> int | None:
@@ -896,8 +960,12 @@ def ensure_tracks(paths: Sequence[str | Path], store: Store) -> dict[str, int]:
         # A file never scanned is added where a scan of its Artist/Album/Track library
         # (two folders up) will find it; a scan of another folder carries the label over.
         top = given.parents[2] if len(given.parents) > 2 else given.parent
-        as_scanned = top.resolve() / given.relative_to(top)
-        candidates = [given, given.parent.resolve() / given.name, given.resolve(), as_scanned]
+        try:
+            as_scanned = top.resolve() / given.relative_to(top)
+            candidates = [given, given.parent.resolve() / given.name, given.resolve()]
+        except (RuntimeError, OSError):  # 3.11 raises RuntimeError for a loop
+            raise FileError(str(given), "symlink loop (the link leads back to itself)") from None
+        candidates.append(as_scanned)
         known = (c for c in dict.fromkeys(candidates) if store.track(c) is not None)
         path = next(known, as_scanned)
         st = _stat(str(path), missing=f"file not found{not_found_hint(given)}")

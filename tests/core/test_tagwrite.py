@@ -428,6 +428,76 @@ def test_permissions_kept_and_symlink_followed(tmp_path):
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
 
 
+def _acl(*entries: tuple[int, int, int]) -> bytes:
+    """A POSIX ACL as Linux stores it in ``system.posix_acl_access``."""
+    import struct
+
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+
+
+@pytest.mark.skipif(not hasattr(os, "setxattr"), reason="no extended attributes here")
+def test_write_and_undo_keep_extended_attributes_acls_and_set_group_id(tmp_path):
+    """Each file is replaced by a rewritten copy, which kept only the mode: desktop tags
+    and ratings (user.xdg.tags, user.baloo.rating) and a POSIX ACL giving another user
+    write access were gone after a write, and chmod before chown lost set-group-ID."""
+    root = tmp_path / "music"
+    song = make_tagged(root / "A" / "song.flac", "flac")
+    try:
+        os.setxattr(song, "user.xdg.tags", b"favourite,road trip")
+        os.setxattr(song, "user.baloo.rating", b"8")
+    except OSError:
+        pytest.skip("this file system has no user extended attributes")
+    acl = _acl(
+        (1, 6, 0xFFFFFFFF),
+        (2, 6, 4321),
+        (4, 4, 0xFFFFFFFF),
+        (0x10, 6, 0xFFFFFFFF),
+        (0x20, 4, 0xFFFFFFFF),
+    )
+    try:
+        os.setxattr(song, "system.posix_acl_access", acl)
+    except OSError:
+        acl = None  # no ACLs on this file system: the user attributes are still checked
+    song.chmod(0o2664)
+    mode = stat.S_IMODE(song.stat().st_mode)
+    before = {n: os.getxattr(song, n) for n in os.listxattr(song)}
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    _, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 1 and read_tags(song).mood == "Happy"
+    after = {n: os.getxattr(song, n) for n in os.listxattr(song)}
+    assert after == before and stat.S_IMODE(song.stat().st_mode) == mode
+    if acl is not None:
+        assert after["system.posix_acl_access"] == acl
+    _, summary = _run(undo_last(root, store))
+    assert summary.written == 1
+    assert {n: os.getxattr(song, n) for n in os.listxattr(song)} == before
+    assert stat.S_IMODE(song.stat().st_mode) == mode
+
+
+def test_a_file_whose_attributes_the_copy_cannot_keep_is_not_written(tmp_path, monkeypatch):
+    """Refused, not written without them: the file and its tags stay as they were."""
+    root = tmp_path / "music"
+    song = make_tagged(root / "A" / "song.ogg", "ogg")
+    try:
+        os.setxattr(song, "user.xdg.tags", b"favourite")
+    except (OSError, AttributeError):
+        pytest.skip("this file system has no user extended attributes")
+    before = song.read_bytes()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+
+    def refuse(path, name, value, *a, **k):
+        raise OSError(95, "Operation not supported")
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    outcomes, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 0 and summary.failed == 1
+    assert "user.xdg.tags" in next(o.error for o in outcomes if o.error)
+    assert song.read_bytes() == before
+    assert not [p for p in song.parent.iterdir() if p != song]  # no temporary copy left
+
+
 def test_min_confidence_and_existing_value(tmp_path):
     root = tmp_path / "music"
     sure = make_tagged(root / "sure.flac", "flac", seed=1)
@@ -1028,3 +1098,68 @@ def test_the_dry_run_lists_files_the_write_would_refuse(tmp_path):
     problems = dict(preflight(changes, store))
     assert list(problems) == [str(v22)] and "ID3v2.2" in problems[str(v22)]
     assert read_tags(v22).title == "Old rip"  # readable all the same
+
+
+def test_a_file_of_another_user_is_not_given_to_the_writer(tmp_path, monkeypatch):
+    """Written by someone who may write the file but not own it, the rewritten copy became
+    the writer's, the failed chown ignored: the owner lost the file without a word."""
+    root = tmp_path / "music"
+    song = make_tagged(root / "A" / "song.mp3", "mp3")
+    before = song.read_bytes()
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    me = song.stat().st_uid + 1  # the writer is not the owner
+
+    def no_chown(*_a, **_k):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "getuid", lambda: me)
+    monkeypatch.setattr(os, "chown", no_chown)
+    outcomes, summary = _run(apply_write(plan_write(root, store, MODEL), store, root))
+    assert summary.written == 0 and summary.failed == 1
+    assert "another user" in next(o.error for o in outcomes if o.error)
+    assert song.read_bytes() == before
+
+
+def test_a_symlink_loop_given_by_name_is_a_per_file_error(tmp_path):
+    """`mood-tagger label happy l1.mp3 song.flac` with l1.mp3 -> l2.mp3 -> l1.mp3 ended in
+    a RuntimeError traceback, and the files after it were never labelled."""
+    from tagger.core.errors import FileError
+    from tagger.core.tagwrite import ensure_tracks
+
+    root = tmp_path / "music"
+    song = make_tagged(root / "A" / "B" / "song.flac", "flac")
+    (root / "A" / "B" / "l1.mp3").symlink_to(root / "A" / "B" / "l2.mp3")
+    (root / "A" / "B" / "l2.mp3").symlink_to(root / "A" / "B" / "l1.mp3")
+    store = _store(tmp_path)
+    with pytest.raises(FileError, match="symlink loop"):
+        ensure_tracks([root / "A" / "B" / "l1.mp3"], store)
+    assert list(ensure_tracks([song], store)) == [str(song)]
+
+
+def test_undo_takes_back_the_scores_written_beside_a_mood_retagged_by_hand(tmp_path):
+    """Written with energy and valence, then the mood retagged in another program: undo
+    kept that mood (right) but also left the MOOD_AROUSAL / MOOD_VALENCE it had added."""
+    root = tmp_path / "music"
+    path = make_tagged(root / "song.flac", "flac")
+    row = TAG_TABLE["vorbis"]
+    store = _store(tmp_path)
+    _scan_and_predict(root, store)
+    (change,) = plan_write(root, store, MODEL, energy_valence=True)
+    _run(apply_write([change], store, root))
+    f = mutagen.File(path)
+    assert f.tags[row.arousal] == ["80"]
+    f.tags["MOOD"] = "Melancholy"
+    f.save()
+    outcomes, summary = _run(undo_last(root, store))
+    assert summary.failed == 0 and [p for p, _ in summary.kept] == [str(path)]
+    why = next(o.error for o in outcomes if o.kept)
+    assert "mood tag was changed" in why and "rest restored" in why
+    f = mutagen.File(path)
+    assert f.tags["MOOD"] == ["Melancholy"]
+    assert row.arousal not in f.tags and row.valence not in f.tags
+    # the library knows what the file holds, and it is not analysed again
+    moods = {r.path: r.mood_tag for r in library_rows(root, store, MODEL)}
+    assert moods == {str(path): "Melancholy"}
+    t = store.track(path)
+    assert (t.size, t.mtime_ns) == (path.stat().st_size, path.stat().st_mtime_ns)
