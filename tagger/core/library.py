@@ -99,6 +99,13 @@ class AnalysisSummary:
         return self.failed + self.cached_errors
 
 
+def may_pass(error: str | None) -> bool:
+    """Whether a read error may be gone next time without the file changing (a chmod
+    leaves its size and mtime, which key the cache, as they were)."""
+    text = (error or "").lower()
+    return "permission denied" in text or "input/output error" in text
+
+
 def analyze_library(
     root: str | Path,
     store: Store,
@@ -116,6 +123,8 @@ def analyze_library(
     root = scan_result.root
     tracks = store.tracks_under(root)
     cached = store.predictions_under(root, loaded.model_id, ANALYSIS_VERSION)
+    for p in [p for p, c in cached.items() if c.probabilities is None and may_pass(c.error)]:
+        del cached[p]  # a chmod or a reconnected drive fixes it: read again every run
     todo = [p for p in scan_result.paths if p not in cached and p in tracks]
     total = len(todo)
     cached_errors = no_mood = 0

@@ -260,3 +260,23 @@ def test_a_dc_offset_alone_is_silent(tmp_path, bundled_model):
     music = tmp_path / "tone on dc.wav"
     sf.write(music, write_tone(20.0) + 0.05, 44100, subtype="FLOAT")
     assert analyze_one(analyzer, music).scores.mood in MOODS
+
+
+def test_a_permission_error_is_read_again_next_run(tmp_path, bundled_model):
+    """ "permission denied" was cached under the file's size and mtime, which a chmod (the
+    fix the message asks for) leaves as they were: the file was never read again."""
+    root = tmp_path / "music"
+    song = write_audio(root / "A" / "B" / "song.flac", 6.0, seed=1)
+    other = write_audio(root / "A" / "B" / "other.flac", 6.0, seed=2)
+    with Store(tmp_path / "db.sqlite3") as store:
+        list(analyze_library(root, store, bundled_model, jobs=1))
+        tracks = store.tracks_under(root)
+        for path, why in ((song, "permission denied"), (other, "not a readable audio file")):
+            t = tracks[str(path)]
+            key = (t.id, bundled_model.model_id, ANALYSIS_VERSION, t.size, t.mtime_ns)
+            store.save_prediction(*key, None, error=why)  # as a run without access left it
+        summary = list(analyze_library(root, store, bundled_model, jobs=1))[-1]
+        assert (summary.analysed, summary.cached, summary.cached_errors) == (1, 1, 1)
+        rows = {r.path: r for r in library_rows(root, store, bundled_model.model_id)}
+        assert rows[str(song)].scores is not None  # read now that it can be
+        assert rows[str(other)].scores is None  # a file's own fault stays cached
