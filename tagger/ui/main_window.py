@@ -1727,14 +1727,16 @@ class MainWindow(QMainWindow):
                 log.warning("could not save the write options: %s", exc)
                 self.say(f"Could not save the write options as defaults: {exc}", 15000)
         if ok and changes:
-            self._apply(root, changes)
+            self._apply(root, changes, dlg.skipped)
         else:
             self.write_finished.emit(None)
 
-    def _apply(self, root: str, changes: list) -> None:
+    def _apply(self, root: str, changes: list, skipped: list | None = None) -> None:
+        """Write ``changes``; ``skipped``: (path, why) of the files the preview found
+        unwritable, reported with the write's own failures (they went unmentioned)."""
         from tagger.ui.write_dialog import apply_job
 
-        self._start_write_job(apply_job, (root, changes), "Write mood tags")
+        self._start_write_job(apply_job, (root, changes), "Write mood tags", skipped or [])
 
     def undo_last_write(self, _checked: bool = False, confirm: bool = True) -> None:
         from tagger.ui.write_dialog import tagwrite_available, undo_job
@@ -1755,7 +1757,9 @@ class MainWindow(QMainWindow):
                 return
         self._start_write_job(undo_job, (str(self.root),), "Undo last write")
 
-    def _start_write_job(self, func, args: tuple, title: str) -> None:
+    def _start_write_job(
+        self, func, args: tuple, title: str, skipped: list[tuple[str, str]] = ()
+    ) -> None:
         summary: list = []
         failures: list[tuple[str, str]] = []
         kept: list[tuple[str, str]] = []  # undo: left as they are on purpose, not failures
@@ -1782,6 +1786,7 @@ class MainWindow(QMainWindow):
             s = summary[0] if summary else None
             written = int(getattr(s, "written", 0) or 0)
             errs = failures or [(str(p), str(e)) for p, e in (getattr(s, "errors", None) or ())]
+            errs = [(str(p), f"not written: {e}") for p, e in skipped] + errs
             left = kept or [(str(p), str(e)) for p, e in (getattr(s, "kept", None) or ())]
             self.last_write_result = (title, written, errs)
             self.last_write_kept = left

@@ -369,6 +369,8 @@ class WritePreviewDialog(QDialog):
             kept = before - len(changes)
         self._fit_new_value_column()
         self.changes = [c for c in changes if c.path not in bad]
+        #: (path, why) of the files that cannot be written: the write's result lists them
+        self.skipped = [(c.path, bad[c.path]) for c in changes if c.path in bad]
         n, skipped = len(self.changes), len(changes) - len(self.changes)
         if n:
             fields = (

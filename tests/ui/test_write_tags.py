@@ -328,6 +328,11 @@ def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library,
     assert seen["ok"] == "Write 6 tags"
     assert summary.written == 6 and summary.failed == 0
     assert locked.read_bytes() == before
+    # and the outcome says so: it read "6 files updated", the skipped file in no list
+    assert window.message_label.text() == "Write mood tags: 6 files updated, 1 failed"
+    why = window.errors[str(locked)]
+    assert "not written" in why and "read-only" in why
+    assert window.last_write_result[2] == [(str(locked), why.removeprefix("Write mood tags: "))]
     locked.chmod(0o644)
 
 
