@@ -578,6 +578,24 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.errors_dock, self.log_dock)
         self.log_dock.hide()
         self._no_dock_tab_focus()
+        for dock in (self.errors_dock, self.log_dock):
+            dock.visibilityChanged.connect(
+                lambda visible, d=dock: visible or QTimer.singleShot(0, lambda: self._refocus(d))
+            )
+
+    def _refocus(self, dock: QDockWidget) -> None:
+        """A dock closed while it had the keys: they go back to the open tab's page (Qt
+        gave them to the next widget in line, the search box, where Review's 1-4 typed
+        a search and switched to the Library)."""
+        fw = QApplication.focusWidget()
+        if dock.isVisible() or self._closing:
+            return
+        if fw is None or fw is self.search or dock.isAncestorOf(fw) or not fw.isVisible():
+            page = self.tabs.currentWidget()
+            if page is self.splitter:
+                page = self.table
+            if page is not None:
+                page.setFocus()
 
     def _no_dock_tab_focus(self) -> None:
         """The tab bars QMainWindow makes for tabbed docks take no keyboard focus: while

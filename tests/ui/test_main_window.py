@@ -1229,3 +1229,29 @@ def test_ctrl_click_adds_songs_to_the_selection(qtbot, make_window, small_librar
     window.table.selectionModel().clear()
     window.table.setCurrentIndex(window.proxy.index(3, 0))
     assert [r.track_id for r in window.selected_rows()] == [window.proxy.row_at(3).track_id]
+
+
+def test_closing_the_errors_dock_gives_the_keys_back_to_the_open_tab(
+    qtbot, make_window, small_library
+):
+    """Closed on the Review tab, the Errors dock handed the focus to the search box: the
+    Review key 3 (Sad) typed "3" there, which filtered the library and left Review."""
+    window = make_window()
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    wait_analysed(qtbot, window, small_library)
+    from tagger.ui.review_view import ReviewView
+
+    review = ReviewView(window.store, small_library, lambda: window.loaded)
+    window.tabs.setCurrentIndex(window.add_view(review, "Review", scrollable=True))
+    window._add_error(str(small_library / "x.mp3"), "test")
+    window._show_errors()
+    qtbot.waitUntil(lambda: window.errors_list.hasFocus(), timeout=5000)
+    window.errors_dock.close()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not window.errors_list, timeout=5000)
+    QApplication.processEvents()
+    fw = QApplication.focusWidget()
+    assert fw is not window.search
+    assert fw is review or review.isAncestorOf(fw), fw
+    assert window.tabs.currentWidget().isAncestorOf(review)
