@@ -1368,17 +1368,20 @@ class MainWindow(QMainWindow):
     def _update_counts(self) -> None:
         self._counts_timer.stop()
         rows = self.library_model.rows
-        counts = mood_counts(rows)
+        # "3 of 21 songs" while a search or toggle hides some, and the moods of those 3
+        # (they counted all 21 beside a table of 3); only where they are hidden: Review
+        # and Playlists show every song whatever the Library's search
+        shown = self.proxy.rowCount()
+        songs = count_text(len(rows), "song")
+        counted: Any = rows
+        if shown != len(rows) and self.tabs.currentIndex() == 0:
+            songs = f"{shown} of {songs}"
+            counted = (self.proxy.row_at(i) for i in range(shown))
+        counts = mood_counts(counted)
         parts = [
             f'<span style="color:{COLOURS[m]}">●</span>&nbsp;{display_name(m)} {counts.get(m, 0)}'
             for m in MOODS
         ]
-        # "3 of 21 songs" while a search or toggle hides some; only where they are hidden:
-        # Review and Playlists show every song whatever the Library's search
-        shown = self.proxy.rowCount()
-        songs = count_text(len(rows), "song")
-        if shown != len(rows) and self.tabs.currentIndex() == 0:
-            songs = f"{shown} of {songs}"
         self.counts_label.setText(f"{songs} &nbsp; " + " &nbsp; ".join(parts))
 
     # -- errors -----------------------------------------------------------------------

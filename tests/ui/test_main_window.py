@@ -287,6 +287,11 @@ def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_li
     assert proxy.rowCount() == total
     qtbot.keyClicks(window.search, "track 1")  # Track 1, Track 10, Track 11
     qtbot.waitUntil(lambda: proxy.rowCount() == 3, timeout=5000)
+    # the mood counts are those of the songs shown (they counted all 12 beside 3 rows)
+    text = window.counts_label.text().replace("&nbsp;", " ")
+    assert text.startswith("3 of 12 songs ")
+    counted = {m: int(re.search(rf"{display_name(m)} (\d+)", text).group(1)) for m in MOODS}
+    assert counted == {m: sum(proxy.row_at(i).mood == m for i in range(3)) for m in MOODS}
     titles = sorted(proxy.index(i, Column.TITLE).data() for i in range(3))
     assert titles == ["Track 1", "Track 10", "Track 11"]
     assert window.counts_label.text().startswith("3 of 12 songs ")  # not "12 songs"
