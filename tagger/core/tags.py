@@ -124,7 +124,9 @@ def open_file(path: str | Path) -> mutagen.FileType:
         with contextlib.suppress(OSError):
             if path.stat().st_size == 0:  # mutagen says "can't sync to MPEG frame"
                 raise TagError(path, "cannot read tags: empty file (0 bytes)") from None
-        text = str(exc)
+        # mutagen names the file ("'/music/a.flac' is not a valid FLAC file"): the row
+        # it is shown in already does
+        text = str(exc).replace(f"{str(path)!r} is ", "").replace(repr(str(path)), "the file")
         if "can't sync to MPEG frame" in text:  # mutagen's words for "no MP3 audio found"
             text = "no MP3 audio found in the file"
         raise TagError(path, f"cannot read tags: {text}") from None

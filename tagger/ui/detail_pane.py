@@ -178,7 +178,10 @@ class SpectrogramLabel(QLabel):
 def tag_text(row: LibraryRow) -> str:
     """The "Mood tag:" line: the tag in the file, or why the file's tags are unknown."""
     if row.tag_error:
-        return f"could not be read ({row.tag_error.removeprefix('cannot read tags: ')})"
+        why = row.tag_error.removeprefix("cannot read tags: ")
+        if row.unreadable and row.error and why in row.error:
+            return "unknown (the file cannot be read)"  # the reason is said below, once
+        return f"could not be read ({why})"
     return f"“{row.mood_tag}”" if row.mood_tag else "none written"
 
 

@@ -95,3 +95,36 @@ def test_a_selection_just_before_closing_starts_no_job_after_it(qtbot, tiny_mode
     pane.cancel_all()
     qtbot.wait(400)
     assert pane._workers == [] and pane._worker is None
+
+
+def test_an_unreadable_file_says_why_once(qtbot, tmp_path):
+    """An empty file read "Mood tag: could not be read (empty file (0 bytes))" and then
+    "empty file (0 bytes)" again in red; a text file named .flac showed mutagen's message
+    with the file's full path in quotes."""
+    import dataclasses
+
+    from tagger.core.errors import TagError
+    from tagger.core.tags import open_file
+
+    pane = DetailPane()
+    qtbot.addWidget(pane)
+    row = dataclasses.replace(
+        _row("/m/A/B/empty.mp3"),
+        error="empty file (0 bytes)",
+        tag_error="cannot read tags: empty file (0 bytes)",
+    )
+    assert row.unreadable
+    pane.show_row(row)
+    assert pane.tag_label.text() == "unknown (the file cannot be read)"
+    assert pane.error_label.text() == "empty file (0 bytes)"
+    fake = tmp_path / "A" / "B" / "03 Not Audio.flac"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("these are my notes, not a song\n" * 20)
+    try:
+        open_file(fake)
+    except TagError as exc:
+        message = exc.message
+    else:
+        raise AssertionError("read as audio")
+    assert str(fake) not in message and "Not Audio" not in message
+    assert message == "cannot read tags: not a valid FLAC file", message
