@@ -98,8 +98,9 @@ M3U8_FILTER = "M3U8 playlist (*.m3u8)"
 XSPF_FILTER = "XSPF playlist (*.xspf)"
 
 
-#: Characters a file name cannot hold (Windows refuses a few more).
-_NOT_IN_NAMES = '/\\:*?"<>|' if os.name == "nt" else "/\\"
+#: Characters a proposed file name leaves out: those Windows, FAT/exFAT (the USB stick
+#: a playlist is copied to with its music) and SMB shares refuse, on every system.
+_NOT_IN_NAMES = '/\\:*?"<>|'
 
 
 def _file_name(name: str) -> str:
@@ -107,7 +108,8 @@ def _file_name(name: str) -> str:
     "Rock_Pop.m3u8", not as "Pop.m3u8" in a folder "Rock" that does not exist; and no
     leading dot, which would hide the file."""
     cleaned = "".join("_" if c in _NOT_IN_NAMES or ord(c) < 32 else c for c in name)
-    return cleaned.strip().lstrip(".").strip() or "Mood playlist"
+    # Windows also drops a trailing dot or space, so "Calm." would be saved as "Calm"
+    return cleaned.strip().lstrip(".").rstrip(". ").strip() or "Mood playlist"
 
 
 class PlaylistTableModel(QAbstractTableModel):
