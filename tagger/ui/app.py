@@ -122,6 +122,13 @@ def _wire_listening(window: MainWindow, review: Any, views: list[Any]) -> None:
     window.track_activated.connect(listen)
     for view in views:
         view.play_requested.connect(listen_path)
+    reason = review.player.unavailable_reason
+    for view in views:
+        button = getattr(view, "play_button", None)
+        if reason and button is not None:
+            # it took the person to Review, where nothing played: say what it does there
+            button.setText("Open in Review")
+            button.setToolTip(f"Review the selected song's mood. {reason}")
 
 
 def run_app(folder: str | None = None, model: Any = None) -> int:

@@ -272,3 +272,31 @@ def test_the_window_follows_a_model_change_made_on_the_command_line(
     with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
         window.open_folder(small_library)
     assert window.model_id == bundled_id
+
+
+def test_without_audio_the_playlists_play_button_says_it_opens_review(make_window, monkeypatch):
+    """▶ Play took the person to the Review tab, where nothing could play (no PortAudio)."""
+    from tagger.ui import playback
+    from tagger.ui.playlist_view import PlaylistView
+
+    def missing():
+        raise OSError("PortAudio library not found")
+
+    monkeypatch.setattr(playback, "import_sounddevice", missing)
+    window = make_window(None)
+    add_optional_views(window)
+    button = window.findChild(PlaylistView).play_button
+    assert button.text() == "Open in Review"
+    assert "PortAudio" in button.toolTip()
+
+    class Sounddevice:  # a machine with an output device
+        OutputStream = FakeStream
+
+        @staticmethod
+        def query_devices(kind=None):
+            return {"default_samplerate": 44100.0}
+
+    monkeypatch.setattr(playback, "import_sounddevice", lambda: Sounddevice)
+    window = make_window(None)
+    add_optional_views(window)
+    assert window.findChild(PlaylistView).play_button.text() == "▶ Play"
