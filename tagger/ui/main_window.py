@@ -1305,7 +1305,12 @@ class MainWindow(QMainWindow):
     # -- rows -------------------------------------------------------------------------
     def _rows_arrived(self, rows: list[LibraryRow]) -> None:
         current = self.detail.row
+        selected = [r.track_id for r in self.selected_rows()]
         self.library_model.set_rows(rows)
+        if current is not None and not self.table.currentIndex().isValid():
+            # a reset (a rescan found new or gone songs) dropped the selection while the
+            # pane went on showing its song: select it, and the rest, again
+            self._reselect(current.track_id, selected)
         for r in rows:
             if r.unreadable:
                 self._add_error(r.path, r.error)
@@ -1316,6 +1321,19 @@ class MainWindow(QMainWindow):
             self._show_detail(self.library_model.row_for(current.track_id))
         self._push_to_views()
         self.rows_changed.emit()
+
+    def _reselect(self, current_id: int, track_ids: list[int]) -> None:
+        """Make ``current_id`` current and select ``track_ids`` (those still shown)."""
+        idx = self.proxy.mapFromSource(self.library_model.index_for(current_id))
+        if not idx.isValid():
+            return
+        sel = self.table.selectionModel()
+        sel.setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.NoUpdate)
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for tid in {current_id, *track_ids}:
+            i = self.proxy.mapFromSource(self.library_model.index_for(tid))
+            if i.isValid():
+                sel.select(i, flags)
 
     def _resort(self, columns: tuple[int, ...] | None = None) -> None:
         """Keep the chosen sort order after the person changed rows (a label, a write),

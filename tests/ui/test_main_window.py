@@ -1265,3 +1265,28 @@ def test_closing_the_errors_dock_gives_the_keys_back_to_the_open_tab(
     assert fw is not window.search
     assert fw is review or review.isAncestorOf(fw), fw
     assert window.tabs.currentWidget().isAncestorOf(review)
+
+
+def test_a_rescan_that_adds_songs_keeps_the_selection(qtbot, make_window, small_library):
+    """After File > Rescan Folder found a new song no row was selected, while the details
+    pane went on showing the song selected before."""
+    from tests.audio_factory import write_audio
+
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    a, b = window.proxy.row_at(2), window.proxy.row_at(5)
+    window.select_track(a.track_id)
+    window.table.selectionModel().select(
+        window.proxy.index(5, 0),
+        window.table.selectionModel().SelectionFlag.Select
+        | window.table.selectionModel().SelectionFlag.Rows,
+    )
+    assert {r.track_id for r in window.selected_rows()} == {a.track_id, b.track_id}
+    write_audio(small_library / "Band 9" / "Record" / "01 New.wav", seconds=3.0, seed=99)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.start_analysis()
+    assert len(window.rows) == 13
+    assert window.detail.row.track_id == a.track_id
+    assert window.table.currentIndex().data(ROW_ROLE).track_id == a.track_id
+    assert {r.track_id for r in window.selected_rows()} == {a.track_id, b.track_id}
