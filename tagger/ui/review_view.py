@@ -210,6 +210,7 @@ class ReviewView(QWidget):
         self.prediction_label = QLabel()
         self.status_label = QLabel()
         self.bars: dict[str, QProgressBar] = {}
+        self._bar_names: list[QLabel] = []
         bars = QGridLayout()
         for i, m in enumerate(MOODS):
             bar = QProgressBar()
@@ -220,9 +221,11 @@ class ReviewView(QWidget):
                 " background: white; text-align: center; }"
                 f" QProgressBar::chunk {{ background: {COLOURS[m]}; }}"
             )
-            bars.addWidget(QLabel(f"{display_name(m)}"), i, 0)
+            name = QLabel(f"{display_name(m)}")
+            bars.addWidget(name, i, 0)
             bars.addWidget(bar, i, 1)
             self.bars[m] = bar
+            self._bar_names.append(name)
         self.spectrogram = QLabel("Spectrogram")
         self.spectrogram.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.spectrogram.setMinimumHeight(140)
@@ -596,6 +599,9 @@ class ReviewView(QWidget):
         self.prev_button.setEnabled(has and self._index > 0)
         self.next_button.setEnabled(has and self._index < n - 1)
         self.undo_button.setEnabled(bool(self._undo))
+        # no song: no 0 % bars and no empty black picture under "Nothing to review"
+        for w in [*self.bars.values(), *self._bar_names, self.spectrogram]:
+            w.setVisible(has)
         if row is None:
             self.title_label.setText("Nothing to review")
             if not self._rows:
