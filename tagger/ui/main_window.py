@@ -485,6 +485,8 @@ class MainWindow(QMainWindow):
         self._analysis: GeneratorWorker | None = None
         self._jobs_running: list[GeneratorWorker] = []
         self._busy_box: QMessageBox | None = None  # "please wait", closed once idle
+        #: track id -> (predicted mood, mood tag) before a change of model (set_model)
+        self._moods_before_model: dict[int, tuple[str | None, str | None]] = {}
         self._pending: list[TrackAnalysed] = []
         self._queue: list[int] = []  # track ids waiting for analysis, in order
         self._queue_pos = 0
@@ -981,6 +983,11 @@ class MainWindow(QMainWindow):
 
         self.model_arg = model
         self._model_why = why
+        # to say, once the library is analysed again, how many songs the new model hears
+        # otherwise (retraining changed unreviewed songs without a word)
+        self._moods_before_model = {
+            r.track_id: (r.predicted_mood, r.mood_tag) for r in self.library_model.rows if r.scores
+        }
         if isinstance(model, LoadedModel):
             self.loaded, self.model_id = model, model.model_id
         else:
@@ -1174,7 +1181,31 @@ class MainWindow(QMainWindow):
                         f" {count_text(self._gone, 'song')} no longer on disk: kept "
                         "until File > Forget Missing Songs…"
                     )
+                text += self._model_change_text()
             self.say(text, 15000)
+
+    def _model_change_text(self) -> str:
+        """After a change of model: how many predicted moods changed, and how many of
+        those songs hold the old one in a mood tag (a write brings them up to date)."""
+        before, self._moods_before_model = self._moods_before_model, {}
+        changed = stale = 0
+        for r in self.library_model.rows:
+            old = before.get(r.track_id)
+            if old is None or r.scores is None or old[0] == r.predicted_mood:
+                continue
+            changed += 1
+            tag = (r.mood_tag or "").strip().lower()
+            if not r.label and tag and tag == (old[0] or "") and tag != r.predicted_mood:
+                stale += 1
+        if not before:
+            return ""
+        text = f" The new model changed the mood of {count_text(changed, 'song')}"
+        if stale:
+            text += (
+                f"; {stale} of them {'has' if stale == 1 else 'have'} the old mood in "
+                f"{'its' if stale == 1 else 'their'} tag (Tags > Write Mood Tags updates it)"
+            )
+        return text + "."
 
     def _on_analysis_progress(self, w: GeneratorWorker, ev: Progress) -> None:
         if w is not self._analysis:

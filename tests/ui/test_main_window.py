@@ -1290,3 +1290,43 @@ def test_a_rescan_that_adds_songs_keeps_the_selection(qtbot, make_window, small_
     assert window.detail.row.track_id == a.track_id
     assert window.table.currentIndex().data(ROW_ROLE).track_id == a.track_id
     assert {r.track_id for r in window.selected_rows()} == {a.track_id, b.track_id}
+
+
+def test_a_new_model_says_how_many_moods_it_changed(qtbot, make_window, small_library, tmp_path):
+    """Retraining changed the moods of unreviewed songs without a word, and songs whose
+    tag holds the old mood were not pointed out."""
+    import torch
+
+    from tagger.core.checkpoint import save_checkpoint
+    from tagger.core.features import FeatureConfig
+    from tagger.core.model import MoodCNN
+    from tagger.core.moods import display_name as name
+
+    window = make_window()
+    window.show()
+    wait_analysed(qtbot, window, small_library)
+    before = {r.track_id: r.predicted_mood for r in window.rows}
+    # one song's file says its predicted mood already, as after Write Mood Tags
+    tagged = window.rows[0]
+    window.store.set_mood_tag([tagged.track_id], name(tagged.predicted_mood))
+    window.refresh_rows()
+    qtbot.waitUntil(lambda: window.library_model.row_for(tagged.track_id).mood_tag is not None)
+    torch.manual_seed(7)
+    other = tmp_path / "other.pt"
+    model = MoodCNN(channels=(4, 8), dropout=0.0).eval()
+    with torch.no_grad():  # a head that favours another mood than the tiny model's
+        model.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0]))
+        model.head.bias[(MOODS.index(tagged.predicted_mood) + 1) % 4] = 50.0
+    save_checkpoint(other, model, FeatureConfig(), {})
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT):
+        window.set_model(other)
+    after = {r.track_id: r.predicted_mood for r in window.rows}
+    changed = sum(before[t] != after[t] for t in before)
+    assert changed >= 1 and after[tagged.track_id] != before[tagged.track_id]
+    text = window.message_label.text()
+    assert f"The new model changed the mood of {count(changed)}" in text, text
+    assert "1 of them has the old mood in its tag" in text, text
+
+
+def count(n: int) -> str:
+    return f"{n} song" if n == 1 else f"{n} songs"
