@@ -112,6 +112,10 @@ def spectrogram_image(db: np.ndarray, floor: float = 80.0) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+#: The spectrogram's frame while a song is shown (dark, as the picture is).
+_SPECTROGRAM_STYLE = "background: #111; color: #aaa;"
+
+
 class ReviewView(QWidget):
     """A queue of songs to confirm or correct, with audio preview and retraining."""
 
@@ -210,7 +214,6 @@ class ReviewView(QWidget):
         self.prediction_label = QLabel()
         self.status_label = QLabel()
         self.bars: dict[str, QProgressBar] = {}
-        self._bar_names: list[QLabel] = []
         bars = QGridLayout()
         for i, m in enumerate(MOODS):
             bar = QProgressBar()
@@ -221,16 +224,14 @@ class ReviewView(QWidget):
                 " background: white; text-align: center; }"
                 f" QProgressBar::chunk {{ background: {COLOURS[m]}; }}"
             )
-            name = QLabel(f"{display_name(m)}")
-            bars.addWidget(name, i, 0)
+            bars.addWidget(QLabel(f"{display_name(m)}"), i, 0)
             bars.addWidget(bar, i, 1)
             self.bars[m] = bar
-            self._bar_names.append(name)
         self.spectrogram = QLabel("Spectrogram")
         self.spectrogram.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.spectrogram.setMinimumHeight(140)
         self.spectrogram.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.spectrogram.setStyleSheet("background: #111; color: #aaa;")
+        self.spectrogram.setStyleSheet(_SPECTROGRAM_STYLE)
         self._spec_pixmap: QPixmap | None = None
 
         # playback
@@ -599,9 +600,11 @@ class ReviewView(QWidget):
         self.prev_button.setEnabled(has and self._index > 0)
         self.next_button.setEnabled(has and self._index < n - 1)
         self.undo_button.setEnabled(bool(self._undo))
-        # no song: no 0 % bars and no empty black picture under "Nothing to review"
-        for w in [*self.bars.values(), *self._bar_names, self.spectrogram]:
-            w.setVisible(has)
+        # no song: no "0 %" bars and no empty black picture under "Nothing to review"
+        # (hidden, they took the width the wrapped texts are laid out in)
+        for bar in self.bars.values():
+            bar.setTextVisible(has)
+        self.spectrogram.setStyleSheet(_SPECTROGRAM_STYLE if has else "")
         if row is None:
             self.title_label.setText("Nothing to review")
             if not self._rows:
