@@ -14,8 +14,8 @@ import sys
 import textwrap
 
 from tagger import __version__
-from tagger.commands import COMMANDS
-from tagger.commands.common import UsageError
+from tagger.commands import COMMANDS, common
+from tagger.commands.common import UsageError, folder_problem, shown
 from tagger.core.errors import CheckpointError, StoreError
 
 log = logging.getLogger("tagger")
@@ -162,6 +162,11 @@ def _display_problem() -> str | None:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    folder = getattr(args, "folder", None)
+    if folder is not None and (why := folder_problem(folder)) is not None:
+        # said before the display: there is nothing to open it on either way
+        print(f"mood-tagger: {why}", file=sys.stderr)
+        return 2
     if (why := _display_problem()) is not None:
         print(
             f"mood-tagger: {why}, so the app cannot open.\nThe command line works without "
@@ -174,7 +179,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     except ImportError as exc:
         log.error("the desktop app is not available: %s", exc)
         return 1
-    return run_app(getattr(args, "folder", None))
+    return run_app(folder)
 
 
 #: words that name a command (or its alias), never a folder to open
@@ -192,6 +197,26 @@ def _mistyped_command(word: str) -> str | None:
         return None
     close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.7)
     return close[0] if close else None
+
+
+def _looks_like_a_path(word: str) -> bool:
+    """``/music``, ``./x``, ``~/Music``, ``..``, ``Music/Jazz``: a folder meant, not a
+    command; a bare word (``bogus``) could be either."""
+    return (
+        os.sep in word
+        or bool(os.altsep and os.altsep in word)
+        or word.startswith(("~", "."))
+        or os.path.isabs(word)
+    )
+
+
+def _not_a_folder_to_open(word: str) -> str | None:
+    """Why the app cannot be opened on ``word`` (``mood-tagger WORD``), or None: it is a
+    folder. A bare word that names nothing is no command either, and is said to be."""
+    why = folder_problem(word)
+    if why is None or word == "" or _looks_like_a_path(word) or os.path.lexists(word):
+        return why
+    return f"'{shown(word)}' is not a command or a folder (commands: {', '.join(COMMANDS)})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,10 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     if not rest or (
         len(rest) == 1 and not rest[0].startswith("-") and rest[0] not in _COMMAND_WORDS
     ):
+        if rest and (why := _not_a_folder_to_open(rest[0])) is not None:
+            # `mood-tagger /nonexistent`, `mood-tagger bogus`: said first, display or not
+            print(f"mood-tagger: {why}", file=sys.stderr)
+            return 2
         # `mood-tagger [-v|-q] [FOLDER]`: the GUI, global options kept
         argv = [*(a for a in argv if _GLOBAL_OPTION.fullmatch(a)), "gui", *rest]
+    common.deferred_warnings.clear()
     args = parser.parse_args(argv)
     _setup_logging(-1 if args.quiet else args.verbose)
+    while common.deferred_warnings:  # from the arguments: `--jobs 99999` lowered
+        log.warning("%s", common.deferred_warnings.pop(0))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
+from tagger.commands.common import (
+    JOBS_HELP,
+    ProgressBar,
+    UsageError,
+    folder_arg,
+    jobs_arg,
+    path_arg,
+    shown,
+)
 from tagger.core.audio import FORMATS_TEXT
 from tagger.core.moods import MOODS, display_name
 from tagger.core.text import count_text
@@ -18,20 +26,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "analyze", aliases=["analyse"], help="analyse the mood of every song in a folder"
     )
-    p.add_argument("folder", metavar="FOLDER", help="music folder (Artist/Album/Track.ext)")
+    p.add_argument(
+        "folder", type=path_arg, metavar="FOLDER", help="music folder (Artist/Album/Track.ext)"
+    )
     p.add_argument(
         "--json",
+        type=path_arg,
         metavar="FILE",
         help="write one JSON object per audio file (to FILE; '-': to standard output, "
         "the summary then going to standard error)",
     )
-    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.add_argument(
+        "--model", type=path_arg, metavar="FILE", help="model file (default: the active model)"
+    )
     p.add_argument(
         "--jobs",
         type=jobs_arg,
         metavar="N",
         default=None,
-        help="worker processes, at least 1 (default: one per core, at most 8)",
+        help=JOBS_HELP,
     )
     p.set_defaults(func=run)
 
@@ -93,9 +106,11 @@ def _json_path(name: str) -> Path:
         return None
     path = Path(name).expanduser()
     if path.is_dir():
-        raise UsageError(f"--json needs a file name, not a folder: {name}")
+        raise UsageError(f"--json needs a file name, not a folder: {shown(name)}")
     if not path.absolute().parent.is_dir():
-        raise UsageError(f"the folder for the --json file does not exist: {path.absolute().parent}")
+        raise UsageError(
+            f"the folder for the --json file does not exist: {shown(path.absolute().parent)}"
+        )
     return path
 
 
@@ -134,14 +149,14 @@ def run(args: argparse.Namespace) -> int:
             with open(json_path, "w", encoding="utf-8") as f:
                 _write_json_lines(f, rows, skipped)
         except OSError as exc:  # e.g. the disk filled up; the results stay in the library
-            print(f"mood-tagger: cannot write {args.json}: {exc}", file=sys.stderr)
+            print(f"mood-tagger: cannot write {shown(args.json)}: {exc}", file=sys.stderr)
             json_failed = True
     counts = mood_counts(rows)  # your label, else the prediction: as the app counts
     no_mood = [r for r in rows if r.no_mood and not r.label]
     # unreadable (labelled or not), or not analysed and not labelled: each row counts once
     errors = [r for r in rows if r.unreadable or (r.mood is None and not r.no_mood)]
     out = sys.stderr if to_stdout else sys.stdout  # stdout holds only the JSON Lines
-    out.write(f"{count_text(len(rows), 'audio file')} in {root}\n")
+    out.write(f"{count_text(len(rows), 'audio file')} in {shown(root)}\n")
     if not rows:
         out.write(f"  (Mood Tagger reads {FORMATS_TEXT} files, in sub-folders too)\n")
     for mood in MOODS:
@@ -149,13 +164,13 @@ def run(args: argparse.Namespace) -> int:
     if no_mood:
         out.write(f"  {'No mood':<11}{len(no_mood):>6}  (silent or too short)\n")
         for r in no_mood:
-            out.write(f"    {r.path}: {r.error}\n")
+            out.write(f"    {shown(r.path)}: {r.error}\n")
     # and what the scan could not take in: not UTF-8 names, unreadable folders, pipes
     out.write(f"  {'Errors':<11}{len(errors) + len(skipped):>6}\n")
     for r in errors:
-        out.write(f"    {r.path}: {r.error or 'not analysed'}\n")
+        out.write(f"    {shown(r.path)}: {r.error or 'not analysed'}\n")
     for path, msg in skipped:
-        out.write(f"    {path}: {msg} (skipped)\n")
+        out.write(f"    {shown(path)}: {msg} (skipped)\n")
     if summary is not None:
         # ``analysed`` got a mood in this run; ``failed`` did not (as in the app's summary)
         out.write(

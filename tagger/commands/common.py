@@ -1,15 +1,17 @@
-"""Helpers shared by the subcommands: progress bar, argument checks."""
+"""Helpers shared by the subcommands: progress bar, argument checks, paths shown."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from tagger.core.text import format_length
+from tagger.core.text import count_text, format_length
 
 
 class ProgressBar:
@@ -57,14 +59,34 @@ class ProgressBar:
             self.stream.flush()
 
 
-def rel_path(path: str, root: str | Path) -> str:
-    """``path`` as shown under the folder a command ran on (as given, on another drive)."""
-    import os
+#: C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: any
+#: of them in a file name printed as it is breaks one list item over several lines (a
+#: newline, a carriage return) or hides part of it (a backspace, an escape sequence).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
+
+def _escape(m: re.Match) -> str:
+    c = m.group()
+    return _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def shown(path: str | Path) -> str:
+    """``path`` fit for one line of a terminal: control characters written as Python
+    writes them (``\\n``, ``\\t``, ``\\x1b``), bytes that are not UTF-8 as U+FFFD. Every
+    human-readable list of paths prints them through this; JSON keeps the exact name."""
+    from tagger.core.scan import printable
+
+    return _CONTROLS.sub(_escape, printable(str(path)))
+
+
+def rel_path(path: str, root: str | Path) -> str:
+    """``path`` as shown under the folder a command ran on (as given, on another drive),
+    ready to print (see :func:`shown`)."""
     try:
-        return os.path.relpath(path, root)
+        return shown(os.path.relpath(path, root))
     except ValueError:
-        return path
+        return shown(path)
 
 
 def list_reasons(out: TextIO, items: Iterable[tuple[str, str]], root: str | Path) -> None:
@@ -77,27 +99,77 @@ class UsageError(Exception):
     """Bad arguments or a missing folder: exit status 2 with the message."""
 
 
-def folder_arg(path: str) -> Path:
-    """A folder given on the command line, resolved; UsageError if it is not one."""
-    p = Path(path).expanduser()
-    from tagger.core.scan import is_utf8, printable
+#: Why an empty path argument (``mood-tagger analyze ""``, an unset shell variable) is
+#: refused: taken as it is, it would be the current folder.
+EMPTY_PATH = "an empty path ('') names no file or folder (an unset shell variable?)"
+
+
+def path_arg(text: str) -> str:
+    """A file or folder argument (``type=`` for argparse): refuses an empty one, which
+    the file system would read as the current folder (argparse reports the error)."""
+    if text == "":
+        raise argparse.ArgumentTypeError(EMPTY_PATH)
+    return text
+
+
+def folder_problem(path: str) -> str | None:
+    """Why ``path`` (as given on the command line) is no folder to work on, or None."""
+    from tagger.core.scan import SYMLINK_LOOP, is_symlink_loop, is_utf8
     from tagger.core.text import not_found_hint
 
+    if path == "":
+        return EMPTY_PATH
+    p = Path(path).expanduser()
     if not is_utf8(str(p)):
-        raise UsageError(f"folder name is not valid UTF-8: {printable(str(p))}")
+        return f"folder name is not valid UTF-8: {shown(p)}"
+    if is_symlink_loop(p):
+        return f"not a folder: {shown(path)} ({SYMLINK_LOOP})"
     if not p.exists():
-        raise UsageError(f"folder not found: {path}{not_found_hint(p)}")
+        return f"folder not found: {shown(path)}{not_found_hint(p)}"
     if not p.is_dir():
-        raise UsageError(f"not a folder: {path}")
-    return p.resolve()
+        return f"not a folder: {shown(path)}"
+    return None
+
+
+def folder_arg(path: str) -> Path:
+    """A folder given on the command line, resolved; UsageError if it is not one."""
+    if (why := folder_problem(path)) is not None:
+        raise UsageError(why)
+    return Path(path).expanduser().resolve()
+
+
+def max_jobs() -> int:
+    """The most worker processes ``--jobs`` gets: two per core, and 32 in all (each one
+    holds a model and its decoders: 40 of them on two cores took 6 GB)."""
+    return max(1, min(2 * (os.cpu_count() or 1), 32))
+
+
+#: Warnings from parsing the arguments, logged by the CLI once logging is set up.
+deferred_warnings: list[str] = []
 
 
 def jobs_arg(text: str) -> int:
-    """``--jobs N``: a whole number of processes, at least 1 (argparse reports the error)."""
+    """``--jobs N``: a whole number of processes, at least 1 (argparse reports the error),
+    lowered to :func:`max_jobs` with a warning."""
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"needs a whole number, not {text!r}") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (got {n})")
+    most = max_jobs()
+    if n > most:
+        cores = os.cpu_count() or 1
+        deferred_warnings.append(
+            f"--jobs {n} lowered to {most}: at most two processes per core "
+            f"({count_text(cores, 'core')} here) and 32 in all"
+        )
+        return most
     return n
+
+
+#: ``--jobs``' help, alike in every command that analyses songs.
+JOBS_HELP = (
+    "worker processes, at least 1; more than two per core (or 32) is lowered to that "
+    "(default: one per core, at most 8)"
+)

@@ -12,22 +12,36 @@ import argparse
 import json
 import sys
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg, list_reasons
+from tagger.commands.common import (
+    JOBS_HELP,
+    ProgressBar,
+    UsageError,
+    folder_arg,
+    jobs_arg,
+    list_reasons,
+    path_arg,
+    shown,
+)
 from tagger.core.moods import MOODS, parse_mood
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure the model on a folder of labelled music")
     p.add_argument(
-        "path", metavar="PATH", help="folder with one sub-folder per mood (happy/.. or Q1/..)"
+        "path",
+        type=path_arg,
+        metavar="PATH",
+        help="folder with one sub-folder per mood (happy/.. or Q1/..)",
     )
-    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.add_argument(
+        "--model", type=path_arg, metavar="FILE", help="model file (default: the active model)"
+    )
     p.add_argument(
         "--jobs",
         type=jobs_arg,
         metavar="N",
         default=None,
-        help="worker processes, at least 1 (default: one per core, at most 8)",
+        help=JOBS_HELP,
     )
     p.set_defaults(func=run)
 
@@ -56,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from tagger.core.analysis import analyze_many
-    from tagger.core.errors import FileError
+    from tagger.core.errors import FileError, no_mood_reason
     from tagger.core.metrics import format_confusion, song_metrics
     from tagger.core.models import load_model
 
@@ -67,18 +81,24 @@ def run(args: argparse.Namespace) -> int:
     for name in ignored:
         print(f"ignored sub-folder {name!r}: not a mood name", file=sys.stderr)
     if not files and found:
-        names = ", ".join(f"{n}/" for n in found)
-        raise UsageError(f"no audio files in the mood sub-folders of {root}: {names}")
+        names = ", ".join(f"{shown(n)}/" for n in found)
+        raise UsageError(f"no audio files in the mood sub-folders of {shown(root)}: {names}")
     if not files:
         raise UsageError(
-            f"no labelled audio in {root}: expected sub-folders named {', '.join(MOODS)} or Q1..Q4"
+            f"no labelled audio in {shown(root)}: expected sub-folders named "
+            f"{', '.join(MOODS)} or Q1..Q4"
         )
     loaded = load_model(args.model)
     label_of = dict(files)
-    probs, labels, errors = {}, {}, []
+    probs, labels, errors, no_mood = {}, {}, [], []
+    silent_why: dict[str, str] = {}  # the no-mood songs' messages, for stderr
     bar = ProgressBar("evaluating", enabled=not args.quiet)
     for i, (path, result) in enumerate(analyze_many(label_of, loaded, args.jobs), start=1):
-        if isinstance(result, FileError):
+        if isinstance(result, FileError) and (reason := no_mood_reason(result.message)):
+            # silent or too short: nothing to classify, which is no error (as in `analyze`)
+            no_mood.append({"path": path, "no_mood": reason})
+            silent_why[path] = result.message
+        elif isinstance(result, FileError):
             errors.append({"path": path, "error": result.message})
         else:
             probs[path] = result.scores.probabilities
@@ -87,12 +107,25 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     if not probs:  # nothing to score: say why, file by file, as the other commands do
         list_reasons(sys.stderr, ((e["path"], e["error"]) for e in errors), root)
+        list_reasons(sys.stderr, ((e["path"], silent_why[e["path"]]) for e in no_mood), root)
         if len(files) == 1:
-            raise UsageError("the labelled file could not be analysed (why: above)")
-        raise UsageError(f"none of the {len(files)} labelled files could be analysed (why: above)")
+            what = "is silent or too short" if no_mood else "could not be analysed"
+            raise UsageError(f"the labelled file {what} (why: above)")
+        if not no_mood:
+            raise UsageError(
+                f"none of the {len(files)} labelled files could be analysed (why: above)"
+            )
+        parts = [f"{len(no_mood)} silent or too short"]
+        if errors:
+            parts.append(f"{len(errors)} could not be read")
+        raise UsageError(
+            f"none of the {len(files)} labelled files has a mood to score "
+            f"({', '.join(parts)}; why: above)"
+        )
     order = sorted(probs)
     report = song_metrics(np.array([probs[p] for p in order]), np.array([labels[p] for p in order]))
-    report.update(model=loaded.model_id, errors=errors)
+    # songs with nothing to classify are no errors: listed apart, under "no_mood"
+    report.update(model=loaded.model_id, errors=errors, no_mood=no_mood)
     print(json.dumps(report, indent=2))  # stdout holds only the JSON: `eval PATH > r.json`
     print(
         f"\nconfusion matrix (rows = true mood, columns = predicted), {report['n']} "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tagger.commands.common import UsageError, folder_arg, list_reasons, rel_path
+from tagger.commands.common import UsageError, folder_arg, list_reasons, path_arg, rel_path, shown
 from tagger.core.text import count_text
 
 
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="forget the songs whose files are missing (the only kind, for now)",
     )
-    p.add_argument("folder", metavar="FOLDER", help="music folder")
+    p.add_argument("folder", type=path_arg, metavar="FOLDER", help="music folder")
     p.add_argument(
         "--dry-run", action="store_true", help="list the songs that would be forgotten, keep them"
     )
@@ -59,17 +59,17 @@ def run(args: argparse.Namespace) -> int:
         n, labelled = len(missing.paths), missing.labelled
         with_labels = f" ({labelled} with your label)" if labelled else ""
         if not n:
-            out.write(f"no songs are missing from {root}; nothing to forget\n")
+            out.write(f"no songs are missing from {shown(root)}; nothing to forget\n")
         elif args.dry_run:
             out.write(
-                f"dry run: {count_text(n, 'song')} missing from {root} "
+                f"dry run: {count_text(n, 'song')} missing from {shown(root)} "
                 f"would be forgotten{with_labels}:\n"
             )
             for path in missing.paths:
                 out.write(f"  {rel_path(path, root)}\n")
         else:
             n = forget_missing(store, missing)
-            out.write(f"forgot {count_text(n, 'song')} missing from {root}{with_labels}\n")
+            out.write(f"forgot {count_text(n, 'song')} missing from {shown(root)}{with_labels}\n")
     if missing.unreadable:
         n = len(missing.unreadable)
         out.write(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tagger.commands.common import UsageError
+from tagger.commands.common import UsageError, path_arg, shown
 from tagger.core.moods import MOODS, display_name, parse_mood
 from tagger.core.text import count_text
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         + " (or Q1..Q4), or 'none' to clear the label.",
     )
     p.add_argument("mood", metavar="MOOD", help=f"{', '.join(MOODS)} or none")
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
+    p.add_argument("files", nargs="+", type=path_arg, metavar="FILE", help="audio files")
     p.set_defaults(func=run)
 
 
@@ -62,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
         none = f" ({unlabelled} had no label)" if unlabelled else ""
         print(f"cleared the label of {count_text(done, 'file')}{none}")
     for name, msg in failed:
-        print(f"  {name}: {msg}", file=sys.stderr)
+        print(f"  {shown(name)}: {msg}", file=sys.stderr)
     return 1 if failed else 0

@@ -9,7 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
+from tagger.commands.common import (
+    JOBS_HELP,
+    ProgressBar,
+    UsageError,
+    folder_arg,
+    jobs_arg,
+    path_arg,
+    shown,
+)
 from tagger.core.moods import MOODS, parse_mood
 from tagger.core.playlists import ORDERS, PlaylistError, PlaylistSpec
 from tagger.core.text import count_text, format_length
@@ -38,11 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "A song's mood is your label if you set one, else the prediction; ranges are "
         "inclusive. The folder is analysed first (cached results are reused).",
     )
-    p.add_argument("folder", metavar="FOLDER", help="music folder")
+    p.add_argument("folder", type=path_arg, metavar="FOLDER", help="music folder")
     p.add_argument(
         "-o",
         "--output",
         required=True,
+        type=path_arg,
         metavar="FILE",
         help="FILE.m3u8 or FILE.xspf (FILE.m3u: written as UTF-8 M3U8)",
     )
@@ -74,13 +83,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="start from a playlist saved in the app (or with --save); other flags override it",
     )
     p.add_argument("--save", metavar="NAME", help="also save this definition under NAME")
-    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.add_argument(
+        "--model", type=path_arg, metavar="FILE", help="model file (default: the active model)"
+    )
     p.add_argument(
         "--jobs",
         type=jobs_arg,
         metavar="N",
         default=None,
-        help="worker processes, at least 1 (default: one per core, at most 8)",
+        help=JOBS_HELP,
     )
     p.set_defaults(func=run)
 
@@ -120,6 +131,26 @@ def _spec_from_args(args: argparse.Namespace) -> PlaylistSpec:
     return spec.validate()
 
 
+def _left_out_text(unread: int, no_mood: int) -> str:
+    """What the playlist left out: "6 songs could not be read and 3 have no mood (silent or
+    too short); left out"; either part alone when the other is 0."""
+    silent = "(silent or too short)"
+    if not no_mood:
+        return f"{count_text(unread, 'song')} could not be read and {_was(unread)} left out"
+    if not unread:
+        has = "has" if no_mood == 1 else "have"
+        return f"{count_text(no_mood, 'song')} {has} no mood {silent} and {_was(no_mood)} left out"
+    has = "has" if no_mood == 1 else "have"
+    return (
+        f"{count_text(unread, 'song')} could not be read and {no_mood} {has} no mood {silent};"
+        " left out"
+    )
+
+
+def _was(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
 def run(args: argparse.Namespace) -> int:
     from tagger.core.library import analyze_library, library_rows
     from tagger.core.models import load_model
@@ -155,7 +186,10 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         rows = library_rows(root, store, loaded.model_id)
     playlist = build_playlist(rows, spec)
-    errors = sum(1 for r in rows if r.scores is None)
+    # left out, as they have no scores: songs that could not be read (or were not analysed),
+    # and silent or too short ones, which are no error (said apart, as `analyze` does)
+    no_mood = sum(1 for r in rows if r.scores is None and r.no_mood)
+    errors = sum(1 for r in rows if r.scores is None and not r.no_mood)
     save_failed = False
     if args.save:
         try:
@@ -175,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
                 f"than --max-minutes {spec.max_minutes:g}"
             )
         else:
-            why = f"no songs match (of {len(rows)} in {root})"
+            why = f"no songs match (of {len(rows)} in {shown(root)})"
         print(f"mood-tagger: {why}; nothing written", file=sys.stderr)
         return 1
     try:
@@ -183,17 +217,17 @@ def run(args: argparse.Namespace) -> int:
     except PlaylistError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        print(f"mood-tagger: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"mood-tagger: cannot write {shown(args.output)}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 1
     n = len(playlist.rows)
     out = sys.stdout
     out.write(
-        f"wrote {count_text(n, 'song')} ({format_length(playlist.seconds)}) to {path}"
+        f"wrote {count_text(n, 'song')} ({format_length(playlist.seconds)}) to {shown(path)}"
         f" — {playlist.matched} matched, {len(rows)} in the folder\n"
     )
-    if errors:
-        out.write(
-            f"  {count_text(errors, 'song')} could not be analysed and "
-            f"{'was' if errors == 1 else 'were'} left out\n"
-        )
+    if errors or no_mood:
+        out.write(f"  {_left_out_text(errors, no_mood)}\n")
     return 1 if save_failed else 0

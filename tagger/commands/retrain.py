@@ -6,7 +6,15 @@ import argparse
 import shlex
 import sys
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg, jobs_arg
+from tagger.commands.common import (
+    JOBS_HELP,
+    ProgressBar,
+    UsageError,
+    folder_arg,
+    jobs_arg,
+    path_arg,
+    shown,
+)
 from tagger.core.text import count_text
 
 
@@ -24,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "folder",
         nargs="?",
+        type=path_arg,
         metavar="FOLDER",
         help="music folder whose labels to learn from (with --reset: the folder to re-analyse, "
         "if any)",
@@ -39,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=jobs_arg,
         metavar="N",
         default=None,
-        help="analysis processes, at least 1 (default: one per core, at most 8)",
+        help=JOBS_HELP,
     )
     p.set_defaults(func=run)
 
@@ -96,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             assert result is not None
             for path, msg in result.skipped:
-                out.write(f"  skipped {path}: {msg}\n")
+                out.write(f"  skipped {shown(path)}: {msg}\n")
             out.write(result.summary() + "\n")
             folder = shlex.quote(args.folder)
             if not result.activated:

@@ -6,7 +6,7 @@ import argparse
 import shlex
 import sys
 
-from tagger.commands.common import ProgressBar, folder_arg, list_reasons
+from tagger.commands.common import ProgressBar, folder_arg, list_reasons, path_arg, shown
 from tagger.core.text import count_text
 
 
@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "undo",
         help="undo the last `write` in a folder (restores the mood tags exactly)",
     )
-    p.add_argument("folder", metavar="FOLDER", help="the folder given to `mood-tagger write`")
+    p.add_argument(
+        "folder", type=path_arg, metavar="FOLDER", help="the folder given to `mood-tagger write`"
+    )
     p.set_defaults(func=run)
 
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             if total:
                 out.write(
                     f"interrupted: restored {count_text(restored, 'file')} of {total} in "
-                    f"{root}; run `mood-tagger undo {shlex.quote(args.folder)}` again to "
+                    f"{shown(root)}; run `mood-tagger undo {shlex.quote(args.folder)}` again to "
                     "restore the rest\n"
                 )
                 out.flush()
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bar.close()
     if summary is None or summary.batch_id is None:
-        out.write(f"nothing to undo in {root}\n")
+        out.write(f"nothing to undo in {shown(root)}\n")
         return 0
     # the app's status bar says the same
     out.write(summary_text("Undo last write", summary.written, len(failures), len(kept)) + "\n")

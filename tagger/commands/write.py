@@ -12,7 +12,15 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from tagger.commands.common import ProgressBar, UsageError, folder_arg, list_reasons, rel_path
+from tagger.commands.common import (
+    ProgressBar,
+    UsageError,
+    folder_arg,
+    list_reasons,
+    path_arg,
+    rel_path,
+    shown,
+)
 from tagger.core.text import count_text
 
 #: Files gone from disk are named up to this many per run, then counted.
@@ -44,7 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Undo with `mood-tagger undo FOLDER`.",
     )
     p.add_argument(
-        "folder", metavar="FOLDER", help="music folder (analysed before with `mood-tagger analyze`)"
+        "folder",
+        type=path_arg,
+        metavar="FOLDER",
+        help="music folder (analysed before with `mood-tagger analyze`)",
     )
     p.add_argument(
         "--dry-run", action="store_true", help="print each change (file: old -> new), write nothing"
@@ -70,7 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="leave a mood tag already in a file alone (predictions only fill in; labels "
         "are always written); default: the write_keep_existing setting (the app's choice)",
     )
-    p.add_argument("--model", metavar="FILE", help="model file (default: the active model)")
+    p.add_argument(
+        "--model", type=path_arg, metavar="FILE", help="model file (default: the active model)"
+    )
     p.set_defaults(func=run)
 
 
@@ -121,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         no_mood = [n for n in notes if n.kind != "unreadable"]
         if tracks and len(unanalysed) == len(tracks):
             raise UsageError(
-                f"{root} has not been analysed with the active model; "
+                f"{shown(root)} has not been analysed with the active model; "
                 f"run `mood-tagger analyze {shlex.quote(args.folder)}` first"
             )
         every = plan_write(root, store, model_id, args.min_confidence, energy_valence)
@@ -137,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
                 extra = ""
                 if c.extra:
                     extra = f" (energy {c.extra['arousal']}, valence {c.extra['valence']})"
-                old = c.old_value or "(none)"
-                out.write(f"{rel_path(c.path, root)}: {old} -> {c.new_value}{extra}\n")
+                old = shown(c.old_value) if c.old_value else "(none)"  # a tag may hold a newline
+                out.write(f"{rel_path(c.path, root)}: {old} -> {shown(c.new_value)}{extra}\n")
             out.write(
                 f"dry run: {count_text(len(changes), 'file')} would be written, nothing changed\n"
             )
@@ -160,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
             except KeyboardInterrupt:  # Ctrl+C: say what was written, and how to undo it
                 bar.close()
                 out.write(
-                    f"interrupted: wrote the mood of {count_text(done, 'file')} in {root}"
+                    f"interrupted: wrote the mood of {count_text(done, 'file')} in {shown(root)}"
                     f" of {len(changes)}\n"
                 )
                 if done:
@@ -170,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 bar.close()
             written = summary.written if summary else 0
-            out.write(f"wrote the mood of {count_text(written, 'file')} in {root}\n")
+            out.write(f"wrote the mood of {count_text(written, 'file')} in {shown(root)}\n")
             if written:
                 out.write(f"undo with: mood-tagger undo {shlex.quote(args.folder)}\n")
     if unanalysed:

@@ -7,6 +7,7 @@ failure becomes a :class:`~tagger.core.errors.DecodeError` carrying the path.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -73,8 +74,10 @@ def _open(path: Path):
         container = av.open(os.fspath(path), metadata_errors="ignore")
     except DecodeError:
         raise
-    except PermissionError:
-        raise DecodeError(path, "permission denied") from None
+    except PermissionError as exc:
+        if not _generic_failure(exc) or not os.access(path, os.R_OK):
+            raise DecodeError(path, "permission denied") from None
+        raise DecodeError(path, f"not a readable audio file ({_short(exc)})") from None
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise DecodeError(path, f"not a readable audio file ({_short(exc)})") from None
     if not container.streams.audio:
@@ -83,12 +86,40 @@ def _open(path: Path):
     return container
 
 
+def _generic_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is FFmpeg's catch-all failure: many of its functions return -1,
+    which is AVERROR(EPERM), so PyAV raises it as a PermissionError "Operation not
+    permitted" (a truncated WavPack file, a damaged FLAC one), though nothing was denied."""
+    import av
+
+    return isinstance(exc, av.FFmpegError) and exc.errno == errno.EPERM
+
+
 def _short(exc: BaseException) -> str:
+    # FFmpeg's catch-all -1 reads "Operation not permitted": it means nothing of the kind
+    if _generic_failure(exc):
+        return "the decoder gave up on it"
     # FFmpeg's errors carry an errno such as 1094995529 (its 'INDA' tag): a person needs
     # only the words
     text = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
     # FFmpeg messages repeat the path; keep them short for a table cell.
     return text.split(": '")[0][:160]
+
+
+#: What a file whose audio the decoder cannot go on with is said to hold; FFmpeg cannot
+#: tell a cut-off file from a damaged one.
+CORRUPT_OR_TRUNCATED = "corrupt or truncated audio data"
+
+
+def _decoder_words(exc: BaseException) -> str:
+    """FFmpeg's own words for a decoding failure, as `` (Invalid data found ...)``, or ``""``
+    where it gave an operating-system error code instead (EPERM for its catch-all -1,
+    EINVAL, EIO...): "Operation not permitted" read as a permission problem, and the
+    others say nothing more than "corrupt"."""
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code in errno.errorcode:
+        return ""
+    return f" ({_short(exc)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,8 +382,9 @@ class _Reader:
                     break
         except av.FFmpegError as exc:
             if not out:
-                raise DecodeError(self.path, f"corrupt audio data ({_short(exc)})") from None
-            log.debug("%s: decoder stopped early: %s", self.path, exc)
+                log.debug("%s: the decoder failed: %r", self.path, exc)
+                raise DecodeError(self.path, CORRUPT_OR_TRUNCATED + _decoder_words(exc)) from None
+            log.debug("%s: decoder stopped early: %r", self.path, exc)
             self.error = exc
         if not out:
             return np.zeros(0, dtype=np.float32)
@@ -427,7 +459,7 @@ def load_windows(
             if reader.duration > 0 and stop < expected_end - _TRUNCATION_SLACK_S:
                 if reader.error is not None:  # damaged data, not a short file
                     raise DecodeError(
-                        path, f"corrupt audio data near {stop:.1f} s ({_short(reader.error)})"
+                        path, f"corrupt audio data near {stop:.1f} s{_decoder_words(reader.error)}"
                     )
                 raise DecodeError(
                     path,

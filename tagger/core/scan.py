@@ -167,10 +167,30 @@ def _relocate_write_batches(store: Store, root: Path, moves: list[tuple[str, str
 
 #: Why a link (to a folder, say) is skipped: what it points to is not there.
 DANGLING_LINK = "it links to a folder or file that is not there (a drive not connected?)"
+#: Why a link is skipped that leads round in a circle (``a -> b``, ``b -> a``, or a link to
+#: itself): following it never reaches a file or folder. Nothing is missing.
+SYMLINK_LOOP = "symlink loop: its links lead back to themselves, to no file or folder"
 
 
 def _dangling(path: str) -> bool:
     return os.path.islink(path) and not os.path.exists(path)
+
+
+def is_symlink_loop(path: str | Path) -> bool:
+    """Whether following ``path``'s links goes round in a loop (ELOOP)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def _broken_link(path: str) -> str | None:
+    """Why the link ``path`` leads to nothing (:data:`SYMLINK_LOOP`, :data:`DANGLING_LINK`),
+    or None when it is no broken link."""
+    if not _dangling(path):
+        return None
+    return SYMLINK_LOOP if is_symlink_loop(path) else DANGLING_LINK
 
 
 #: Why a folder's songs may only look gone: it is a mount point with nothing mounted.
@@ -216,10 +236,12 @@ def is_hidden(name: str) -> bool:
 def iter_audio_files(
     root: str | Path, errors: list[tuple[str, str]] | None = None
 ) -> Iterator[Path]:
-    """Audio files under ``root`` in a stable order; hidden entries and symlink loops skipped.
+    """Audio files under ``root`` in a stable order; hidden entries skipped, and a folder
+    reached again through a link (a link to a folder above it) walked once.
 
     Unreadable folders are reported into ``errors`` (path, message) and skipped, as are
-    links whose target is not there. A folder that /etc/fstab names as a mount point but
+    links whose target is not there and symlink loops (links that lead back to themselves,
+    :data:`SYMLINK_LOOP`). A folder that /etc/fstab names as a mount point but
     that has nothing mounted on it is reported too (what is in it is still walked): its
     songs only look deleted.
     """
@@ -252,10 +274,10 @@ def iter_audio_files(
                 continue
             if os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
                 yield Path(dirpath) / name
-            elif errors is not None and _dangling(full := os.path.join(dirpath, name)):
-                # os.walk lists a link to a folder that is not there as a file; its songs
-                # would vanish from the library without a word
-                errors.append((printable(full), DANGLING_LINK))
+            elif errors is not None and (why := _broken_link(os.path.join(dirpath, name))):
+                # os.walk lists a link to a folder that is not there (or a symlink loop)
+                # as a file; its songs would vanish from the library without a word
+                errors.append((printable(os.path.join(dirpath, name)), why))
 
 
 def path_fallback(path: Path, root: Path) -> tuple[str | None, str | None, str, int | None]:
@@ -359,11 +381,16 @@ def scan(
 ) -> Iterator[Progress | ScanResult]:
     """Walk ``root`` and bring the store up to date; yields Progress, then the ScanResult.
 
-    Raises FileNotFoundError / NotADirectoryError for a bad root (the caller's error), and
-    OSError (EILSEQ) for a root whose name is not UTF-8. A file whose name is not UTF-8 is
-    an error for that file only.
+    Raises FileNotFoundError / NotADirectoryError for a bad root (the caller's error),
+    OSError (ELOOP) for a root that is a symlink loop, and OSError (EILSEQ) for a root whose
+    name is not UTF-8. A file whose name is not UTF-8 is an error for that file only.
     """
-    root = Path(root).expanduser().resolve()
+    try:
+        root = Path(root).expanduser().resolve()
+    except RuntimeError:  # Python 3.11-3.12 pathlib's way of saying ELOOP
+        raise OSError(errno.ELOOP, SYMLINK_LOOP, str(root)) from None
+    if is_symlink_loop(root):  # 3.13 resolves a loop without a word
+        raise OSError(errno.ELOOP, SYMLINK_LOOP, str(root))
     if not is_utf8(str(root)):
         raise OSError(errno.EILSEQ, "folder name is not valid UTF-8", printable(str(root)))
     if not root.exists():
@@ -390,7 +417,7 @@ def scan(
         try:
             st = path.stat()
         except OSError as exc:
-            why = DANGLING_LINK if _dangling(p) else exc.strerror or str(exc)
+            why = _broken_link(p) or exc.strerror or str(exc)
             result.errors.append((p, why))
             continue
         if not stat.S_ISREG(st.st_mode):  # a named pipe would block the tag reader forever

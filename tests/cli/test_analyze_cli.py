@@ -320,8 +320,10 @@ def test_a_mistyped_command_is_an_error_not_the_app_on_a_missing_folder(
     (tmp_path / "model").mkdir()
     (tmp_path / "modle").mkdir()  # a folder of that name is there: the app opens it
     assert main(["modle"]) == 0 and opened == ["modle"]
-    assert main(["Music"]) == 0 and opened[-1] == "Music"  # no command is near: the app
     capsys.readouterr()
+    # no command is near and no folder is there: said so, not the app on nothing
+    assert main(["Music"]) == 2 and opened == ["modle"]
+    assert "'Music' is not a command or a folder" in capsys.readouterr().err
     assert main(["-q", "analyse", str(library), "--jobs", "1"]) == 0
     assert "analysed" in capsys.readouterr().out
 

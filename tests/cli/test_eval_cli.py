@@ -81,3 +81,63 @@ def test_eval_on_a_4q_sample_scores_far_above_chance(tmp_path, capsys):
     assert report["accuracy"] >= 0.5
     assert report["energy_accuracy"] >= 0.75
     shutil.rmtree(tmp_path)
+
+
+def _silent(path, seconds: float = 6.0) -> None:
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.zeros(int(44100 * seconds), np.float32), 44100)
+
+
+def test_silent_and_too_short_songs_are_no_errors_in_the_report(tmp_path, capsys, tiny_model_path):
+    """silent.wav was listed under "errors"; like `analyze --json`'s rows, a song with
+    nothing to classify is put apart, under "no_mood", with "silent" or "too short"."""
+    write_audio(tmp_path / "happy" / "a.wav", 6.0, kind="bright")
+    write_audio(tmp_path / "calm" / "b.wav", 6.0)
+    _silent(tmp_path / "calm" / "silent.wav")
+    write_audio(tmp_path / "sad" / "short.wav", 0.3)
+    (tmp_path / "sad" / "broken.mp3").write_bytes(b"nope")
+    args = ["-q", "eval", str(tmp_path), "--model", str(tiny_model_path), "--jobs", "1"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 2
+    assert report["errors"] == [
+        {
+            "path": str(tmp_path.resolve() / "sad" / "broken.mp3"),
+            "error": report["errors"][0]["error"],
+        }
+    ]
+    assert report["errors"][0]["error"].startswith("not a readable audio file")
+    assert sorted(report["no_mood"], key=lambda e: e["path"]) == [
+        {"path": str(tmp_path.resolve() / "calm" / "silent.wav"), "no_mood": "silent"},
+        {"path": str(tmp_path.resolve() / "sad" / "short.wav"), "no_mood": "too short"},
+    ]
+
+
+def test_no_mood_is_an_empty_list_when_every_song_has_one(tmp_path, capsys, tiny_model_path):
+    write_audio(tmp_path / "happy" / "a.wav", 6.0, kind="bright")
+    args = ["-q", "eval", str(tmp_path), "--model", str(tiny_model_path), "--jobs", "1"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] == [] and report["no_mood"] == []
+
+
+def test_eval_where_every_song_is_silent_or_unreadable_says_which(
+    tmp_path, capsys, tiny_model_path
+):
+    _silent(tmp_path / "calm" / "silent.wav")
+    (tmp_path / "sad" / "text.flac").parent.mkdir()
+    (tmp_path / "sad" / "text.flac").write_text("not audio")
+    args = ["-q", "eval", str(tmp_path), "--model", str(tiny_model_path), "--jobs", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "calm/silent.wav: silent: no sound to judge a mood from" in err
+    assert "sad/text.flac: not a readable audio file" in err
+    assert (
+        "none of the 2 labelled files has a mood to score (1 silent or too short, 1 could not "
+        "be read; why: above)"
+    ) in err
+    (tmp_path / "sad" / "text.flac").unlink()
+    assert main(args) == 2
+    assert "the labelled file is silent or too short (why: above)" in capsys.readouterr().err

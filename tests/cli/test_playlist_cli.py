@@ -307,3 +307,48 @@ def test_a_minutes_limit_shorter_than_the_first_song_says_so(
     err = capsys.readouterr().err
     assert "match, but the first is longer than --max-minutes 0.001" in err
     assert "no songs match" not in err
+
+
+def _silent(path: Path, seconds: float = 6.0) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.zeros(int(44100 * seconds), np.float32), 44100)
+
+
+def test_songs_left_out_are_counted_apart_unreadable_and_without_mood(
+    tmp_path, tiny_model_path, capsys
+):
+    """ "9 songs could not be analysed and were left out" counted silent and too-short songs
+    (which are no error: they have no mood) with the ones that could not be read."""
+    root = tmp_path / "music"
+    write_audio(root / "A" / "B" / "01 song.wav", 4.0)
+    write_bad_files(root / "A" / "Bad")  # 4 that cannot be read
+    _silent(root / "A" / "B" / "02 silent.flac")
+    _silent(root / "A" / "B" / "03 silent too.flac")
+    write_audio(root / "A" / "B" / "04 short.wav", 0.3)
+    out_file = tmp_path / "all.m3u8"
+    args = ["-q", "playlist", str(root), "-o", str(out_file), "--model", str(tiny_model_path)]
+    assert main([*args, "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "  4 songs could not be read and 3 have no mood (silent or too short); left out\n" in out
+    assert "could not be analysed" not in out
+    assert len(m3u8.load(str(out_file)).segments) == 1
+
+
+@pytest.mark.parametrize(
+    ("unread", "no_mood", "text"),
+    [
+        (1, 0, "1 song could not be read and was left out"),
+        (6, 0, "6 songs could not be read and were left out"),
+        (0, 1, "1 song has no mood (silent or too short) and was left out"),
+        (0, 3, "3 songs have no mood (silent or too short) and were left out"),
+        (1, 1, "1 song could not be read and 1 has no mood (silent or too short); left out"),
+        (6, 3, "6 songs could not be read and 3 have no mood (silent or too short); left out"),
+    ],
+)
+def test_left_out_wording(unread, no_mood, text):
+    from tagger.commands.playlist import _left_out_text
+
+    assert _left_out_text(unread, no_mood) == text

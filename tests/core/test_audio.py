@@ -251,3 +251,58 @@ def test_an_mp3_named_ogg_is_read_as_what_it_is(tmp_path):
         shutil.copy(src, tmp_path / name)
         wav = audio.load_windows(tmp_path / name, [0.0, 6.0], 5.0, 16000)
         assert wav.shape == (2, 80000) and float(abs(wav).max()) > 0.01
+
+
+def _cut(good: Path, size: int, name: str) -> Path:
+    cut = good.with_name(name)
+    cut.write_bytes(good.read_bytes()[:size])
+    return cut
+
+
+@pytest.mark.parametrize(("ext", "keep"), [(".flac", 1000), (".wv", 60)])
+def test_a_cut_file_the_decoder_gives_up_on_is_not_a_permission_problem(tmp_path, ext, keep):
+    """FFmpeg's catch-all failure (-1, which is AVERROR(EPERM)) made a truncated FLAC or
+    WavPack file read "corrupt audio data (Operation not permitted)", as if the file could
+    not be opened for want of permission."""
+    good = write_audio(tmp_path / f"good{ext}", seconds=30.0)
+    size = keep if ext == ".flac" else good.stat().st_size // keep
+    cut = _cut(good, size, f"cut{ext}")
+    with pytest.raises(DecodeError) as err:
+        audio.load_windows(cut, [0.0, 12.0, 24.0], 5.0, 22050)
+    message = str(err.value)
+    assert message.startswith("corrupt or truncated audio data"), message
+    assert "not permitted" not in message.lower() and "permission" not in message.lower()
+    assert "Errno" not in message
+
+
+def test_decoder_errors_keep_ffmpeg_s_words_but_no_os_error_text():
+    import av
+
+    generic = av.error.PermissionError(1, "Operation not permitted")
+    invalid = av.error.InvalidDataError(-1094995529, "Invalid data found when processing input")
+    assert audio._decoder_words(generic) == ""
+    assert audio._decoder_words(invalid) == " (Invalid data found when processing input)"
+    assert "permitted" not in audio._short(generic)
+    assert audio._short(invalid) == "Invalid data found when processing input"
+
+
+def test_a_real_permission_problem_on_open_still_says_so(tmp_path, monkeypatch):
+    import av
+
+    song = write_audio(tmp_path / "song.flac", seconds=3.0)
+
+    def denied(*args, **kwargs):
+        raise av.error.PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(av, "open", denied)
+    with pytest.raises(DecodeError, match=r"^permission denied$"):
+        audio.probe(song)
+
+    def generic(*args, **kwargs):  # FFmpeg's -1 on a file that can be read
+        raise av.error.PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(av, "open", generic)
+    with pytest.raises(DecodeError) as err:
+        audio.probe(song)
+    assert "permission" not in str(err.value) and "permitted" not in str(err.value)
+    assert str(err.value).startswith("not a readable audio file")

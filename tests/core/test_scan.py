@@ -528,3 +528,47 @@ def test_a_file_renamed_onto_a_deleted_songs_name_keeps_its_own_track(tmp_path, 
         assert idb not in {t.id for t in store.tracks_under(album, present_only=False).values()}
         assert _run(album.parent.parent, store).moved == []  # and it stays so
         assert store.track(b).id == ida
+
+
+def test_a_symlink_loop_is_called_one_not_a_missing_target(tmp_path):
+    """``loop1 -> loop2 -> loop1`` (and a link to itself) was reported as "it links to a
+    folder or file that is not there (a drive not connected?)": nothing is missing, the
+    links go round in a circle."""
+    from tagger.core.scan import DANGLING_LINK, SYMLINK_LOOP
+
+    write_audio(tmp_path / "A" / "B" / "01 x.wav", 2.0)
+    bad = tmp_path / "Bad"
+    bad.mkdir()
+    (bad / "loop1").symlink_to("loop2")
+    (bad / "loop2").symlink_to("loop1")
+    (bad / "self.mp3").symlink_to("self.mp3")  # an audio name: stat()ed by the scan
+    (bad / "gone").symlink_to(tmp_path / "unplugged")  # a real dangling link, for contrast
+    errors: list[tuple[str, str]] = []
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_audio_files(tmp_path, errors)]
+    assert found == ["A/B/01 x.wav", "Bad/self.mp3"]
+    assert errors == [
+        (str(bad / "gone"), DANGLING_LINK),
+        (str(bad / "loop1"), SYMLINK_LOOP),
+        (str(bad / "loop2"), SYMLINK_LOOP),
+    ]
+    assert SYMLINK_LOOP.startswith("symlink loop")
+    with Store(tmp_path / "db.sqlite") as store:
+        result = _run(tmp_path, store)
+    root = tmp_path.resolve()
+    assert (str(root / "Bad" / "self.mp3"), SYMLINK_LOOP) in result.errors
+    assert (str(root / "Bad" / "loop1"), SYMLINK_LOOP) in result.errors
+    assert (str(root / "Bad" / "gone"), DANGLING_LINK) in result.errors
+    assert result.paths == [str(root / "A" / "B" / "01 x.wav")]
+
+
+def test_a_symlink_loop_as_the_folder_is_an_os_error_not_a_crash(tmp_path):
+    """Path.resolve() raised RuntimeError("Symlink loop ...") out of the scan."""
+    import errno
+
+    from tagger.core.scan import SYMLINK_LOOP
+
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    with Store(tmp_path / "db.sqlite") as store, pytest.raises(OSError) as exc:
+        _run(tmp_path / "loop1", store)
+    assert exc.value.errno == errno.ELOOP and SYMLINK_LOOP in str(exc.value)
