@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tagger.core.text import count_text, format_length
+
+if TYPE_CHECKING:
+    from tagger.core.progress import CancelToken
 
 
 class ProgressBar:
@@ -173,3 +179,30 @@ JOBS_HELP = (
     "worker processes, at least 1; more than two per core (or 32) is lowered to that "
     "(default: one per core, at most 8)"
 )
+
+
+@contextlib.contextmanager
+def ctrl_c_stops_between_files() -> Iterator[CancelToken]:
+    """A token that the first Ctrl+C cancels, so a write or undo stops between two files
+    (each written and recorded in full); a second Ctrl+C interrupts at once. Raised
+    anywhere, KeyboardInterrupt could land after a file was replaced but before it was
+    counted and its new size recorded: the count was one short and the file looked
+    changed since the scan."""
+    from tagger.core.progress import CancelToken
+
+    token = CancelToken()
+    if threading.current_thread() is not threading.main_thread():
+        yield token
+        return
+
+    def on_ctrl_c(_signum, _frame) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("stopping after this file (Ctrl+C again: at once)...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -6,7 +6,14 @@ import argparse
 import shlex
 import sys
 
-from tagger.commands.common import ProgressBar, folder_arg, list_reasons, path_arg, shown
+from tagger.commands.common import (
+    ProgressBar,
+    ctrl_c_stops_between_files,
+    folder_arg,
+    list_reasons,
+    path_arg,
+    shown,
+)
 from tagger.core.text import count_text
 
 
@@ -39,17 +46,20 @@ def run(args: argparse.Namespace) -> int:
         for _event in scan(root, store):
             pass
         try:
-            for event in undo_last(root, store):
-                if isinstance(event, WriteOutcome) and event.ok:
-                    restored += 1
-                elif isinstance(event, WriteOutcome):
-                    (kept if event.kept else failures).append((event.path, event.error or ""))
-                elif isinstance(event, WriteSummary):
-                    summary = event
-                elif getattr(event, "stage", "") == "undo":
-                    total = event.total
-                    if event.done:
-                        bar.update(event.done, event.total, force=event.done == event.total)
+            with ctrl_c_stops_between_files() as cancel:
+                for event in undo_last(root, store, cancel):
+                    if isinstance(event, WriteOutcome) and event.ok:
+                        restored += 1
+                    elif isinstance(event, WriteOutcome):
+                        (kept if event.kept else failures).append((event.path, event.error or ""))
+                    elif isinstance(event, WriteSummary):
+                        summary = event
+                    elif getattr(event, "stage", "") == "undo":
+                        total = event.total
+                        if event.done:
+                            bar.update(event.done, event.total, force=event.done == event.total)
+            if summary is not None and summary.cancelled:
+                raise KeyboardInterrupt  # stopped between two files: said below
         except KeyboardInterrupt:  # Ctrl+C: say how far it got, and how to finish
             bar.close()
             if total:

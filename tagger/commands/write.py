@@ -15,6 +15,7 @@ from typing import TextIO
 from tagger.commands.common import (
     ProgressBar,
     UsageError,
+    ctrl_c_stops_between_files,
     folder_arg,
     list_reasons,
     path_arg,
@@ -160,16 +161,19 @@ def run(args: argparse.Namespace) -> int:
             summary = None
             done = 0
             try:
-                for event in apply_write(changes, store, root):
-                    if isinstance(event, WriteOutcome):
-                        if event.ok:
-                            done += 1
-                        else:
-                            failures.append((event.path, event.error or "failed"))
-                    elif isinstance(event, WriteSummary):
-                        summary = event
-                    elif getattr(event, "stage", "") == "write" and event.done:
-                        bar.update(event.done, event.total, force=event.done == event.total)
+                with ctrl_c_stops_between_files() as cancel:
+                    for event in apply_write(changes, store, root, cancel):
+                        if isinstance(event, WriteOutcome):
+                            if event.ok:
+                                done += 1
+                            else:
+                                failures.append((event.path, event.error or "failed"))
+                        elif isinstance(event, WriteSummary):
+                            summary = event
+                        elif getattr(event, "stage", "") == "write" and event.done:
+                            bar.update(event.done, event.total, force=event.done == event.total)
+                if summary is not None and summary.cancelled:
+                    raise KeyboardInterrupt  # stopped between two files: said below
             except KeyboardInterrupt:  # Ctrl+C: say what was written, and how to undo it
                 bar.close()
                 out.write(
