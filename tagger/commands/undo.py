@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from tagger.commands.common import (
     ProgressBar,
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         # folders moved or renamed since the write take their journal with them
         for _event in scan(root, store):
             pass
+        open_batches = store.open_write_batches()
         try:
             with ctrl_c_stops_between_files() as cancel:
                 for event in undo_last(root, store, cancel):
@@ -74,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     if summary is None or summary.batch_id is None:
         out.write(f"nothing to undo in {shown(root)}\n")
+        # a write is undone with the folder it was given: name the ones above or below
+        if nearby := _writes_nearby(root, open_batches):
+            out.write("the last writes not undone near it were made in:\n")
+            for folder in nearby:
+                out.write(f"  {shown(folder)}  (mood-tagger undo {shlex.quote(folder)})\n")
         return 0
     # the app's status bar says the same
     out.write(summary_text("Undo last write", summary.written, len(failures), len(kept)) + "\n")
@@ -90,3 +97,14 @@ def run(args: argparse.Namespace) -> int:
         )
         list_reasons(out, failures, root)
     return 1 if failures else 0  # a file kept on purpose is not a failure
+
+
+def _writes_nearby(root: Path, batches: list[tuple[int, str]]) -> list[str]:
+    """The folders, newest first, of the writes not undone in a folder inside ``root``
+    or containing it (``write Music/A``, then ``undo Music``)."""
+    folders: dict[str, None] = {}
+    for _id, folder in sorted(batches, reverse=True):
+        f = Path(folder)
+        if f != root and (f.is_relative_to(root) or root.is_relative_to(f)):
+            folders.setdefault(folder)
+    return list(folders)[:5]

@@ -802,3 +802,21 @@ def test_ctrl_c_stops_a_write_between_files_with_every_file_counted(
     import signal
 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_undo_on_a_folder_above_or_below_the_write_names_the_write(music, tiny_model_path, capsys):
+    """`write Music/Artist`, then `undo Music`: "nothing to undo", while the files kept the
+    moods written, with no word of where the write was."""
+    artist = music / "Ärtist"
+    _analyze(music, tiny_model_path, capsys)
+    assert main(["write", str(artist), "--model", str(tiny_model_path)]) == 0
+    capsys.readouterr()
+    for where in (music, artist / "Album"):
+        assert main(["undo", str(where)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"nothing to undo in {where.resolve()}\n"), out
+        assert f"  {artist.resolve()}  (mood-tagger undo " in out, out
+    assert main(["undo", str(artist)]) == 0
+    assert "Undo last write: 4 files updated" in capsys.readouterr().out
+    assert main(["undo", str(music)]) == 0
+    assert capsys.readouterr().out == f"nothing to undo in {music.resolve()}\n"
