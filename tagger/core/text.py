@@ -5,20 +5,41 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import unicodedata
 from pathlib import Path
 
 
 def search_key(text: str) -> str:
-    """``text`` for searching: case-folded and, when not plain ASCII, without accents, so
-    that "sigur ros" finds "Sigur Rós" and "beyonce" finds "Beyoncé"."""
+    """``text`` for searching: case-folded and, when not plain ASCII, without accents and
+    with the letters that have none spelt in Latin, so that "sigur ros" finds "Sigur Rós",
+    "beyonce" finds "Beyoncé" and "agaetis" finds "Ágætis"."""
     folded = text.casefold()
     return folded if folded.isascii() else _without_accents(folded)
 
 
+#: Letters of their own that NFKD leaves whole, by their usual Latin spelling (the
+#: capitals are case-folded to them first; ß and ẞ are folded to "ss" already).
+_LATIN = str.maketrans(
+    {"æ": "ae", "ø": "o", "œ": "oe", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i"}
+)
+
+
 @functools.lru_cache(maxsize=65_536)  # only non-ASCII text gets here: a small share
 def _without_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return plain.translate(_LATIN)
+
+
+#: A "quoted phrase" (its closing quote may not be typed yet) or a word.
+_TERM = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def search_terms(query: str) -> tuple[str, ...]:
+    """What a search ``query`` asks for, folded by :func:`search_key`: its words and its
+    "quoted phrases", each once; a match holds every one, in any order."""
+    terms = (word or " ".join(phrase.split()) for phrase, word in _TERM.findall(search_key(query)))
+    return tuple(dict.fromkeys(t for t in terms if t))
 
 
 def name_in(path: str | Path, root: str | Path) -> str:

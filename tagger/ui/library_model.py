@@ -11,6 +11,8 @@ Rows change in batches: :meth:`LibraryModel.update_rows` replaces many rows and 
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterable
 from enum import IntEnum
 from pathlib import Path
@@ -29,7 +31,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from tagger.core.library import LibraryRow
 from tagger.core.moods import COLOURS, ERROR_COLOUR, MOODS, display_name, parse_mood
-from tagger.core.text import search_key
+from tagger.core.text import search_key, search_terms
 
 _ROOT = QModelIndex()
 
@@ -184,6 +186,12 @@ class LibraryModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        #: The music folder, as far as the rows tell: the deepest one holding them all.
+        self._folder: str | None = None
+        # track id -> search text, and the row it is of (two dicts: no tuple per row for
+        # the garbage collector to go through, which took longer than making the texts)
+        self._search: dict[int, str] = {}
+        self._searched: dict[int, LibraryRow] = {}
 
     # -- access -----------------------------------------------------------------------
     @property
@@ -204,6 +212,41 @@ class LibraryModel(QAbstractTableModel):
 
     def status_of(self, row: LibraryRow) -> str:
         return row_status(row, row.track_id in self._analysing, self._running)
+
+    def search_text(self, row: LibraryRow) -> str:
+        """What the search box looks in for ``row``, folded by :func:`search_key`: title,
+        artist, album and the file's name under the music folder, less its track number
+        and extension ("Artist/Album/Title" for ".../Music/Artist/Album/03 Title.mp3"), so
+        that a song without tags is found by its names and no song by the folders above.
+
+        The music folder is the deepest one that holds every row (the rows are those under
+        the folder opened); kept per row until the row or that folder changes."""
+        track_id = row.track_id
+        if self._searched.get(track_id) is row:
+            return self._search[track_id]
+        folder = self._folder or ""
+        path = row.path
+        name = path[len(folder) :] if path.startswith(folder) else path
+        head, sep, file = name.rpartition(os.sep)
+        dot = file.rfind(".")
+        stem = _TRACK_NUMBER.sub("", file[:dot] if dot > 0 else file, count=1)
+        text = search_key(
+            f"{row.title or ''}\x00{row.artist or ''}\x00{row.album or ''}\x00{head}{sep}{stem}"
+        )
+        self._search[track_id] = text
+        self._searched[track_id] = row
+        return text
+
+    def _widen_folder(self, paths: Iterable[str], folder: str | None) -> bool:
+        """Make the music folder the one holding ``folder`` and ``paths``; True if that
+        changed it (and so what every row is searched by)."""
+        folder = _holding_folder(paths, folder)
+        if folder == self._folder:
+            return False
+        self._folder = folder
+        self._search.clear()
+        self._searched.clear()
+        return True
 
     def set_running(self, running: bool) -> None:
         """Whether an analysis is running: songs still without a mood are "queued" for
@@ -229,6 +272,9 @@ class LibraryModel(QAbstractTableModel):
             return
         self.beginResetModel()
         self._rows = rows
+        self._search.clear()
+        self._searched.clear()
+        self._widen_folder((r.path for r in rows), None)
         self._apply_sort()
         self._reindex()
         self._analysing &= set(self._index)
@@ -236,6 +282,8 @@ class LibraryModel(QAbstractTableModel):
 
     def update_rows(self, rows: Iterable[LibraryRow]) -> None:
         """Replace the rows with the same track ids; unknown ones are appended."""
+        rows = list(rows)
+        widened = self._widen_folder((r.path for r in rows), self._folder) and bool(self._rows)
         changed: list[int] = []
         new: list[LibraryRow] = []
         for r in rows:
@@ -253,6 +301,8 @@ class LibraryModel(QAbstractTableModel):
                 self._rows.append(r)
                 self._index[r.track_id] = first + k
             self.endInsertRows()
+        if widened:  # every row's search text changed: a search filters them again
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0))
 
     def set_analysing(self, track_ids: Iterable[int]) -> None:
         """Mark which tracks are being analysed now (Status column)."""
@@ -423,6 +473,30 @@ class LibraryModel(QAbstractTableModel):
 
 _NUMERIC = {Column.CONFIDENCE, Column.ENERGY, Column.VALENCE}
 
+#: A file name's leading track number ("03 ", "03 - ", "03.", iTunes' disc-track "1-05 ").
+_TRACK_NUMBER = re.compile(r"^\s*(?:\d{1,2}-\d{2,3}\s+|\d{1,3}\s*(?:[-._)]\s*|\s+))(?=\S)")
+
+
+def _with_sep(folder: str) -> str:
+    return folder if not folder or folder.endswith(os.sep) else folder + os.sep
+
+
+def _holding_folder(paths: Iterable[str], folder: str | None = None) -> str | None:
+    """The deepest folder that holds ``folder`` (ending in a separator) and every one of
+    ``paths``, ending in a separator; ``""`` if they have none in common, None if there
+    is neither."""
+    for path in paths:
+        if folder is None:
+            folder = _with_sep(os.path.dirname(path))
+        elif not path.startswith(folder):
+            try:
+                folder = _with_sep(os.path.commonpath([folder, path]))
+            except ValueError:  # one relative, one absolute; other drives
+                folder = ""
+        if folder == "":
+            break
+    return folder
+
 
 class LibraryProxyModel(QSortFilterProxyModel):
     """Mood filter (a set of mood keys) and a search text; keeps the source's order."""
@@ -430,7 +504,7 @@ class LibraryProxyModel(QSortFilterProxyModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._moods: frozenset[str] = frozenset(MOODS)
-        self._needle = ""
+        self._terms: tuple[str, ...] = ()
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
         self.setDynamicSortFilter(True)
@@ -446,9 +520,11 @@ class LibraryProxyModel(QSortFilterProxyModel):
             self._change_filter(lambda: setattr(self, "_moods", moods))
 
     def set_search(self, text: str) -> None:
-        needle = search_key(text.strip())
-        if needle != self._needle:
-            self._change_filter(lambda: setattr(self, "_needle", needle))
+        """Show only rows holding every word (or "quoted phrase") of ``text``, each in any
+        field, ignoring case and accents (see :meth:`LibraryModel.search_text`)."""
+        terms = search_terms(text)
+        if terms != self._terms:
+            self._change_filter(lambda: setattr(self, "_terms", terms))
 
     def _change_filter(self, change) -> None:
         if hasattr(self, "endFilterChange"):  # Qt >= 6.10; invalidateFilter is deprecated
@@ -466,9 +542,11 @@ class LibraryProxyModel(QSortFilterProxyModel):
         r = src.rows[source_row]
         if len(self._moods) < len(MOODS) and (r.unreadable or r.mood not in self._moods):
             return False
-        if self._needle:
-            hay = f"{r.title or ''}\x00{r.artist or ''}\x00{r.album or ''}\x00{r.path}"
-            return self._needle in search_key(hay)
+        if self._terms:
+            text = src.search_text(r)
+            for term in self._terms:
+                if term not in text:
+                    return False
         return True
 
     # sorting happens in the source model (fast); the proxy keeps source order

@@ -138,7 +138,7 @@ def test_artist_and_album_filters_ignore_accents():
     ]
     assert ids(build_playlist(rows, PlaylistSpec(artist="sigur ros"))) == [1]
     assert ids(build_playlist(rows, PlaylistSpec(artist="Sigur Rós"))) == [1]
-    assert ids(build_playlist(rows, PlaylistSpec(album="agaetis"))) == []  # æ is a letter
+    assert ids(build_playlist(rows, PlaylistSpec(album="agaetis"))) == [1]  # æ folds to ae
     assert ids(build_playlist(rows, PlaylistSpec(album="ágætis"))) == [1]
     assert ids(build_playlist(rows, PlaylistSpec(artist="BEYONCE"))) == [2]
     assert sorted(ids(build_playlist(rows, PlaylistSpec(artist="ros")))) == [1, 3]

@@ -171,7 +171,8 @@ def test_rows_without_a_value_sort_last_in_either_order(column, order):
         (MOODS, "", 12),
         (("happy",), "", 3),
         (("happy", "sad"), "", 6),
-        (MOODS, "song 1", 3),  # Song 1, Song 10, Song 11
+        (MOODS, '"song 1"', 3),  # Song 1, Song 10, Song 11
+        (MOODS, "song 1", 8),  # and Artist 1 (4, 7) and Album 1 (3, 5, 9): every word
         (("calm",), "artist 0", 1),  # Song 3 (calm, artist 0); Song 7 is artist 1
     ],
 )
@@ -183,10 +184,11 @@ def test_filter_and_search(moods, search, expected):
     proxy.set_moods(moods)
     proxy.set_search(search)
     assert proxy.rowCount() == expected
+    words = [search.strip('"').casefold()] if search.startswith('"') else search.split()
     for i in range(proxy.rowCount()):
         row = proxy.row_at(i)
         assert row.mood in moods
-        assert search.casefold() in f"{row.title} {row.artist} {row.album}".casefold()
+        assert all(w in f"{row.title}|{row.artist}|{row.album}".casefold() for w in words)
 
 
 def test_search_ignores_case_and_accents():
@@ -213,8 +215,126 @@ def test_search_ignores_case_and_accents():
     assert found("beyonce") == ["Beyoncé"]
     assert found("Beyoncé") == ["Beyoncé"]  # typed with the accent still works
     assert found("motorhead") == ["Motörhead"]
-    assert found("bjork joga") == []  # one field at a time, as before
+    assert found("bjork joga") == ["Björk"]  # every word, each in any field
     assert found("jóga") == ["Björk"]
+
+
+def song(track_id: int, path: str, title=None, artist=None, album=None) -> LibraryRow:
+    """A row not analysed yet, with these tags (None: the file has none)."""
+    return dataclasses.replace(
+        make_rows(1, analysed=False)[0],
+        track_id=track_id,
+        path=path,
+        title=title,
+        artist=artist,
+        album=album,
+    )
+
+
+def searcher(rows: list[LibraryRow]):
+    """``found(query)``: the track ids the Library's search box shows for ``query``."""
+    model = LibraryModel()
+    model.set_rows(rows)
+    proxy = LibraryProxyModel()
+    proxy.setSourceModel(model)
+
+    def found(query: str) -> list[int]:
+        proxy.set_search(query)
+        return [proxy.row_at(i).track_id for i in range(proxy.rowCount())]
+
+    return model, found
+
+
+HOME = "/home/tmpuser/Music"
+SIGUR = [
+    song(
+        1,
+        f"{HOME}/Sigur Rós/Ágætis byrjun/03 Svefn-g-englar.mp3",
+        "Svefn-g-englar",
+        "Sigur Rós",
+        "Ágætis byrjun",
+    ),
+    song(2, f"{HOME}/Sigur Rós/Takk/02 Hoppípolla.flac", "Hoppípolla", "Sigur Rós", "Takk..."),
+    song(3, f"{HOME}/Björk/Homogenic/01 Hunter.mp3", "Hunter", "Björk", "Homogenic"),
+    song(4, f"{HOME}/Unsorted/From a friend/demo take.mp3"),  # no tags at all
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("sigur ros agaetis", [1]),
+        ("ros svefn", [1]),
+        ("svefn ros", [1]),  # any order
+        ("bjork hunter", [3]),
+        ("HUNTER   björk", [3]),
+        ("sigur", [1, 2]),
+        ("sigur hunter", []),  # every word, not any
+        ('"sigur ros"', [1, 2]),  # a quoted phrase is one term
+        ('"ros svefn"', []),  # ... found within one field
+    ],
+)
+def test_search_finds_rows_holding_every_word_in_any_field(query, expected):
+    """The query is words (or "quoted phrases"), each to be found in some field: it was
+    one text to be found whole, so "sigur ros agaetis" found nothing."""
+    _model, found = searcher(SIGUR)
+    assert found(query) == expected
+
+
+def test_search_folds_letters_accents_leave_whole():
+    """ "agaetis" finds "Ágætis": NFKD takes the accents off, æ (ø, œ, ð, þ, ...) it leaves."""
+    rows = [
+        *SIGUR,
+        song(5, f"{HOME}/Mø/No Mythologies/Final Song.mp3", "Final Song", "MØ"),
+        song(6, f"{HOME}/Sólstafir/Ótta/Lágnætti.mp3", "Lágnætti", "Sólstafir", "Ótta"),
+        song(7, f"{HOME}/Ólafur Arnalds/Þú ert jörðin.mp3", "Þú ert jörðin", "Ólafur Arnalds"),
+    ]
+    _model, found = searcher(rows)
+    assert found("agaetis") == [1]
+    assert found("ÁGÆTIS") == [1]
+    assert found("mo final") == [5]
+    assert found("lagnaetti") == [6]
+    assert found("thu ert jordin") == [7]
+
+
+@pytest.mark.parametrize("query", ["home", "tmpuser", "music", "mp3", "flac", "3", "0"])
+def test_search_skips_what_every_path_holds(query):
+    """The path above the music folder, the extension and the track number in the file
+    name ("03 ...") are not searched: they made "music", "tmp" or "3" find every song."""
+    _model, found = searcher(SIGUR)
+    assert found(query) == []
+
+
+def test_search_finds_a_song_without_tags_by_its_folder_and_file_names():
+    _model, found = searcher(SIGUR)
+    assert found("unsorted") == [4]
+    assert found("friend demo") == [4]
+    assert found('"demo take"') == [4]
+    assert found("homogenic hunter") == [3]  # the folder names of a tagged song too
+
+
+def test_search_follows_the_music_folder_as_rows_arrive():
+    """The music folder is the one holding every row: while the first rows (all under one
+    folder) are in, it is that folder; rows arriving elsewhere widen it, so the first
+    folder's name is searched from then on."""
+    first = [
+        song(1, f"{HOME}/Sigur Rós/Takk/01 Takk.mp3"),
+        song(2, f"{HOME}/Sigur Rós/Takk/02 Glósóli.mp3"),
+    ]
+    model, found = searcher([])  # the folder just opened: its rows come in batches
+    model.update_rows(first)
+    assert found("takk") == [1]  # the file name, not the folder every row is in
+    assert found("sigur") == []
+    model.update_rows([song(3, f"{HOME}/Björk/Post/01 Army of Me.mp3")])
+    assert found("sigur") == [1, 2]
+    assert found("takk") == [1, 2]
+    assert found("post army") == [3]
+    assert found("music") == []
+    model.update_rows([dataclasses.replace(first[1], title="Sæglópur")])  # a row replaced
+    assert found("saeglopur sigur") == [2]
+    model.set_rows([song(9, "/srv/Other Music/Album/01 Song.mp3")])
+    assert found("album") == []  # a new library, a new folder
+    assert found("song") == [9]
 
 
 def test_corrected_mood_chip_fits_the_default_mood_column(qtbot):

@@ -285,7 +285,7 @@ def test_mood_filter_and_search_through_the_toolbar(qtbot, make_window, small_li
         if m != keep:
             action.trigger()
     assert proxy.rowCount() == total
-    qtbot.keyClicks(window.search, "track 1")  # Track 1, Track 10, Track 11
+    qtbot.keyClicks(window.search, '"track 1"')  # Track 1, Track 10, Track 11
     qtbot.waitUntil(lambda: proxy.rowCount() == 3, timeout=5000)
     # the mood counts are those of the songs shown (they counted all 12 beside 3 rows)
     text = window.counts_label.text().replace("&nbsp;", " ")
@@ -1173,7 +1173,7 @@ def test_search_keeps_the_selected_song_or_selects_none(qtbot, make_window, smal
     table.scrollToBottom()  # the person scrolled on, away from the selected song
     assert table.verticalScrollBar().value() > 0
     # a search that keeps it: still selected and brought into view
-    window.search.setText("Band 1")
+    window.search.setText('"Band 1"')
     window._apply_search()
     assert window.proxy.rowCount() == 6
     current = table.currentIndex()
