@@ -425,6 +425,12 @@ class LibraryModel(QAbstractTableModel):
                 return None
             if col in (Column.TITLE, Column.ARTIST, Column.ALBUM):
                 return r.path
+            if col in _NUMERIC and r.scores is not None and is_correction(r):
+                # beside a corrected mood, 93 % read as sure of that mood
+                return (
+                    f"The model's figures for its own prediction, "
+                    f"{display_name(r.predicted_mood)}; your label: {display_name(r.label)}"
+                )
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -434,6 +440,13 @@ class LibraryModel(QAbstractTableModel):
             and self.status_of(r) == Status.ERROR
         ):
             return QColor(ERROR_COLOUR)
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and col in _NUMERIC
+            and r.scores is not None
+            and is_correction(r)
+        ):
+            return QColor("#6b6b6b")  # the model's, not the mood shown
         if (
             role == Qt.ItemDataRole.FontRole
             and col == Column.MOOD

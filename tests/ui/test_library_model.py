@@ -429,3 +429,19 @@ def test_status_sorts_in_workflow_order_not_alphabetically():
 
     every = [Status.NOT_ANALYSED, *order]  # not analysed: when no analysis runs
     assert list(STATUS_ORDER) == every and sorted(STATUSES) == sorted(every)
+
+
+def test_a_corrected_songs_numbers_say_they_are_the_models():
+    """ "Happy ✎" beside 93 % and energy 0.95 read as sure of Happy, while they were the
+    model's figures for the Aggressive it predicted."""
+    done = make_rows(1)[0]  # predicted happy
+    corrected = dataclasses.replace(done, label="sad")
+    model = LibraryModel()
+    model.set_rows([done, dataclasses.replace(corrected, track_id=2)])
+    tip, fg = Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.ForegroundRole
+    for col in (Column.CONFIDENCE, Column.ENERGY, Column.VALENCE):
+        assert model.index(0, col).data(tip) is None and model.index(0, col).data(fg) is None
+        assert model.index(1, col).data(tip) == (
+            "The model's figures for its own prediction, Happy; your label: Sad"
+        )
+        assert model.index(1, col).data(fg) is not None  # greyed
