@@ -191,7 +191,10 @@ def ctrl_c_stops_between_files() -> Iterator[CancelToken]:
     from tagger.core.progress import CancelToken
 
     token = CancelToken()
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # nohup, a background job
+    ):
         yield token
         return
 

@@ -774,7 +774,20 @@ def test_ctrl_c_stops_a_write_between_files_with_every_file_counted(
     """Ctrl+C landed anywhere in a file's write: about one run in two the file was
     replaced but neither counted ("wrote 12" for 13 tagged) nor recorded, so the next
     write called it "not analysed yet" and left it out."""
+    import signal
+
     import tagger.core.tagwrite as tagwrite
+
+    # as from a terminal (under nohup or `&` the tests run with Ctrl+C ignored)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_stops_a_write(music, tiny_model_path, capsys, monkeypatch, tagwrite)
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+
+def _ctrl_c_stops_a_write(music, tiny_model_path, capsys, monkeypatch, tagwrite) -> None:
+    import signal
 
     _analyze(music, tiny_model_path, capsys)
     files = sorted(p for p in music.rglob("*.*") if p.is_file())
@@ -799,8 +812,6 @@ def test_ctrl_c_stops_a_write_between_files_with_every_file_counted(
     monkeypatch.setattr(tagwrite, "undo_last", real_undo)
     assert main(["undo", str(music)]) == 0
     assert {p: tag_dump(p) for p in files} == before
-    import signal
-
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
