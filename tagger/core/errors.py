@@ -19,6 +19,13 @@ def no_mood_reason(message: str | None) -> str | None:
     return None
 
 
+def may_pass(message: str | None) -> bool:
+    """Whether a read error may be gone next time without the file changing (a chmod
+    or a reconnected drive leaves its size and mtime, which key the cache, as they were)."""
+    text = (message or "").lower()
+    return "permission denied" in text or "input/output error" in text
+
+
 class MoodTaggerError(Exception):
     """Base class of errors about one item (a file, a model) that do not stop a batch."""
 

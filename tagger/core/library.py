@@ -16,7 +16,13 @@ from pathlib import Path
 
 from tagger.core.analysis import ANALYSIS_VERSION, SongAnalysis, analyze_many
 from tagger.core.checkpoint import LoadedModel
-from tagger.core.errors import FileError, FolderUnavailable, UnexpectedError, no_mood_reason
+from tagger.core.errors import (
+    FileError,
+    FolderUnavailable,
+    UnexpectedError,
+    may_pass,
+    no_mood_reason,
+)
 from tagger.core.moods import MOODS, MoodScores
 from tagger.core.progress import CancelToken, Progress
 from tagger.core.scan import ScanResult, scan
@@ -97,13 +103,6 @@ class AnalysisSummary:
     def errors(self) -> int:
         """All songs that could not be read: failed now or before."""
         return self.failed + self.cached_errors
-
-
-def may_pass(error: str | None) -> bool:
-    """Whether a read error may be gone next time without the file changing (a chmod
-    leaves its size and mtime, which key the cache, as they were)."""
-    text = (error or "").lower()
-    return "permission denied" in text or "input/output error" in text
 
 
 def analyze_library(

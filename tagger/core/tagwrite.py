@@ -828,21 +828,7 @@ def _undo_all(
                 _record_mood(store, entry.track_id, entry.path, _mood_of(family, old))
                 untouched = True
             elif same_state(current, new):
-                was = _stat(os.path.realpath(entry.path))
-                st = _rewrite(
-                    entry.path,
-                    family,
-                    new,
-                    old,
-                    None,
-                    remove_empty=not entry.old_values.get("had_tags", True),
-                    synced=synced,
-                    size_before=_size_to_restore(entry, was.st_size),
-                )
-                before = (was.st_size, was.st_mtime_ns)
-                _record_identity(
-                    store, entry.track_id, entry.path, before, st, _mood_of(family, old)
-                )
+                _restore(entry, family, new, old, store, synced, whole=True)
             else:
                 _undo_what_is_unchanged(entry, family, old, new, current, store, synced)
         except UndoConflict as exc:
@@ -863,6 +849,33 @@ def _undo_all(
         yield Progress("undo", n, len(entries), entry.path)
 
 
+def _restore(
+    entry: JournalEntry,
+    family: str,
+    expect: dict[str, Snapshot],
+    target: dict[str, Snapshot],
+    store: Store,
+    synced: set[str],
+    whole: bool,
+) -> None:
+    """Rewrite ``entry``'s file from ``expect`` to ``target`` and record its new identity;
+    ``whole``: every key goes back, so an untagged file loses its tag and the old size
+    (padding) comes back too."""
+    was = _stat(os.path.realpath(entry.path))
+    st = _rewrite(
+        entry.path,
+        family,
+        expect,
+        target,
+        None,
+        remove_empty=whole and not entry.old_values.get("had_tags", True),
+        synced=synced,
+        size_before=_size_to_restore(entry, was.st_size) if whole else None,
+    )
+    before = (was.st_size, was.st_mtime_ns)
+    _record_identity(store, entry.track_id, entry.path, before, st, _mood_of(family, target))
+
+
 def _undo_what_is_unchanged(
     entry: JournalEntry,
     family: str,
@@ -878,10 +891,7 @@ def _undo_what_is_unchanged(
     changed = [k for k in current if not same_state({k: current[k]}, {k: new.get(k)})]
     target = {k: current[k] if k in changed else old.get(k) for k in current}
     if not same_state(target, current):
-        was = _stat(os.path.realpath(entry.path))
-        st = _rewrite(entry.path, family, current, target, None, synced=synced)
-        before = (was.st_size, was.st_mtime_ns)
-        _record_identity(store, entry.track_id, entry.path, before, st, _mood_of(family, target))
+        _restore(entry, family, current, target, store, synced, whole=False)
     else:
         _record_mood(store, entry.track_id, entry.path, _mood_of(family, current))
     row = TAG_TABLE[family]

@@ -29,18 +29,23 @@ def opened(monkeypatch) -> list:
     return seen
 
 
-@pytest.mark.parametrize("display", [False, True])
-def test_a_missing_folder_is_said_before_the_display(
-    display, monkeypatch, capsys, tmp_path, opened
-):
-    """`mood-tagger /nonexistent` said "no graphical display found" (exit 1) on a server,
-    and opened an empty app with a display: the folder's absence is what to hear first."""
+def _with_display(monkeypatch, display: bool) -> None:
+    """A machine with a display (Qt offscreen) or a server without one."""
     for var in ("DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(var, raising=False)
     if display:
         monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     else:
         monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+
+
+@pytest.mark.parametrize("display", [False, True])
+def test_a_missing_folder_is_said_before_the_display(
+    display, monkeypatch, capsys, tmp_path, opened
+):
+    """`mood-tagger /nonexistent` said "no graphical display found" (exit 1) on a server,
+    and opened an empty app with a display: the folder's absence is what to hear first."""
+    _with_display(monkeypatch, display)
     monkeypatch.chdir(tmp_path)
     missing = str(tmp_path / "nonexistent")
     for given in (missing, "./Music", "Music/Jazz", "~/no-such-folder-here"):
@@ -60,12 +65,7 @@ def test_a_missing_folder_is_said_before_the_display(
 def test_a_word_that_is_no_command_and_no_folder_says_so(
     display, monkeypatch, capsys, tmp_path, opened
 ):
-    for var in ("DISPLAY", "WAYLAND_DISPLAY"):
-        monkeypatch.delenv(var, raising=False)
-    if display:
-        monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    else:
-        monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    _with_display(monkeypatch, display)
     monkeypatch.chdir(tmp_path)
     assert main(["bogus"]) == 2
     err = capsys.readouterr().err

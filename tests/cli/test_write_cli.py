@@ -671,8 +671,12 @@ def test_files_that_could_not_be_analysed_are_a_note_not_a_failure(music, tiny_m
     assert {p: p.read_bytes() for p in bad.values()} == before
 
 
-def _ctrl_c_after(real, files: int):
-    """``real`` (apply_write or undo_last), with Ctrl+C pressed once ``files`` files are done."""
+def _ctrl_c_after(real, files: int, sigint: bool = False):
+    """``real`` (apply_write or undo_last), with Ctrl+C pressed once ``files`` files are
+    done: KeyboardInterrupt raised there, or (``sigint``) a real SIGINT, delivered where
+    Python next checks, as from the terminal."""
+    import signal
+
     from tagger.core.tagwrite import WriteOutcome
 
     def interrupted(*args, **kwargs):
@@ -680,8 +684,10 @@ def _ctrl_c_after(real, files: int):
         for event in real(*args, **kwargs):
             yield event
             ok += isinstance(event, WriteOutcome) and event.ok
-            if ok == files:
-                raise KeyboardInterrupt
+            if ok == files and isinstance(event, WriteOutcome):
+                if not sigint:
+                    raise KeyboardInterrupt
+                os.kill(os.getpid(), signal.SIGINT)
 
     return interrupted
 
@@ -749,25 +755,6 @@ def test_undo_finds_a_moved_write_without_an_analyze_first(music, tiny_model_pat
     assert {p.name: tag_dump(p) for p in (renamed / "Ärtist" / "Renamed").iterdir()} == originals
 
 
-def _sigint_after(real, files: int):
-    """``real`` (apply_write or undo_last), with a real Ctrl+C (SIGINT) once ``files``
-    files are done: delivered where Python next checks, as from the terminal."""
-    import os
-    import signal
-
-    from tagger.core.tagwrite import WriteOutcome
-
-    def interrupted(*args, **kwargs):
-        ok = 0
-        for event in real(*args, **kwargs):
-            yield event
-            ok += isinstance(event, WriteOutcome) and event.ok
-            if ok == files and isinstance(event, WriteOutcome):
-                os.kill(os.getpid(), signal.SIGINT)
-
-    return interrupted
-
-
 def test_ctrl_c_stops_a_write_between_files_with_every_file_counted(
     music, tiny_model_path, capsys, monkeypatch
 ):
@@ -793,7 +780,7 @@ def _ctrl_c_stops_a_write(music, tiny_model_path, capsys, monkeypatch, tagwrite)
     files = sorted(p for p in music.rglob("*.*") if p.is_file())
     before = {p: tag_dump(p) for p in files}
     real = tagwrite.apply_write
-    monkeypatch.setattr(tagwrite, "apply_write", _sigint_after(real, 2))
+    monkeypatch.setattr(tagwrite, "apply_write", _ctrl_c_after(real, 2, sigint=True))
     assert main(["write", str(music), "--model", str(tiny_model_path)]) == 130
     out, err = capsys.readouterr()
     assert "interrupted: wrote the mood of 2 files in " in out and " of 4\n" in out, out
@@ -806,7 +793,7 @@ def _ctrl_c_stops_a_write(music, tiny_model_path, capsys, monkeypatch, tagwrite)
     assert "not analysed yet" not in out and "2 files would be written" in out, out
     # undo, stopped the same way after one file, says so and finishes when run again
     real_undo = tagwrite.undo_last
-    monkeypatch.setattr(tagwrite, "undo_last", _sigint_after(real_undo, 1))
+    monkeypatch.setattr(tagwrite, "undo_last", _ctrl_c_after(real_undo, 1, sigint=True))
     assert main(["undo", str(music)]) == 130
     assert "interrupted: restored 1 file of 2 in " in capsys.readouterr().out
     monkeypatch.setattr(tagwrite, "undo_last", real_undo)
