@@ -378,9 +378,25 @@ class WritePreviewDialog(QDialog):
                 if self.energy_valence.isChecked()
                 else "the mood tag is"
             )
-            text = (
-                f"{n} file{'s' if n != 1 else ''} will get a new mood tag. Only {fields} "
-                "changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
+            # a file whose mood tag already holds the mood gets only energy and valence
+            scores_only = sum(1 for c in self.changes if c.old_value == c.new_value)
+            moods = n - scores_only
+            if not scores_only:
+                text = f"{count_text(n, 'file')} will get a new mood tag."
+            elif not moods:
+                text = (
+                    f"{count_text(n, 'file')} already {'has' if n == 1 else 'have'} the right "
+                    f"mood tag and will get new energy and valence tags."
+                )
+            else:
+                text = (
+                    f"{count_text(moods, 'file')} will get a new mood tag, and "
+                    f"{count_text(scores_only, 'file')} that already "
+                    f"{'has' if scores_only == 1 else 'have'} the right one only new energy "
+                    "and valence tags."
+                )
+            text += (
+                f" Only {fields} changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
             )
         elif skipped:
             text = "Nothing can be written."

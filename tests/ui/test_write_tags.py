@@ -299,6 +299,32 @@ def test_preview_columns_fit_their_headers_and_values(qtbot, tmp_path):
         assert 0 < size <= hh.sectionSize(4), dlg.cell(row, 4)
 
 
+def test_preview_tells_new_moods_from_scores_only(qtbot, tmp_path):
+    """A file whose mood tag already holds the mood gets only energy and valence: the
+    preview does not count it as getting "a new mood tag" (it said "2 files will get a
+    new mood tag" of one new mood and one file whose mood stays)."""
+    from tagger.core.tagwrite import PlannedChange
+    from tagger.ui.write_dialog import WritePreviewDialog
+
+    scores = {"arousal": "70", "valence": "40"}
+    new = PlannedChange(1, str(tmp_path / "a.mp3"), None, "Calm", "prediction", scores)
+    same = PlannedChange(2, str(tmp_path / "b.mp3"), "Sad", "Sad", "prediction", scores)
+    dlg = WritePreviewDialog([new, same], str(tmp_path), confidences={1: 0.9, 2: 0.9})
+    qtbot.addWidget(dlg)
+    dlg.energy_valence.setChecked(True)
+    dlg.set_changes([new, same])
+    intro = dlg.intro.text()
+    assert intro.startswith(
+        "1 file will get a new mood tag, and 1 file that already has the right one only "
+        "new energy and valence tags."
+    ), intro
+    dlg.set_changes([same])
+    assert dlg.intro.text().startswith(
+        "1 file already has the right mood tag and will get new energy and valence tags."
+    ), dlg.intro.text()
+    assert dlg.ok_button.text() == "Write 1 tag"
+
+
 def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library, tmp_path):
     """A read-only file shows in red as "can't write" in the preview and is skipped."""
     window, root = open_copy(qtbot, make_window, library, tmp_path)
