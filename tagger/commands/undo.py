@@ -83,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
                 out.write(f"  {shown(folder)}  (mood-tagger undo {shlex.quote(folder)})\n")
         return 0
     # the app's status bar says the same
-    out.write(summary_text("Undo last write", summary.written, len(failures), len(kept)) + "\n")
+    already = len(summary.already)
+    out.write(
+        summary_text("Undo last write", summary.written, len(failures), len(kept), already) + "\n"
+    )
     if kept:
         out.write(
             f"{count_text(len(kept), 'file')} kept as {'it is' if len(kept) == 1 else 'they are'} "

@@ -116,12 +116,17 @@ class WriteSummary:
     errors: tuple[tuple[str, str], ...] = ()
     cancelled: bool = False
     kept: tuple[tuple[str, str], ...] = ()
+    #: Undo only: the files written that already were as before the write again (put
+    #: back by hand): nothing to restore, not counted as updated.
+    already: tuple[str, ...] = ()
 
 
-def summary_text(title: str, written: int, failed: int = 0, kept: int = 0) -> str:
+def summary_text(title: str, written: int, failed: int = 0, kept: int = 0, already: int = 0) -> str:
     """The one-line outcome of a write or undo batch, worded alike in the CLI and the app
     (``"Undo last write: 3 files updated, 1 kept as they are (changed since the write)"``)."""
     text = f"{title}: {count_text(written, 'file')} updated"
+    if already:
+        text += f", {already} already as {'it was' if already == 1 else 'they were'} before it"
     if failed:
         text += f", {failed} failed"
     if kept:
@@ -787,15 +792,20 @@ def _undo_last(
     yield Progress("undo", 0, len(entries))
     synced: set[str] = set()
     counts: list = [0, False]
+    already: list[str] = []
     try:
-        yield from _undo_all(batch_id, entries, store, cancel, errors, synced, counts, kept)
+        yield from _undo_all(
+            batch_id, entries, store, cancel, errors, synced, counts, kept, already
+        )
     finally:
         for folder in synced:
             _fsync_dir(folder)
     restored, cancelled = counts
     if not errors and not cancelled:
         store.mark_batch_undone(batch_id)
-    yield WriteSummary(batch_id, restored, len(errors), tuple(errors), cancelled, tuple(kept))
+    yield WriteSummary(
+        batch_id, restored, len(errors), tuple(errors), cancelled, tuple(kept), tuple(already)
+    )
 
 
 def _undo_all(
@@ -807,9 +817,11 @@ def _undo_all(
     synced: set[str],
     counts: list,
     kept: list[tuple[str, str]],
+    already: list[str],
 ) -> Iterator[Progress | WriteOutcome]:
     """The restore phase of :func:`undo_last`; ``counts`` gets [restored, cancelled],
-    ``kept`` the files left as they are because their tags changed since the write."""
+    ``kept`` the files left as they are because their tags changed since the write,
+    ``already`` those that were as before it."""
     for n, entry in enumerate(entries, 1):
         if cancel is not None and cancel.cancelled:
             counts[1] = True
@@ -844,7 +856,11 @@ def _undo_all(
             yield WriteOutcome(entry.path, False, f"cannot restore tags: {exc}")
         else:
             store.set_journal_status(batch_id, entry.track_id, "undone")
-            counts[0] += 0 if untouched else 1
+            if untouched:
+                if entry.status == "written":  # not one an interrupted batch never wrote
+                    already.append(entry.path)
+            else:
+                counts[0] += 1
             yield WriteOutcome(entry.path, True)
         yield Progress("undo", n, len(entries), entry.path)
 

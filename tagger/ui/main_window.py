@@ -1862,7 +1862,8 @@ class MainWindow(QMainWindow):
             self.last_write_kept = left
             from tagger.core.tagwrite import summary_text
 
-            text = summary_text(title, written, len(errs), len(left))
+            already = len(getattr(s, "already", None) or ())
+            text = summary_text(title, written, len(errs), len(left), already)
             # in View > Log (and the log file) too: what happened to which file, later on
             log.info("%s", text)
             for p, e in errs:

@@ -21,6 +21,7 @@ from tagger.core.tagwrite import (
     WriteSummary,
     apply_write,
     plan_write,
+    summary_text,
     undo_last,
 )
 from tests.audio_factory import FORMATS, write_audio
@@ -601,6 +602,10 @@ def test_undo_records_a_mood_put_back_by_hand(tmp_path):
     _, summary = _run(undo_last(root, store))
     assert [r.mood_tag for r in library_rows(root, store, MODEL)] == [None]
     assert summary.failed == 0
+    # and it is said: it was counted neither updated nor kept, and so listed nowhere
+    assert summary.written == 0 and summary.already == (str(a),)
+    text = summary_text("Undo last write", summary.written, 0, 0, len(summary.already))
+    assert text == "Undo last write: 0 files updated, 1 already as it was before it"
 
 
 def test_vorbis_mood_keeps_its_position_and_spelling(tmp_path):
