@@ -293,6 +293,7 @@ class PlaylistView(QWidget):
     def _build(self) -> None:
         form_box = QWidget(self)
         form_lay = QVBoxLayout(form_box)
+        form_lay.setContentsMargins(6, 6, 6, 6)  # room for the last row at 1024 x 700
 
         moods = QGroupBox("Moods (none ticked: all)", form_box)
         mlay = QGridLayout(moods)
@@ -335,6 +336,10 @@ class PlaylistView(QWidget):
         fl.addRow("", self.labelled_only)
         self.map_label = QLabel(filters)
         self.map_label.setWordWrap(True)
+        self.map_label.setToolTip(
+            "Drag across the Mood Map tab to pick songs by energy and valence; Clear to use "
+            "all songs again"
+        )
         self.map_clear = QPushButton("Clear", filters)
         self.map_clear.clicked.connect(lambda: self.set_map_selection(None))
         mw = QWidget(filters)
@@ -412,7 +417,7 @@ class PlaylistView(QWidget):
         self.labelled_only.toggled.connect(self._changed)
         self.order.currentIndexChanged.connect(self._changed)
 
-        scroll = QScrollArea(self)
+        scroll = self.form_scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_box)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -658,10 +663,12 @@ class PlaylistView(QWidget):
     def _update_map_label(self) -> None:
         if self._map_ids:
             n = len(self._map_ids)
-            self.map_label.setText(f"{n} song{'' if n == 1 else 's'} selected on the map")
+            self.map_label.setText(f"{n} song{'' if n == 1 else 's'} selected")
             self.map_clear.setEnabled(True)
         else:
-            self.map_label.setText("all songs (drag on the mood map to pick)")
+            # one line, so that the saved playlists fit under it at 1024 x 700 (the hint
+            # took three lines there, and pushed their buttons out of sight)
+            self.map_label.setText("all songs")
             self.map_clear.setEnabled(False)
 
     def _reload_saved(self, select: str | None = None) -> None:

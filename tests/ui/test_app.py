@@ -57,6 +57,29 @@ def test_review_tab_scrolls_on_a_small_screen_and_keeps_its_keys(qtbot, make_win
     assert page.focusProxy() is review  # focusing the tab focuses the view
 
 
+def test_saved_playlist_buttons_fit_a_1024_by_700_window(qtbot, make_window, small_library):
+    """At 1024 x 700 the Playlists form shows its last row (Load / Save as / Delete) whole:
+    the mood map's three-line hint pushed the buttons out of sight."""
+    from tagger.ui.playlist_view import PlaylistView
+
+    window = make_window(small_library, auto_analyse=False)
+    add_optional_views(window)
+    playlist = window.findChild(PlaylistView)
+    qtbot.waitUntil(lambda: window.root is not None)
+    window.tabs.setCurrentIndex(
+        next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == "Playlists")
+    )
+    window.resize(1024, 700)
+    window.show()
+    qtbot.waitUntil(lambda: playlist.isVisible())
+    QApplication.processEvents()
+    viewport = playlist.form_scroll.viewport()
+    for button in (playlist.load_button, playlist.save_button, playlist.delete_button):
+        bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
+        assert 0 < bottom < viewport.height(), button.text()
+    assert "Mood Map" in playlist.map_label.toolTip()  # the hint moved there
+
+
 def test_unwritable_app_folder_is_explained_not_a_crash(qapp, monkeypatch, tmp_path):
     """MOOD_TAGGER_HOME (or the default data folder) cannot be created: a message box
     says why and the app exits with status 1."""
