@@ -398,6 +398,13 @@ class WritePreviewDialog(QDialog):
             text += (
                 f" Only {fields} changed; you can undo this afterwards (Tags ▸ Undo Last Write)."
             )
+            corrected = sum(1 for c in self.changes if c.source == "label" and not c.extra)
+            if corrected and self.energy_valence.isChecked():  # it wrote them silently
+                text += (
+                    f" {count_text(corrected, 'song')} you gave another mood than the model "
+                    f"{'gets' if corrected == 1 else 'get'} no energy and valence: the "
+                    "model's would contradict it."
+                )
         elif skipped:
             text = "Nothing can be written."
         elif notes:

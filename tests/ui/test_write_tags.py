@@ -323,6 +323,15 @@ def test_preview_tells_new_moods_from_scores_only(qtbot, tmp_path):
         "1 file already has the right mood tag and will get new energy and valence tags."
     ), dlg.intro.text()
     assert dlg.ok_button.text() == "Write 1 tag"
+    # a label that disagrees with the model gets the mood alone, and the preview says so
+    corrected = PlannedChange(3, str(tmp_path / "c.mp3"), None, "Happy", "label")
+    dlg.set_changes([new, corrected])
+    assert (
+        "1 song you gave another mood than the model gets no energy and valence" in dlg.intro.text()
+    ), dlg.intro.text()
+    dlg.energy_valence.setChecked(False)
+    dlg.set_changes([new, corrected])
+    assert "no energy and valence" not in dlg.intro.text()
 
 
 def test_preview_flags_files_that_cannot_be_written(qtbot, make_window, library, tmp_path):
