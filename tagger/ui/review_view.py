@@ -562,7 +562,9 @@ class ReviewView(QWidget):
         self._labels[d.track_id] = d.previous
         self.labelled.emit(d.track_id, d.previous)
         self._refresh_retrain()
-        if not self.go_to(d.track_id):
+        # back to that song, even where the filters now hide it (Ctrl+Z took back a
+        # label out of sight, and a second one another)
+        if not self.review_track(d.track_id):
             self._show_current()
 
     @property

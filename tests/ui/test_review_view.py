@@ -169,6 +169,25 @@ def test_undo_restores_an_earlier_label(qtbot, make_view, lib):
     assert labels(lib)[q[0].path] == "sad" and view.label_of(q[0].track_id) == "sad"
 
 
+def test_undo_shows_the_song_even_where_the_filters_hide_it(qtbot, make_view, lib):
+    """Ctrl+Z after a filter hid the labelled song goes back to it (the filters cleared as
+    a double-click does): it took the label back out of sight, with nothing shown."""
+    view = make_view()
+    first = view.queue()[0]
+    view.decide("sad")
+    other = next(
+        i
+        for i in range(1, view.group_combo.count())
+        if first.artist not in view.group_combo.itemText(i)
+    )
+    view.group_combo.setCurrentIndex(other)
+    assert all(r.track_id != first.track_id for r in view.queue())
+    view.undo()
+    assert labels(lib) == {}
+    assert view.current_row() is not None and view.current_row().track_id == first.track_id
+    assert view.status_label.text() == "Not reviewed yet"
+
+
 def test_filters_by_mood_and_artist(make_view):
     view = make_view()
     mood = view.queue()[0].predicted_mood
